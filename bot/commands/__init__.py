@@ -1,0 +1,1 @@
+"""The ``vsm`` subcommands, one module each (discovered by ``bot.cli``)."""

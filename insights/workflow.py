@@ -1,0 +1,87 @@
+"""Map a vendor's status names onto flow stages (METRICS.md section 1.1, DECISION mapping defaults).
+
+A team's workflow is an ordered mapping ``status -> Stage`` from app.yaml. A status it does not
+name falls back on the vendor's status category (Jira ``new``/``indeterminate``/``done``) and on
+the name patterns of METRICS.md; such statuses are remembered as *unmapped* so the bot can report
+them (``/vsm status``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from insights.model import Stage
+
+WAITING_PATTERN = re.compile(r"blocked|waiting|on hold|ready for|review requested|awaiting", re.I)
+CANCELLED_RESOLUTIONS = frozenset(
+    r.lower()
+    for r in (
+        "Won't Do",
+        "Won't Fix",
+        "Duplicate",
+        "Cannot Reproduce",
+        "Withdrawn",
+        "Invalid",
+        "Declined",
+    )
+)
+_CATEGORY_STAGE = {
+    "new": Stage.BACKLOG,
+    "to do": Stage.BACKLOG,
+    "indeterminate": Stage.ACTIVE,
+    "in progress": Stage.ACTIVE,
+    "done": Stage.DONE,
+}
+
+
+@dataclass
+class Workflow:
+    """A team's status-to-stage mapping, in board order, remembering what it had to guess."""
+
+    statuses: Mapping[str, Stage] = field(default_factory=dict)
+    unmapped: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._by_lower = {name.lower(): stage for name, stage in self.statuses.items()}
+
+    @property
+    def order(self) -> list[str]:
+        """The configured statuses in board order."""
+        return list(self.statuses)
+
+    def stage_for(
+        self, status: str, category: str | None = None, resolution: str | None = None
+    ) -> Stage:
+        """Return the stage of ``status``; record it as unmapped when the mapping lacks it."""
+        mapped = self._by_lower.get(status.lower())
+        if mapped is not None:
+            if mapped is Stage.DONE and _is_cancelling(resolution):
+                return Stage.CANCELLED
+            return mapped
+        self.unmapped.add(status)
+        return default_stage(status, category, resolution)
+
+
+def _is_cancelling(resolution: str | None) -> bool:
+    return resolution is not None and resolution.lower() in CANCELLED_RESOLUTIONS
+
+
+def default_stage(status: str, category: str | None = None, resolution: str | None = None) -> Stage:
+    """The METRICS.md default mapping from a status name, its category and resolution."""
+    stage = _CATEGORY_STAGE.get((category or "").lower())
+    if stage is Stage.DONE:
+        return Stage.CANCELLED if _is_cancelling(resolution) else Stage.DONE
+    if WAITING_PATTERN.search(status):
+        return Stage.BLOCKED if "blocked" in status.lower() else Stage.WAITING
+    if stage is not None:
+        return stage
+    lowered = status.lower()
+    if lowered in {"done", "closed", "resolved", "merged", "released"}:
+        return Stage.DONE
+    if lowered in {"cancelled", "canceled", "rejected", "won't do"}:
+        return Stage.CANCELLED
+    if lowered in {"backlog", "to do", "todo", "open", "new"}:
+        return Stage.BACKLOG
+    return Stage.ACTIVE

@@ -1,0 +1,62 @@
+"""The one small interface every source implements, and what a source is given to build itself.
+
+A source is built from its app.yaml section (a pydantic model declared next to the source) and a
+:class:`SourceContext`. ``pull(cursor)`` yields :class:`~insights.model.Page` objects, each carrying
+the cursor that is safe to resume from once that page is stored. ``dry_run()`` counts what a pull
+would fetch without storing anything (``vsm check-config``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from insights.model import Page
+from insights.workflow import Workflow
+
+
+class SourceError(RuntimeError):
+    """A source gave up: the message names the source and says what to do."""
+
+
+class SourceConfig(BaseModel):
+    """Base of every source's app.yaml section; ``type`` selects the source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    name: str | None = None
+
+    def display_name(self) -> str:
+        """The name used in cursors, logs and ``/vsm status`` (defaults to the type)."""
+        return self.name or self.type
+
+
+@dataclass
+class SourceContext:
+    """What the composition root hands a source besides its own config."""
+
+    team: str
+    workflow: Workflow
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    project_keys: tuple[str, ...] = ()
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """A configured data source of one team."""
+
+    kind: ClassVar[str]
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        """Yield pages after ``cursor`` (None: from the beginning)."""
+        ...
+
+    def dry_run(self) -> dict[str, int]:
+        """Count what a full pull would fetch, storing nothing."""
+        ...

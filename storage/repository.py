@@ -1,0 +1,527 @@
+"""Read and write the normalized model: pages with their cursor, snapshots, health and exports.
+
+Writes use SQLAlchemy Core batch statements. :func:`save_page` stores a page's records *and* the
+cursor that follows it in one transaction, so a crash either keeps both or neither: a cursor never
+runs ahead of the data. An item's events are replaced as a whole each time the item is written, so
+re-reading an item is harmless and a vendor-side edit of its history is reflected exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from insights.model import (
+    Deployment,
+    FlagChange,
+    Incident,
+    ItemHistory,
+    ItemKind,
+    Outcome,
+    Page,
+    PipelineRun,
+    ReviewEvent,
+    ReviewState,
+    Snapshot,
+    Stage,
+    Transition,
+    WorkItem,
+)
+from storage.tables import (
+    CursorRow,
+    DeploymentRow,
+    FlagRow,
+    IncidentRow,
+    ItemRow,
+    PipelineRunRow,
+    ReviewRow,
+    SourceHealthRow,
+    TransitionRow,
+)
+
+ITEMS = cast(Table, ItemRow.__table__)
+TRANSITIONS = cast(Table, TransitionRow.__table__)
+FLAGS = cast(Table, FlagRow.__table__)
+REVIEWS = cast(Table, ReviewRow.__table__)
+DEPLOYMENTS = cast(Table, DeploymentRow.__table__)
+PIPELINE_RUNS = cast(Table, PipelineRunRow.__table__)
+INCIDENTS = cast(Table, IncidentRow.__table__)
+CURSORS = cast(Table, CursorRow.__table__)
+HEALTH = cast(Table, SourceHealthRow.__table__)
+ID_CHUNK = 500
+"""Ids per ``IN (...)`` clause: well under SQLite's bound-parameter limit."""
+
+
+@dataclass
+class WriteCounts:
+    """What a write did: rows new, updated (changed), unchanged, and events stored."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    events: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.events += other.events
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's sync health as stored."""
+
+    source_key: str
+    team: str
+    source: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    records_seen: int
+    skipped: int
+    unmapped_statuses: list[str] = field(default_factory=list)
+
+
+def upsert(conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` or overwrite those whose primary key exists, in one batch statement."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    keys = [c.name for c in table.primary_key.columns]
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), list(rows))
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), ID_CHUNK):
+        yield values[start : start + ID_CHUNK]
+
+
+def _existing(
+    conn: Connection, table: Any, ids: Sequence[str], *cols: str
+) -> dict[str, tuple[Any, ...]]:
+    found: dict[str, tuple[Any, ...]] = {}
+    columns = [table.c[c] for c in cols]
+    for chunk in _chunks(ids):
+        for row in conn.execute(select(table.c.id, *columns).where(table.c.id.in_(chunk))):
+            found[row[0]] = tuple(row[1:])
+    return found
+
+
+def _count_changes(
+    existing: Mapping[str, tuple[Any, ...]], rows: Sequence[Mapping[str, Any]], cols: Sequence[str]
+) -> WriteCounts:
+    counts = WriteCounts()
+    for row in rows:
+        before = existing.get(row["id"])
+        if before is None:
+            counts.new += 1
+        elif before != tuple(row[c] for c in cols):
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    return counts
+
+
+def item_to_row(item: WorkItem) -> dict[str, Any]:
+    """The ``items`` row of a work item."""
+    return {
+        "id": item.id,
+        "team": item.team,
+        "source": item.source,
+        "key": item.key,
+        "kind": item.kind.value,
+        "type": item.type,
+        "title": item.title,
+        "status": item.status,
+        "stage": item.stage.value,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "resolved_at": item.resolved_at,
+        "assignee": item.assignee,
+        "url": item.url,
+        "priority": item.priority,
+        "labels": list(item.labels),
+        "parent_key": item.parent_key,
+        "story_points": item.story_points,
+        "blocked_by": list(item.blocked_by),
+        "author": item.author,
+        "draft": item.draft,
+        "merged_at": item.merged_at,
+        "first_commit_at": item.first_commit_at,
+        "head_branch": item.head_branch,
+        "additions": item.additions,
+        "deletions": item.deletions,
+        "changed_files": item.changed_files,
+        "merge_sha": item.merge_sha,
+        "linked_keys": list(item.linked_keys),
+    }
+
+
+def _event_rows(histories: Sequence[ItemHistory]) -> tuple[list[dict[str, Any]], ...]:
+    transitions: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
+    reviews: list[dict[str, Any]] = []
+    for history in histories:
+        for seq, t in enumerate(history.transitions):
+            transitions.append(
+                {
+                    "item_id": t.item_id,
+                    "seq": seq,
+                    "at": t.at,
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "from_stage": t.from_stage.value if t.from_stage else None,
+                    "to_stage": t.to_stage.value,
+                }
+            )
+        for seq, f in enumerate(history.flags):
+            flags.append({"item_id": f.item_id, "seq": seq, "at": f.at, "flagged": f.flagged})
+        for seq, r in enumerate(history.reviews):
+            reviews.append(
+                {
+                    "item_id": r.item_id,
+                    "seq": seq,
+                    "at": r.at,
+                    "state": r.state.value,
+                    "reviewer": r.reviewer,
+                }
+            )
+    return transitions, flags, reviews
+
+
+def _deployment_row(d: Deployment) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "team": d.team,
+        "source": d.source,
+        "environment": d.environment,
+        "outcome": d.outcome.value,
+        "finished_at": d.finished_at,
+        "started_at": d.started_at,
+        "sha": d.sha,
+        "repo": d.repo,
+        "shipped_item_ids": list(d.shipped_item_ids),
+        "url": d.url,
+    }
+
+
+def _pipeline_row(r: PipelineRun) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "team": r.team,
+        "source": r.source,
+        "name": r.name,
+        "branch": r.branch,
+        "outcome": r.outcome.value,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "url": r.url,
+    }
+
+
+def _incident_row(i: Incident) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "team": i.team,
+        "source": i.source,
+        "title": i.title,
+        "created_at": i.created_at,
+        "acknowledged_at": i.acknowledged_at,
+        "resolved_at": i.resolved_at,
+        "urgency": i.urgency,
+        "url": i.url,
+        "deployment_id": i.deployment_id,
+    }
+
+
+def write_histories(conn: Connection, histories: Sequence[ItemHistory]) -> WriteCounts:
+    """Upsert items and replace their events; return what changed."""
+    if not histories:
+        return WriteCounts()
+    latest = {h.item.id: h for h in histories}  # a page may repeat an item: keep the last
+    histories = list(latest.values())
+    rows = [item_to_row(h.item) for h in histories]
+    ids = [r["id"] for r in rows]
+    compare = ("updated_at", "status", "title")
+    counts = _count_changes(_existing(conn, ITEMS, ids, *compare), rows, compare)
+    upsert(conn, ITEMS, rows)
+    for table in (TRANSITIONS, FLAGS, REVIEWS):
+        for chunk in _chunks(ids):
+            conn.execute(delete(table).where(table.c.item_id.in_(chunk)))
+    for table, event_rows in zip(
+        (TRANSITIONS, FLAGS, REVIEWS), _event_rows(histories), strict=True
+    ):
+        if event_rows:
+            conn.execute(insert(table), event_rows)
+            counts.events += len(event_rows)
+    return counts
+
+
+def _write_records(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> WriteCounts:
+    if not rows:
+        return WriteCounts()
+    rows = list({r["id"]: r for r in rows}.values())
+    cols = tuple(c for c in rows[0] if c != "id")
+    existing = _existing(conn, table, [r["id"] for r in rows], *cols)
+    counts = _count_changes(existing, rows, cols)
+    upsert(conn, table, rows)
+    return counts
+
+
+def write_page(conn: Connection, page: Page) -> WriteCounts:
+    """Write every record of ``page`` (not its cursor) on an open connection."""
+    counts = write_histories(conn, page.histories)
+    counts.add(_write_records(conn, DEPLOYMENTS, [_deployment_row(d) for d in page.deployments]))
+    counts.add(_write_records(conn, PIPELINE_RUNS, [_pipeline_row(r) for r in page.pipeline_runs]))
+    counts.add(_write_records(conn, INCIDENTS, [_incident_row(i) for i in page.incidents]))
+    return counts
+
+
+def save_page(engine: Engine, source_key: str, page: Page, now: datetime) -> WriteCounts:
+    """Store ``page`` and advance the source's cursor, atomically."""
+    with engine.begin() as conn:
+        counts = write_page(conn, page)
+        if page.cursor is not None:
+            upsert(
+                conn,
+                CURSORS,
+                [{"source_key": source_key, "cursor": page.cursor, "updated_at": now}],
+            )
+    return counts
+
+
+def load_cursor(engine: Engine, source_key: str) -> str | None:
+    """The saved cursor of a source, or None before its first stored page."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(CURSORS.c.cursor).where(CURSORS.c.source_key == source_key)
+        ).scalar_one_or_none()
+
+
+def reset_cursor(engine: Engine, source_key: str) -> None:
+    """Forget a source's cursor: its next sync starts from the beginning (a full backfill)."""
+    with engine.begin() as conn:
+        conn.execute(delete(CURSORS).where(CURSORS.c.source_key == source_key))
+
+
+def record_health(
+    engine: Engine,
+    *,
+    source_key: str,
+    team: str,
+    source: str,
+    now: datetime,
+    error: str | None = None,
+    records: int = 0,
+    skipped: int = 0,
+    unmapped: Iterable[str] = (),
+) -> None:
+    """Record the outcome of one sync of a source."""
+    with engine.begin() as conn:
+        previous = conn.execute(select(HEALTH).where(HEALTH.c.source_key == source_key)).first()
+        failures = previous.consecutive_failures if previous is not None else 0
+        row: dict[str, Any] = {
+            "source_key": source_key,
+            "team": team,
+            "source": source,
+            "last_attempt_at": now,
+            "last_success_at": previous.last_success_at if previous is not None else None,
+            "last_error_at": previous.last_error_at if previous is not None else None,
+            "last_error": previous.last_error if previous is not None else None,
+            "consecutive_failures": failures + 1 if error else 0,
+            "records_seen": records,
+            "skipped": skipped,
+            "unmapped_statuses": sorted(set(unmapped)),
+        }
+        if error:
+            row.update(last_error_at=now, last_error=error)
+        else:
+            row.update(last_success_at=now)
+        upsert(conn, HEALTH, [row])
+
+
+def load_health(engine: Engine, team: str | None = None) -> list[SourceHealth]:
+    """Every source's health, optionally for one team."""
+    query = select(HEALTH).order_by(HEALTH.c.source_key)
+    if team is not None:
+        query = query.where(HEALTH.c.team == team)
+    with engine.connect() as conn:
+        return [SourceHealth(**row._asdict()) for row in conn.execute(query)]
+
+
+def _item_from_row(row: Any) -> WorkItem:
+    return WorkItem(
+        id=row.id,
+        team=row.team,
+        source=row.source,
+        key=row.key,
+        kind=ItemKind(row.kind),
+        type=row.type,
+        title=row.title,
+        status=row.status,
+        stage=Stage(row.stage),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        resolved_at=row.resolved_at,
+        assignee=row.assignee,
+        url=row.url,
+        priority=row.priority,
+        labels=tuple(row.labels or ()),
+        parent_key=row.parent_key,
+        story_points=row.story_points,
+        blocked_by=tuple(row.blocked_by or ()),
+        author=row.author,
+        draft=bool(row.draft),
+        merged_at=row.merged_at,
+        first_commit_at=row.first_commit_at,
+        head_branch=row.head_branch,
+        additions=row.additions,
+        deletions=row.deletions,
+        changed_files=row.changed_files,
+        merge_sha=row.merge_sha,
+        linked_keys=tuple(row.linked_keys or ()),
+    )
+
+
+def _deployment_from_row(row: Any) -> Deployment:
+    return Deployment(
+        id=row.id,
+        team=row.team,
+        source=row.source,
+        environment=row.environment,
+        outcome=Outcome(row.outcome),
+        finished_at=row.finished_at,
+        started_at=row.started_at,
+        sha=row.sha,
+        repo=row.repo,
+        shipped_item_ids=tuple(row.shipped_item_ids or ()),
+        url=row.url,
+    )
+
+
+def _pipeline_from_row(row: Any) -> PipelineRun:
+    return PipelineRun(
+        id=row.id,
+        team=row.team,
+        source=row.source,
+        name=row.name,
+        branch=row.branch,
+        outcome=Outcome(row.outcome),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        url=row.url,
+    )
+
+
+def _incident_from_row(row: Any) -> Incident:
+    return Incident(
+        id=row.id,
+        team=row.team,
+        source=row.source,
+        title=row.title,
+        created_at=row.created_at,
+        acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at,
+        urgency=row.urgency,
+        url=row.url,
+        deployment_id=row.deployment_id,
+    )
+
+
+def _team_events(conn: Connection, table: Any, team: str) -> Iterator[Any]:
+    query = (
+        select(table)
+        .join(ITEMS, ITEMS.c.id == table.c.item_id)
+        .where(ITEMS.c.team == team)
+        .order_by(table.c.item_id, table.c.seq)
+    )
+    return iter(conn.execute(query))
+
+
+def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Snapshot:
+    """Everything stored for ``team``, as the immutable input of the metrics."""
+    transitions: dict[str, list[Transition]] = defaultdict(list)
+    flags: dict[str, list[FlagChange]] = defaultdict(list)
+    reviews: dict[str, list[ReviewEvent]] = defaultdict(list)
+    with engine.connect() as conn:
+        items = [
+            _item_from_row(r)
+            for r in conn.execute(select(ITEMS).where(ITEMS.c.team == team).order_by(ITEMS.c.id))
+        ]
+        for r in _team_events(conn, TRANSITIONS, team):
+            transitions[r.item_id].append(
+                Transition(
+                    r.item_id,
+                    r.at,
+                    r.from_status,
+                    r.to_status,
+                    Stage(r.from_stage) if r.from_stage else None,
+                    Stage(r.to_stage),
+                )
+            )
+        for r in _team_events(conn, FLAGS, team):
+            flags[r.item_id].append(FlagChange(r.item_id, r.at, bool(r.flagged)))
+        for r in _team_events(conn, REVIEWS, team):
+            reviews[r.item_id].append(
+                ReviewEvent(r.item_id, r.at, ReviewState(r.state), r.reviewer)
+            )
+        deployments = [
+            _deployment_from_row(r)
+            for r in conn.execute(
+                select(DEPLOYMENTS)
+                .where(DEPLOYMENTS.c.team == team)
+                .order_by(DEPLOYMENTS.c.finished_at, DEPLOYMENTS.c.id)
+            )
+        ]
+        runs = [
+            _pipeline_from_row(r)
+            for r in conn.execute(
+                select(PIPELINE_RUNS)
+                .where(PIPELINE_RUNS.c.team == team)
+                .order_by(PIPELINE_RUNS.c.started_at, PIPELINE_RUNS.c.id)
+            )
+        ]
+        incidents = [
+            _incident_from_row(r)
+            for r in conn.execute(
+                select(INCIDENTS)
+                .where(INCIDENTS.c.team == team)
+                .order_by(INCIDENTS.c.created_at, INCIDENTS.c.id)
+            )
+        ]
+    return Snapshot(
+        team=team,
+        items=items,
+        transitions=dict(transitions),
+        flags=dict(flags),
+        reviews=dict(reviews),
+        deployments=deployments,
+        pipeline_runs=runs,
+        incidents=incidents,
+        statuses=tuple(statuses),
+    )
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Row count of every data table (what ``vsm sync`` compares run to run)."""
+    tables = (ITEMS, TRANSITIONS, FLAGS, REVIEWS, DEPLOYMENTS, PIPELINE_RUNS, INCIDENTS, CURSORS)
+    with engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables
+        }

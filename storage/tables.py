@@ -1,0 +1,220 @@
+"""The database schema: SQLAlchemy 2.0 typed tables for the normalized model and the bot's state.
+
+Alembic migrations in ``storage/migrations`` create and change these tables; a test keeps the two
+in step. Datetimes are stored through :class:`UTCDateTime`, which round-trips aware UTC instants on
+SQLite (which has no time zones) and on PostgreSQL (``timestamptz``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store naive datetime {value!r}; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic needs them on SQLite)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ItemRow(Base):
+    """A work item (issue or pull request) as it stands now."""
+
+    __tablename__ = "items"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str | None] = mapped_column(String(50))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parent_key: Mapped[str | None] = mapped_column(String(200))
+    story_points: Mapped[float | None] = mapped_column(Float)
+    blocked_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    author: Mapped[str | None] = mapped_column(String(200))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_commit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    head_branch: Mapped[str | None] = mapped_column(String(300))
+    additions: Mapped[int | None] = mapped_column(Integer)
+    deletions: Mapped[int | None] = mapped_column(Integer)
+    changed_files: Mapped[int | None] = mapped_column(Integer)
+    merge_sha: Mapped[str | None] = mapped_column(String(64))
+    linked_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class TransitionRow(Base):
+    """A status change; ``seq`` orders an item's changes and makes them unique."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (Index("ux_transitions_item_seq", "item_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_status: Mapped[str | None] = mapped_column(String(200))
+    to_status: Mapped[str] = mapped_column(String(200))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+
+
+class FlagRow(Base):
+    """The impediment flag set or cleared."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ux_flags_item_seq", "item_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReviewRow(Base):
+    """A review request or submitted review on a pull request."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ux_reviews_item_seq", "item_id", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(30))
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeploymentRow(Base):
+    """A deployment and the item ids it shipped."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    environment: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sha: Mapped[str | None] = mapped_column(String(64))
+    repo: Mapped[str | None] = mapped_column(String(300))
+    shipped_item_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class PipelineRunRow(Base):
+    """A CI pipeline run."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    branch: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentRow(Base):
+    """A production incident."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    url: Mapped[str | None] = mapped_column(Text)
+    deployment_id: Mapped[str | None] = mapped_column(String(300))
+
+
+class CursorRow(Base):
+    """Where a source resumes: saved in the same transaction as the page it follows."""
+
+    __tablename__ = "cursors"
+
+    source_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceHealthRow(Base):
+    """A source's sync health, reported by ``/vsm status``."""
+
+    __tablename__ = "source_health"
+
+    source_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(100))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    unmapped_statuses: Mapped[list[str]] = mapped_column(JSON, default=list)

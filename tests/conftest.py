@@ -1,0 +1,52 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when VSM_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, text
+
+from storage.db import make_engine, upgrade
+
+POSTGRES_URL = os.environ.get("VSM_TEST_POSTGRES_URL")
+NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+
+
+SCHEMA = f"vsm_test_{os.getpid()}"
+
+
+def postgres_engine(url: str, schema: str = SCHEMA) -> Engine:
+    """An engine on a fresh, empty schema of its own (test processes never share tables)."""
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """A migrated, empty database: a SQLite file, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        db = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("VSM_TEST_POSTGRES_URL is not set")
+        db = postgres_engine(POSTGRES_URL)
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    """A migrated SQLite database in a temp folder."""
+    db = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    upgrade(db)
+    yield db
+    db.dispose()
+

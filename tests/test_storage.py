@@ -1,0 +1,151 @@
+"""Storage round trips on SQLite and PostgreSQL: records, events, cursors, UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
+from sqlalchemy.exc import StatementError
+
+from insights.model import (
+    Deployment,
+    FlagChange,
+    Incident,
+    ItemHistory,
+    ItemKind,
+    Outcome,
+    Page,
+    PipelineRun,
+    ReviewEvent,
+    ReviewState,
+    Stage,
+    Transition,
+    WorkItem,
+)
+from storage.repository import (
+    CURSORS,
+    ITEMS,
+    load_cursor,
+    load_snapshot,
+    save_page,
+    table_counts,
+)
+from storage.tables import Base
+
+T0 = datetime(2026, 3, 1, 9, 30, 15, tzinfo=UTC)
+
+
+def item(key: str, status: str = "In Progress", stage: Stage = Stage.ACTIVE, **kw) -> WorkItem:
+    return WorkItem(
+        id=f"test:issue:{key}",
+        team="t",
+        source="test",
+        key=key,
+        kind=ItemKind.ISSUE,
+        type="Story",
+        title=f"Title of {key}",
+        status=status,
+        stage=stage,
+        created_at=T0,
+        updated_at=kw.pop("updated_at", T0 + timedelta(days=1)),
+        labels=("a", "b"),
+        **kw,
+    )
+
+
+def history(key: str, n_transitions: int = 2, **kw) -> ItemHistory:
+    it = item(key, **kw)
+    transitions = tuple(
+        Transition(it.id, T0 + timedelta(hours=h + 1), "Backlog", "In Progress", Stage.BACKLOG, Stage.ACTIVE)
+        for h in range(n_transitions)
+    )
+    flags = (FlagChange(it.id, T0 + timedelta(hours=3), True), FlagChange(it.id, T0 + timedelta(hours=5), False))
+    reviews = (ReviewEvent(it.id, T0 + timedelta(hours=4), ReviewState.APPROVED, "ana"),)
+    return ItemHistory(it, transitions, flags, reviews)
+
+
+def test_page_round_trips_every_record_kind(engine) -> None:
+    deploy = Deployment(
+        "test:deploy:1", "t", "test", "production", Outcome.SUCCESS, T0, T0 - timedelta(minutes=5),
+        "abc123", "acme/api", ("test:pr:1",),
+    )
+    run = PipelineRun("test:run:1", "t", "test", "ci", "main", Outcome.FAILURE, T0, T0 + timedelta(minutes=7))
+    incident = Incident("test:inc:1", "t", "test", "Outage", T0, resolved_at=T0 + timedelta(hours=2), deployment_id=deploy.id)
+    page = Page([history("A-1"), history("A-2", n_transitions=3)], [deploy], [run], [incident], cursor="c1")
+
+    counts = save_page(engine, "t/test", page, T0)
+
+    assert (counts.new, counts.updated, counts.events) == (5, 0, 5 + 4 + 2)
+    snap = load_snapshot(engine, "t")
+    assert [i.key for i in snap.items] == ["A-1", "A-2"]
+    assert snap.items[0] == page.histories[0].item
+    assert list(snap.transitions["test:issue:A-2"]) == list(page.histories[1].transitions)
+    assert list(snap.flags["test:issue:A-1"]) == list(page.histories[0].flags)
+    assert list(snap.reviews["test:issue:A-1"]) == list(page.histories[0].reviews)
+    assert list(snap.deployments) == [deploy]
+    assert list(snap.pipeline_runs) == [run]
+    assert list(snap.incidents) == [incident]
+    assert load_cursor(engine, "t/test") == "c1"
+
+
+def test_saving_the_same_page_twice_changes_nothing(engine) -> None:
+    page = Page([history("A-1"), history("A-2")], cursor="c1")
+    save_page(engine, "t/test", page, T0)
+    before = table_counts(engine)
+
+    counts = save_page(engine, "t/test", page, T0)
+
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 2)
+    assert table_counts(engine) == before
+
+
+def test_rewriting_an_item_replaces_its_events(engine) -> None:
+    save_page(engine, "t/test", Page([history("A-1", n_transitions=3)]), T0)
+    shorter = history("A-1", n_transitions=1, status="Done", stage=Stage.DONE, updated_at=T0 + timedelta(days=2))
+
+    counts = save_page(engine, "t/test", Page([shorter]), T0)
+
+    assert counts.updated == 1
+    snap = load_snapshot(engine, "t")
+    assert snap.items[0].status == "Done"
+    assert len(snap.transitions["test:issue:A-1"]) == 1
+
+
+def test_datetimes_come_back_as_the_same_utc_instant(engine) -> None:
+    instant = datetime(2021, 1, 25, 11, 9, 27, tzinfo=timezone(timedelta(hours=8)))
+    with engine.begin() as conn:
+        conn.execute(insert(CURSORS), {"source_key": "k", "cursor": None, "updated_at": instant})
+        stored = conn.execute(select(CURSORS.c.updated_at)).scalar_one()
+    assert stored == instant
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.hour == 3
+
+
+def test_naive_datetimes_are_refused(engine) -> None:
+    with pytest.raises(StatementError, match="naive"), engine.begin() as conn:
+        conn.execute(insert(CURSORS), {"source_key": "k", "cursor": None, "updated_at": datetime(2026, 1, 1)})  # noqa: DTZ001
+
+
+def test_a_failed_page_keeps_neither_records_nor_cursor(engine) -> None:
+    save_page(engine, "t/test", Page([history("A-1")], cursor="c1"), T0)
+    broken = Page([history("A-2"), history("A-3")], cursor="c2")
+    # A transition pointing at an item that is not stored violates the foreign key.
+    orphan = ItemHistory(
+        item("A-4"),
+        (Transition("test:issue:NOPE", T0, None, "x", None, Stage.ACTIVE),),
+    )
+    with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError class differs
+        save_page(engine, "t/test", Page([*broken.histories, orphan], cursor="c2"), T0)
+
+    assert load_cursor(engine, "t/test") == "c1"
+    with engine.connect() as conn:
+        assert conn.execute(select(ITEMS.c.key)).scalars().all() == ["A-1"]
+
+
+def test_migrations_match_the_table_definitions(engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
