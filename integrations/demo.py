@@ -183,16 +183,16 @@ def _walk(rng: random.Random, issue: _Issue) -> None:
         t = _snap(rng, t + timedelta(days=after), t)
         issue.steps.append((status, t))
 
-    if rng.random() < 0.08:
+    if rng.random() < 0.12:  # groomed out of the backlog
         go("Won't Do", _days(rng, 25, 0.8))
         return
-    wait = _days(rng, 3, 1.0) if rng.random() < 0.5 else _days(rng, 80, 0.7)
+    wait = _days(rng, 3, 1.0) if rng.random() < 0.35 else _days(rng, 100, 0.7)
     if rng.random() < 0.75:
         go("Selected for Development", wait)
-        wait = _days(rng, 0.8, 0.8)
+        wait = _days(rng, 0.6, 0.8)
     go("In Progress", wait)
     for rounds in range(3):
-        work = _days(rng, 2.2, 0.7)
+        work = _days(rng, 2.0, 0.7)
         if rng.random() < 0.08:
             at, held = t + timedelta(days=work * rng.uniform(0.1, 0.5)), rng.uniform(0.5, 4)
             issue.flags += [(_minute(at), True), (_minute(at + timedelta(days=held)), False)]
@@ -205,12 +205,12 @@ def _walk(rng: random.Random, issue: _Issue) -> None:
             go("Won't Do", work)
             return
         go("Code Review", work)
-        go("Ready for QA", _days(rng, 0.8, 0.8))
-        go("QA", _days(rng, 0.6, 0.8))
+        go("Ready for QA", _days(rng, 0.6, 0.8))
+        go("QA", _days(rng, 0.3, 0.8))
         if rounds < 2 and rng.random() < 0.1:
             go("In Progress", _days(rng, 0.3, 0.5))
             continue
-        go("Done", _days(rng, 0.6, 0.7))
+        go("Done", _days(rng, 0.5, 0.7))
         if rounds < 2 and rng.random() < 0.05:
             go("In Progress", rng.uniform(1, 6))
             continue
@@ -272,15 +272,24 @@ def _roles(rng: random.Random) -> list[tuple[list[tuple[str, float]], float | No
 
 
 def _plant(rng: random.Random, issues: list[_Issue], anchor: datetime) -> None:
-    """Rewrite open issues (in progress first, then backlog) into the planted problems."""
+    """Rewrite issues into the planted problems, each taking the place of one started about then.
+
+    Normal work still open at the anchor and not rewritten is rolled back to the backlog (or to
+    its last finish), so what is in progress at the anchor is exactly the planted picture.
+    """
     used: set[int] = set()
     for steps, flag, script in _roles(rng):
         at = [(s, _minute(anchor - timedelta(days=d))) for s, d in steps]
         fits = [i for i in issues if i.n not in used and i.created < at[0][1] - timedelta(hours=12)]
-        fits = [i for i in fits if not (i.steps and i.steps[-1][0] in FINISHED)]
         if not fits:
             continue
-        issue = min(fits, key=lambda i: (not i.steps, -i.created.timestamp()))
+
+        def distance(i: _Issue, start: datetime = at[0][1]) -> float:
+            if not i.steps or i.steps[0][0] == "Won't Do":  # never started: a backlog pick
+                return 1e9 - i.created.timestamp()
+            return abs((i.steps[0][1] - start).total_seconds())
+
+        issue = min(fits, key=distance)
         used.add(issue.n)
         issue.steps, issue.script = at, script
         issue.flags = [] if flag is None else [(_minute(anchor - timedelta(days=flag)), True)]
