@@ -44,58 +44,22 @@ from integrations.base import SourceConfig, SourceContext, SourceError
 SOURCE_TYPE = "demo"
 REPO = "acme/payments"
 BASE_URL = "https://demo.vsm-bot.invalid"
-PEOPLE = {
-    "Amara Okafor": "amara-o",
-    "Ben Lindqvist": "blindqvist",
-    "Chen Wei": "chenwei",
-    "Dana Ruiz": "druiz",
-    "Eli Novak": "eli-novak",
-    "Farah Haddad": "fhaddad",
-}
-STATUSES = (
-    "Backlog",
-    "Selected for Development",
-    "In Progress",
-    "Code Review",
-    "Ready for QA",
-    "QA",
-    "Blocked",
-    "Done",
-    "Won't Do",
-)
-OBJECTS = (
-    "refund endpoint",
-    "card tokenisation",
-    "SEPA mandate flow",
-    "3-D Secure challenge",
-    "payout scheduler",
-    "webhook signatures",
-    "currency rounding",
-    "ledger export",
-    "chargeback notices",
-    "idempotency keys",
-    "fraud score cache",
-    "invoice PDFs",
-    "merchant onboarding",
-    "settlement report",
-    "Apple Pay button",
-    "payment retries",
-)
-SYMPTOMS = (
-    "times out under load",
-    "returns 500 for EUR",
-    "double-charges on retry",
-    "shows the wrong currency",
-    "drops events after deploy",
-)
-INCIDENTS = (
-    "Elevated 5xx on /payments/authorize",
-    "Payout batch stuck",
-    "Webhook delivery lag",
-    "Card declines spike after release",
-    "Ledger export job failing",
-)
+# fmt: off
+PEOPLE = {"Amara Okafor": "amara-o", "Ben Lindqvist": "blindqvist", "Chen Wei": "chenwei",
+          "Dana Ruiz": "druiz", "Eli Novak": "eli-novak", "Farah Haddad": "fhaddad"}
+STATUSES = ("Backlog", "Selected for Development", "In Progress", "Code Review", "Ready for QA",
+            "QA", "Blocked", "Done", "Won't Do")
+OBJECTS = ("refund endpoint", "card tokenisation", "SEPA mandate flow", "3-D Secure challenge",
+           "payout scheduler", "webhook signatures", "currency rounding", "ledger export",
+           "chargeback notices", "idempotency keys", "fraud score cache", "invoice PDFs",
+           "merchant onboarding", "settlement report", "Apple Pay button")
+SYMPTOMS = ("times out under load", "returns 500 for EUR", "double-charges on retry",
+            "shows the wrong currency", "drops events after deploy")
+INCIDENTS = ("Elevated 5xx on /payments/authorize", "Payout batch stuck", "Webhook delivery lag",
+             "Card declines spike after release", "Ledger export job failing")
+# fmt: on
 FINISHED = ("Done", "Won't Do")
+RECENT_DAYS = 16
 _START = timedelta(minutes=1)
 Script = tuple[tuple[float, ReviewState], ...]
 Record = ItemHistory | Deployment | PipelineRun | Incident
@@ -183,10 +147,13 @@ def _walk(rng: random.Random, issue: _Issue) -> None:
         t = _snap(rng, t + timedelta(days=after), t)
         issue.steps.append((status, t))
 
-    if rng.random() < 0.12:  # groomed out of the backlog
+    fate = rng.random()
+    if fate < 0.2:  # groomed out of the backlog
         go("Won't Do", _days(rng, 25, 0.8))
         return
-    wait = _days(rng, 3, 1.0) if rng.random() < 0.35 else _days(rng, 100, 0.7)
+    if fate > 0.64:  # stays in the backlog
+        return
+    wait = _days(rng, 3, 1.0) if fate < 0.5 else _days(rng, 20, 0.6)
     if rng.random() < 0.75:
         go("Selected for Development", wait)
         wait = _days(rng, 0.6, 0.8)
@@ -224,78 +191,82 @@ def _truncate(issue: _Issue, anchor: datetime) -> None:
     issue.flags = [f for pair in pairs if pair[1][0] < anchor for f in pair]
 
 
-def _roles(rng: random.Random) -> list[tuple[list[tuple[str, float]], float | None, Script | None]]:
-    """The planted problems: (status, days before anchor) steps, flag age, open-PR review script."""
+@dataclass(frozen=True)
+class _Role:
+    """A planted problem: its (status, days before the anchor) steps, flag age, review script."""
+
+    steps: list[tuple[str, float]]
+    flagged: float | None = None
+    script: Script | None = None
+
+
+def _roles(rng: random.Random) -> list[_Role]:
+    """The planted problems, all relative to the anchor."""
     sel, ip, cr, rfqa = "Selected for Development", "In Progress", "Code Review", "Ready for QA"
-    req: Script = ((0.0, ReviewState.REQUESTED),)
     a, b, c = rng.uniform(30, 39), rng.uniform(26, 30), rng.uniform(26, 34)
-    roles: list[tuple[list[tuple[str, float]], float | None, Script | None]] = [
-        ([(sel, a + 1), (ip, a)], None, None),  # aging in progress
-        ([(ip, b)], None, None),  # aging, skipped Selected
-        (
-            [(sel, c + 1), (ip, c), (cr, 9.3)],
-            None,  # aging in review: stale review ping-pong
-            (
-                (0.0, ReviewState.REQUESTED),
-                (1.1, ReviewState.CHANGES_REQUESTED),
-                (4.2, ReviewState.COMMENTED),
-            ),
-        ),
-        ([(sel, 11.5), (ip, 10.0), ("Blocked", rng.uniform(3.95, 4.1))], None, None),
+    stale = ((0, ReviewState.REQUESTED), (1.1, ReviewState.CHANGES_REQUESTED),
+             (4.2, ReviewState.COMMENTED))  # fmt: skip
+    roles = [
+        _Role([(sel, a + 1), (ip, a)]),  # aging in progress
+        _Role([(ip, b)]),  # aging, skipped Selected
+        _Role([(sel, c + 1), (ip, c), (cr, 9.3)], script=stale),  # aging in a stale review
+        _Role([(sel, 11.5), (ip, 10.0), ("Blocked", rng.uniform(3.95, 4.1))]),
     ]
-    for _ in range(2):  # flagged, never cleared
+    for _ in range(2):  # flagged 3-6 days ago, never cleared
         s = rng.uniform(8, 13)
-        roles.append(([(sel, s + 1), (ip, s)], rng.uniform(3.2, 5.8), None))
+        roles.append(_Role([(sel, s + 1), (ip, s)], flagged=rng.uniform(3.2, 5.8)))
     for _ in range(3):  # review requested 2-4 days ago, nothing since
         r = rng.uniform(2.2, 3.8)
-        roles.append(([(sel, r + 5), (ip, r + 4), (cr, r)], None, req))
+        roles.append(
+            _Role([(sel, r + 5), (ip, r + 4), (cr, r)], script=((0, ReviewState.REQUESTED),))
+        )
     k = rng.randint(6, 7)
     for i in range(k):  # the queue before QA, entered over the last ~18 days
         q = 1 + 17 * (i + rng.random()) / k
-        work, review = rng.uniform(2, 5), rng.uniform(0.3, 1.5)
-        roles.append(
-            (
-                [
-                    (sel, q + review + work + 1),
-                    (ip, q + review + work),
-                    (cr, q + review),
-                    (rfqa, q),
-                ],
-                None,
-                None,
-            )
-        )
+        rev = q + rng.uniform(0.3, 1.5)
+        work = rev + rng.uniform(2, 5)
+        roles.append(_Role([(sel, work + 1), (ip, work), (cr, rev), (rfqa, q)]))
     for _ in range(2):  # fresh, healthy work
         f = rng.uniform(0.5, 2.5)
-        roles.append(([(sel, f + 1), (ip, f)], None, None))
+        roles.append(_Role([(sel, f + 1), (ip, f)]))
     return roles
+
+
+def _pick(issues: list[_Issue], used: set[int], start: datetime) -> _Issue | None:
+    """The unused issue whose own start was closest to ``start``, else the newest backlog one."""
+
+    def distance(i: _Issue) -> float:
+        if not i.steps or i.steps[0][0] == "Won't Do":  # never started: a backlog pick
+            return 1e12 - i.created.timestamp()
+        return abs((i.steps[0][1] - start).total_seconds())
+
+    fits = [i for i in issues if i.n not in used and i.created < start - timedelta(hours=12)]
+    return min(fits, key=distance, default=None)
 
 
 def _plant(rng: random.Random, issues: list[_Issue], anchor: datetime) -> None:
     """Rewrite issues into the planted problems, each taking the place of one started about then.
 
-    Normal work still open at the anchor and not rewritten is rolled back to the backlog (or to
-    its last finish), so what is in progress at the anchor is exactly the planted picture.
+    Other work started in the last ``RECENT_DAYS`` or still open at the anchor is rolled back to
+    the backlog (or to its last finish): what is in progress at the anchor is the planted picture,
+    and WIP climbs towards it instead of peaking before it.
     """
     used: set[int] = set()
-    for steps, flag, script in _roles(rng):
-        at = [(s, _minute(anchor - timedelta(days=d))) for s, d in steps]
-        fits = [i for i in issues if i.n not in used and i.created < at[0][1] - timedelta(hours=12)]
-        if not fits:
+    for role in _roles(rng):
+        steps = [(s, _minute(anchor - timedelta(days=d))) for s, d in role.steps]
+        issue = _pick(issues, used, steps[0][1])
+        if issue is None:
             continue
-
-        def distance(i: _Issue, start: datetime = at[0][1]) -> float:
-            if not i.steps or i.steps[0][0] == "Won't Do":  # never started: a backlog pick
-                return 1e9 - i.created.timestamp()
-            return abs((i.steps[0][1] - start).total_seconds())
-
-        issue = min(fits, key=distance)
         used.add(issue.n)
-        issue.steps, issue.script = at, script
-        issue.flags = [] if flag is None else [(_minute(anchor - timedelta(days=flag)), True)]
-    for issue in issues:  # normal work still open at the anchor: not started yet after all
+        issue.steps, issue.script, issue.flags = steps, role.script, []
+        if role.flagged is not None:
+            issue.flags = [(_minute(anchor - timedelta(days=role.flagged)), True)]
+    recent = anchor - timedelta(days=RECENT_DAYS)
+    for issue in issues:
         if issue.n in used:
             continue
+        if issue.steps and issue.steps[0][0] != "Won't Do" and issue.steps[0][1] >= recent:
+            issue.steps = []  # the planted items are the work started lately
         while issue.steps and issue.steps[-1][0] not in FINISHED:
             issue.steps.pop()
         cut = issue.steps[-1][1] if issue.steps else issue.created
@@ -521,15 +492,23 @@ def _incidents(
     return out
 
 
-def generate(
-    seed: int, anchor: datetime, items: int, days: int, team: str, workflow: Workflow
-) -> tuple[Record, ...]:
+def _arrivals(rng: random.Random, anchor: datetime, items: int, days: int) -> list[datetime]:
+    """Creation instants spread over the history, moved into working hours."""
+    start, out = anchor - timedelta(days=days), []
+    for _ in range(items):
+        t = _minute(start + timedelta(days=days * rng.random()))
+        snapped = _snap(rng, t, t - _START)
+        out.append(snapped if snapped < anchor else t)
+    return sorted(out)
+
+
+def generate(config: Config, anchor: datetime, team: str, workflow: Workflow) -> tuple[Record, ...]:
     """Every record of the demo data set, in page order: histories, then delivery records."""
-    rng = random.Random(seed)
-    start = anchor - timedelta(days=days)
-    raw = sorted(start + timedelta(days=days * rng.random()) for _ in range(items))
-    created = [t if (s := _snap(rng, t, start)) >= anchor else s for t in raw]
-    issues = [_new_issue(rng, n, t) for n, t in enumerate(sorted(created), 1)]
+    rng = random.Random(config.seed)
+    issues = [
+        _new_issue(rng, n, t)
+        for n, t in enumerate(_arrivals(rng, anchor, config.items, config.days), 1)
+    ]
     for issue in issues:
         _walk(rng, issue)
         _truncate(issue, anchor)
@@ -538,9 +517,11 @@ def generate(
     drafts = _pr_drafts(rng, issues)
     histories += [_pr_history(rng, n, pr, team, anchor) for n, pr in enumerate(drafts, 1)]
     histories.sort(key=lambda h: (h.item.updated_at, h.item.id))
-    prs = [h.item for h in histories if h.item.kind is ItemKind.PULL_REQUEST]
-    prs.sort(key=lambda p: p.created_at)
-    deploys = _deployments(rng, prs, team, anchor, days)
+    prs = sorted(
+        (h.item for h in histories if h.item.kind is ItemKind.PULL_REQUEST),
+        key=lambda p: (p.created_at, p.id),
+    )
+    deploys = _deployments(rng, prs, team, anchor, config.days)
     runs = _pipeline_runs(rng, prs, team, anchor)
     return (*histories, *deploys, *runs, *_incidents(rng, deploys, team, anchor))
 
@@ -573,11 +554,9 @@ class DemoSource:
         return _minute(now.astimezone(UTC))
 
     def _records(self, anchor: datetime) -> tuple[Record, ...]:
-        if anchor not in self._cache:
-            cfg, ctx = self.config, self.ctx
-            self._cache = {
-                anchor: generate(cfg.seed, anchor, cfg.items, cfg.days, ctx.team, ctx.workflow)
-            }
+        if anchor not in self._cache:  # keep one data set: a pull regenerates at most once
+            records = generate(self.config, anchor, self.ctx.team, self.ctx.workflow)
+            self._cache = {anchor: records}
         return self._cache[anchor]
 
     def pull(self, cursor: str | None) -> Iterator[Page]:

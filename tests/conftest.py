@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from bot.config import load_config
+from bot.runtime import Runtime, open_runtime
 from storage.db import make_engine, upgrade
 
 POSTGRES_URL = os.environ.get("VSM_TEST_POSTGRES_URL")
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo.yaml"
 
 
 SCHEMA = f"vsm_test_{os.getpid()}"
@@ -50,3 +54,15 @@ def sqlite_engine(tmp_path) -> Iterator[Engine]:
     yield db
     db.dispose()
 
+
+@pytest.fixture
+def demo_runtime(tmp_path) -> Iterator[Runtime]:
+    """A runtime on the packaged demo config, a fresh SQLite file, a fixed clock and no sleep.
+
+    Nothing is synced yet: call ``bot.sync.sync_teams(demo_runtime)`` to load the demo team.
+    """
+    config = load_config(DEMO_CONFIG, env={})
+    runtime = open_runtime(config, database=f"sqlite:///{tmp_path / 'vsm.db'}", clock=lambda: NOW)
+    runtime.sleep = lambda seconds: None
+    yield runtime
+    runtime.engine.dispose()

@@ -58,7 +58,9 @@ def test_insights_never_reads_the_clock_or_the_environment() -> None:
                 and isinstance(node.value, ast.Name)
                 and (node.value.id, node.attr) in FORBIDDEN_CALLS
             ):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+                offenders.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
+                )
     assert offenders == []
 
 

@@ -59,22 +59,52 @@ def item(key: str, status: str = "In Progress", stage: Stage = Stage.ACTIVE, **k
 def history(key: str, n_transitions: int = 2, **kw) -> ItemHistory:
     it = item(key, **kw)
     transitions = tuple(
-        Transition(it.id, T0 + timedelta(hours=h + 1), "Backlog", "In Progress", Stage.BACKLOG, Stage.ACTIVE)
+        Transition(
+            it.id,
+            T0 + timedelta(hours=h + 1),
+            "Backlog",
+            "In Progress",
+            Stage.BACKLOG,
+            Stage.ACTIVE,
+        )
         for h in range(n_transitions)
     )
-    flags = (FlagChange(it.id, T0 + timedelta(hours=3), True), FlagChange(it.id, T0 + timedelta(hours=5), False))
+    flags = (
+        FlagChange(it.id, T0 + timedelta(hours=3), True),
+        FlagChange(it.id, T0 + timedelta(hours=5), False),
+    )
     reviews = (ReviewEvent(it.id, T0 + timedelta(hours=4), ReviewState.APPROVED, "ana"),)
     return ItemHistory(it, transitions, flags, reviews)
 
 
 def test_page_round_trips_every_record_kind(engine) -> None:
     deploy = Deployment(
-        "test:deploy:1", "t", "test", "production", Outcome.SUCCESS, T0, T0 - timedelta(minutes=5),
-        "abc123", "acme/api", ("test:pr:1",),
+        "test:deploy:1",
+        "t",
+        "test",
+        "production",
+        Outcome.SUCCESS,
+        T0,
+        T0 - timedelta(minutes=5),
+        "abc123",
+        "acme/api",
+        ("test:pr:1",),
     )
-    run = PipelineRun("test:run:1", "t", "test", "ci", "main", Outcome.FAILURE, T0, T0 + timedelta(minutes=7))
-    incident = Incident("test:inc:1", "t", "test", "Outage", T0, resolved_at=T0 + timedelta(hours=2), deployment_id=deploy.id)
-    page = Page([history("A-1"), history("A-2", n_transitions=3)], [deploy], [run], [incident], cursor="c1")
+    run = PipelineRun(
+        "test:run:1", "t", "test", "ci", "main", Outcome.FAILURE, T0, T0 + timedelta(minutes=7)
+    )
+    incident = Incident(
+        "test:inc:1",
+        "t",
+        "test",
+        "Outage",
+        T0,
+        resolved_at=T0 + timedelta(hours=2),
+        deployment_id=deploy.id,
+    )
+    page = Page(
+        [history("A-1"), history("A-2", n_transitions=3)], [deploy], [run], [incident], cursor="c1"
+    )
 
     counts = save_page(engine, "t/test", page, T0)
 
@@ -104,7 +134,9 @@ def test_saving_the_same_page_twice_changes_nothing(engine) -> None:
 
 def test_rewriting_an_item_replaces_its_events(engine) -> None:
     save_page(engine, "t/test", Page([history("A-1", n_transitions=3)]), T0)
-    shorter = history("A-1", n_transitions=1, status="Done", stage=Stage.DONE, updated_at=T0 + timedelta(days=2))
+    shorter = history(
+        "A-1", n_transitions=1, status="Done", stage=Stage.DONE, updated_at=T0 + timedelta(days=2)
+    )
 
     counts = save_page(engine, "t/test", Page([shorter]), T0)
 
@@ -126,7 +158,9 @@ def test_datetimes_come_back_as_the_same_utc_instant(engine) -> None:
 
 def test_naive_datetimes_are_refused(engine) -> None:
     with pytest.raises(StatementError, match="naive"), engine.begin() as conn:
-        conn.execute(insert(CURSORS), {"source_key": "k", "cursor": None, "updated_at": datetime(2026, 1, 1)})  # noqa: DTZ001
+        conn.execute(
+            insert(CURSORS), {"source_key": "k", "cursor": None, "updated_at": datetime(2026, 1, 1)}
+        )
 
 
 def test_a_failed_page_keeps_neither_records_nor_cursor(engine) -> None:

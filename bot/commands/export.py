@@ -17,8 +17,7 @@ from storage.repository import load_snapshot
 def command(state: CliState, team: str | None) -> None:
     """Write every stored record as JSON Lines to stdout, one record per line."""
     runtime = state.runtime()
-    out = click.get_text_stream("stdout")
     for team_config in runtime.config.teams_named(state.team_name(team)):
         snapshot = load_snapshot(runtime.engine, team_config.name)
         for record in export_records(snapshot):
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            click.echo(json.dumps(record, separators=(",", ":")))

@@ -1,0 +1,136 @@
+"""The sync runner: idempotent re-syncs, and resume after a failure mid-sync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.runtime import open_runtime
+from bot.sync import SyncResult, make_context, pull_into, source_key, sync_teams
+from insights.model import Page
+from integrations.registry import build_source
+from storage.repository import load_cursor, load_health, load_snapshot, table_counts
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "bot" / "demo.yaml"
+
+
+@pytest.fixture
+def runtime(demo_runtime):
+    return demo_runtime
+
+
+class Crash(RuntimeError):
+    """Raised by the flaky source to simulate a crash mid-sync."""
+
+
+class FlakySource:
+    """Wraps a source and raises after yielding ``fail_after`` pages."""
+
+    kind = "flaky"
+
+    def __init__(self, inner, fail_after: int) -> None:
+        self.inner = inner
+        self.fail_after = fail_after
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        for index, page in enumerate(self.inner.pull(cursor)):
+            if index == self.fail_after:
+                raise Crash("connection lost")
+            yield page
+
+    def dry_run(self) -> dict[str, int]:
+        return self.inner.dry_run()
+
+
+def demo_source(runtime):
+    team = runtime.config.teams[0]
+    config = team.source_configs()[0]
+    return team, config, build_source(config, make_context(team, runtime.clock, runtime.sleep))
+
+
+def test_second_sync_changes_nothing(runtime) -> None:
+    first = sync_teams(runtime)
+    counts = table_counts(runtime.engine)
+    second = sync_teams(runtime)
+
+    assert first[0].error is None and first[0].counts.new > 300
+    assert second[0].counts.new == second[0].counts.updated == 0
+    assert table_counts(runtime.engine) == counts
+
+
+def test_resume_after_a_crash_loses_and_duplicates_nothing(runtime, tmp_path) -> None:
+    team, config, source = demo_source(runtime)
+    key = source_key(team, config)
+    result = SyncResult(team.name, config.display_name(), key)
+
+    with pytest.raises(Crash):
+        pull_into(runtime.engine, key, FlakySource(source, fail_after=2), runtime.clock, result)
+
+    assert result.pages == 2
+    cursor_after_crash = load_cursor(runtime.engine, key)
+    stored_after_crash = table_counts(runtime.engine)["items"]
+    assert cursor_after_crash is not None
+    assert 0 < stored_after_crash < source.dry_run()["items"] + 100
+
+    sync_teams(runtime)  # the restart resumes from the saved cursor
+
+    clean = open_runtime(
+        runtime.config, database=f"sqlite:///{tmp_path / 'clean.db'}", clock=runtime.clock
+    )
+    sync_teams(clean)
+    assert table_counts(runtime.engine) == table_counts(clean.engine)
+    assert load_snapshot(runtime.engine, team.name) == load_snapshot(clean.engine, team.name)
+
+
+def test_the_cursor_never_passes_what_is_stored(runtime) -> None:
+    team, config, source = demo_source(runtime)
+    key = source_key(team, config)
+    pages = list(source.pull(None))
+    result = SyncResult(team.name, config.display_name(), key)
+
+    with pytest.raises(Crash):
+        pull_into(runtime.engine, key, FlakySource(source, fail_after=1), runtime.clock, result)
+
+    assert load_cursor(runtime.engine, key) == pages[0].cursor
+    stored = {i.id for i in load_snapshot(runtime.engine, team.name).items}
+    assert stored == {h.item.id for h in pages[0].histories}
+
+
+def test_a_failing_source_is_recorded_in_its_health(runtime, monkeypatch) -> None:
+    import bot.sync
+
+    def broken(config, ctx):
+        raise bot.sync.SourceError("demo: gave up after 5 retries (HTTP 503)")
+
+    monkeypatch.setattr(bot.sync, "build_source", broken)
+    (result,) = sync_teams(runtime)
+
+    assert result.error == "demo: gave up after 5 retries (HTTP 503)"
+    (health,) = load_health(runtime.engine)
+    assert health.consecutive_failures == 1
+    assert health.last_error == result.error
+    assert health.last_success_at is None
+
+
+def test_cli_sync_twice_gives_identical_row_counts(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    args = ["--config", str(DEMO_CONFIG), "--database", db, "sync"]
+
+    first = runner.invoke(cli, args)
+    from storage.db import make_engine
+
+    engine = make_engine(db)
+    counts = table_counts(engine)
+    second = runner.invoke(cli, args)
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert "Sync summary" in first.output
+    assert table_counts(engine) == counts
+    assert counts["items"] > 300
