@@ -18,12 +18,13 @@ def _days(seconds: float | None) -> str:
 def _items_table(title: str, lines: list[ItemLine], limit: int = 10) -> Table:
     table = Table(title=title, title_justify="left", expand=True)
     table.add_column("item", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, ratio=1, max_width=40)
+    table.add_column("status", overflow="ellipsis", no_wrap=True, max_width=14)
     table.add_column("age", justify="right", no_wrap=True)
-    table.add_column("why")
+    table.add_column("why", ratio=2)
     for line in lines[:limit]:
         key = f"[link={line.url}]{line.key}[/link]" if line.url else line.key
-        table.add_row(f"{key} {line.title}", line.status, _days(line.age_seconds), line.detail)
+        table.add_row(key, line.title, line.status, _days(line.age_seconds), line.detail)
     if len(lines) > limit:
         table.caption = f"... and {len(lines) - limit} more"
     return table

@@ -59,7 +59,7 @@ INCIDENTS = ("Elevated 5xx on /payments/authorize", "Payout batch stuck", "Webho
              "Card declines spike after release", "Ledger export job failing")
 # fmt: on
 FINISHED = ("Done", "Won't Do")
-RECENT_DAYS = 16
+RECENT_DAYS, QUICK_DAYS = 16, 8
 _START = timedelta(minutes=1)
 Script = tuple[tuple[float, ReviewState], ...]
 Record = ItemHistory | Deployment | PipelineRun | Incident
@@ -151,9 +151,9 @@ def _walk(rng: random.Random, issue: _Issue) -> None:
     if fate < 0.2:  # groomed out of the backlog
         go("Won't Do", _days(rng, 25, 0.8))
         return
-    if fate > 0.64:  # stays in the backlog
+    if fate > 0.6:  # stays in the backlog
         return
-    wait = _days(rng, 3, 1.0) if fate < 0.5 else _days(rng, 20, 0.6)
+    wait = _days(rng, 3, 1.0) if fate < 0.48 else _days(rng, 20, 0.6)
     if rng.random() < 0.75:
         go("Selected for Development", wait)
         wait = _days(rng, 0.6, 0.8)
@@ -184,11 +184,18 @@ def _walk(rng: random.Random, issue: _Issue) -> None:
         return
 
 
+def _cleared_before(
+    flags: list[tuple[datetime, bool]], cut: datetime
+) -> list[tuple[datetime, bool]]:
+    """The (set, cleared) flag pairs that were cleared before ``cut``."""
+    pairs = zip(flags[::2], flags[1::2], strict=True)
+    return [flag for pair in pairs if pair[1][0] < cut for flag in pair]
+
+
 def _truncate(issue: _Issue, anchor: datetime) -> None:
     """Keep only what happened before the anchor; drop flags not cleared by then."""
     issue.steps = [(s, at) for s, at in issue.steps if at < anchor]
-    pairs = zip(issue.flags[::2], issue.flags[1::2], strict=True)
-    issue.flags = [f for pair in pairs if pair[1][0] < anchor for f in pair]
+    issue.flags = _cleared_before(issue.flags, anchor)
 
 
 @dataclass(frozen=True)
@@ -233,23 +240,43 @@ def _roles(rng: random.Random) -> list[_Role]:
 
 
 def _pick(issues: list[_Issue], used: set[int], start: datetime) -> _Issue | None:
-    """The unused issue whose own start was closest to ``start``, else the newest backlog one."""
+    """An unused open issue created before ``start``: in progress, else the newest in backlog."""
 
-    def distance(i: _Issue) -> float:
-        if not i.steps or i.steps[0][0] == "Won't Do":  # never started: a backlog pick
-            return 1e12 - i.created.timestamp()
-        return abs((i.steps[0][1] - start).total_seconds())
+    def preference(i: _Issue) -> tuple[bool, float]:
+        if not i.steps:  # never started
+            return True, -i.created.timestamp()
+        return False, abs((i.steps[0][1] - start).total_seconds())
 
-    fits = [i for i in issues if i.n not in used and i.created < start - timedelta(hours=12)]
-    return min(fits, key=distance, default=None)
+    fits = [
+        i
+        for i in issues
+        if i.n not in used
+        and i.created < start - timedelta(hours=12)
+        and not (i.steps and i.steps[-1][0] in FINISHED)
+    ]
+    return min(fits, key=preference, default=None)
+
+
+def _started(issue: _Issue) -> datetime | None:
+    """When the issue's work started (None when it never did)."""
+    if not issue.steps or issue.steps[0][0] == "Won't Do":
+        return None
+    return issue.steps[0][1]
+
+
+def _quick(issue: _Issue, start: datetime) -> bool:
+    """True for an issue done within ``QUICK_DAYS`` of its ``start``."""
+    done = bool(issue.steps) and issue.steps[-1][0] == "Done"
+    return done and issue.steps[-1][1] - start <= timedelta(days=QUICK_DAYS)
 
 
 def _plant(rng: random.Random, issues: list[_Issue], anchor: datetime) -> None:
-    """Rewrite issues into the planted problems, each taking the place of one started about then.
+    """Rewrite open issues into the planted problems (work in progress first, then backlog).
 
-    Other work started in the last ``RECENT_DAYS`` or still open at the anchor is rolled back to
-    the backlog (or to its last finish): what is in progress at the anchor is the planted picture,
-    and WIP climbs towards it instead of peaking before it.
+    Other work still open at the anchor, or started in the last ``RECENT_DAYS`` and not a quick
+    fix, is rolled back to the backlog (or to its last finish): what is in progress at the anchor
+    is the planted picture, WIP climbs towards it instead of peaking before it, and throughput
+    dips but does not stop.
     """
     used: set[int] = set()
     for role in _roles(rng):
@@ -265,13 +292,14 @@ def _plant(rng: random.Random, issues: list[_Issue], anchor: datetime) -> None:
     for issue in issues:
         if issue.n in used:
             continue
-        if issue.steps and issue.steps[0][0] != "Won't Do" and issue.steps[0][1] >= recent:
-            issue.steps = []  # the planted items are the work started lately
+        start = _started(issue)
+        if start is not None and start >= recent and not _quick(issue, start):
+            issue.steps = []  # the planted items are the work started lately, bar quick fixes
         while issue.steps and issue.steps[-1][0] not in FINISHED:
             issue.steps.pop()
-        cut = issue.steps[-1][1] if issue.steps else issue.created
-        pairs = zip(issue.flags[::2], issue.flags[1::2], strict=True)
-        issue.flags = [f for pair in pairs if pair[1][0] < cut for f in pair]
+        issue.flags = _cleared_before(
+            issue.flags, issue.steps[-1][1] if issue.steps else issue.created
+        )
 
 
 def _issue_history(issue: _Issue, team: str, workflow: Workflow) -> ItemHistory:
@@ -322,7 +350,8 @@ def _pr_drafts(rng: random.Random, issues: list[_Issue]) -> list[_PR]:
             first = _minute(started + (opened - started) * rng.uniform(0.05, 0.6))
             if rng.random() < 0.04:
                 early = _minute(started + (opened - started) / 3)
-                drafts.append(_PR(issue, early, started, opened - _START, merged=False))
+                first_try = started - timedelta(hours=2)
+                drafts.append(_PR(issue, early, first_try, opened - _START, merged=False))
             end = None if left is None else max(opened + _START, left - timedelta(minutes=3))
             script = issue.script if left is None else None
             drafts.append(_PR(issue, opened, first, end, merged=end is not None, script=script))
