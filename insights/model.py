@@ -75,14 +75,17 @@ def make_id(source: str, kind: str, native: str) -> str:
     return f"{source}:{kind}:{native}"
 
 
-def require_utc(value: datetime | None, name: str) -> None:
-    """Raise ``ValueError`` unless ``value`` is None or an aware datetime in UTC."""
-    if value is None:
+def require_utc(value: datetime | None, owner: str, name: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is None or an aware datetime in UTC.
+
+    ``owner`` and ``name`` only serve the error message (``PAY-12.created_at``).
+    """
+    if value is None or value.tzinfo is UTC:  # the fast path: loaded and parsed values
         return
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware UTC, got naive {value!r}")
+        raise ValueError(f"{owner}.{name} must be timezone-aware UTC, got naive {value!r}")
     if value.utcoffset() != UTC.utcoffset(value):
-        raise ValueError(f"{name} must be in UTC, got offset {value.utcoffset()}")
+        raise ValueError(f"{owner}.{name} must be in UTC, got offset {value.utcoffset()}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +125,16 @@ class WorkItem:
 
     def __post_init__(self) -> None:
         for name in ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at"):
-            require_utc(getattr(self, name), f"{self.id}.{name}")
+            require_utc(getattr(self, name), self.id, name)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transition:
-    """A status change of a work item at an instant."""
+    """A status change of a work item at an instant.
+
+    Treat events as immutable. Unlike the other records they are not ``frozen``: a team's snapshot
+    holds millions of them and a frozen dataclass costs three times as much to construct.
+    """
 
     item_id: str
     at: datetime
@@ -137,10 +144,10 @@ class Transition:
     to_stage: Stage
 
     def __post_init__(self) -> None:
-        require_utc(self.at, f"{self.item_id} transition")
+        require_utc(self.at, self.item_id, "at")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FlagChange:
     """The Jira "Flagged" impediment set (``flagged=True``) or cleared on an item."""
 
@@ -149,10 +156,10 @@ class FlagChange:
     flagged: bool
 
     def __post_init__(self) -> None:
-        require_utc(self.at, f"{self.item_id} flag")
+        require_utc(self.at, self.item_id, "at")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReviewEvent:
     """A review request or submitted review on a pull request."""
 
@@ -162,7 +169,7 @@ class ReviewEvent:
     reviewer: str | None
 
     def __post_init__(self) -> None:
-        require_utc(self.at, f"{self.item_id} review")
+        require_utc(self.at, self.item_id, "at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +189,8 @@ class Deployment:
     url: str | None = None
 
     def __post_init__(self) -> None:
-        require_utc(self.finished_at, f"{self.id}.finished_at")
-        require_utc(self.started_at, f"{self.id}.started_at")
+        require_utc(self.finished_at, self.id, "finished_at")
+        require_utc(self.started_at, self.id, "started_at")
 
     @property
     def is_production_success(self) -> bool:
@@ -206,8 +213,8 @@ class PipelineRun:
     url: str | None = None
 
     def __post_init__(self) -> None:
-        require_utc(self.started_at, f"{self.id}.started_at")
-        require_utc(self.finished_at, f"{self.id}.finished_at")
+        require_utc(self.started_at, self.id, "started_at")
+        require_utc(self.finished_at, self.id, "finished_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +234,7 @@ class Incident:
 
     def __post_init__(self) -> None:
         for name in ("created_at", "acknowledged_at", "resolved_at"):
-            require_utc(getattr(self, name), f"{self.id}.{name}")
+            require_utc(getattr(self, name), self.id, name)
 
 
 Record = WorkItem | Transition | FlagChange | ReviewEvent | Deployment | PipelineRun | Incident

@@ -8,13 +8,17 @@ re-reading an item is harmless and a vendor-side edit of its history is reflecte
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import gc
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from insights.model import (
@@ -365,38 +369,144 @@ def load_health(engine: Engine, team: str | None = None) -> list[SourceHealth]:
         return [SourceHealth(**row._asdict()) for row in conn.execute(query)]
 
 
-def _item_from_row(row: Any) -> WorkItem:
-    return WorkItem(
-        id=row.id,
-        team=row.team,
-        source=row.source,
-        key=row.key,
-        kind=ItemKind(row.kind),
-        type=row.type,
-        title=row.title,
-        status=row.status,
-        stage=Stage(row.stage),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        resolved_at=row.resolved_at,
-        assignee=row.assignee,
-        url=row.url,
-        priority=row.priority,
-        labels=tuple(row.labels or ()),
-        parent_key=row.parent_key,
-        story_points=row.story_points,
-        blocked_by=tuple(row.blocked_by or ()),
-        author=row.author,
-        draft=bool(row.draft),
-        merged_at=row.merged_at,
-        first_commit_at=row.first_commit_at,
-        head_branch=row.head_branch,
-        additions=row.additions,
-        deletions=row.deletions,
-        changed_files=row.changed_files,
-        merge_sha=row.merge_sha,
-        linked_keys=tuple(row.linked_keys or ()),
+STAGES = {stage.value: stage for stage in Stage}
+KINDS = {kind.value: kind for kind in ItemKind}
+REVIEW_STATES = {state.value: state for state in ReviewState}
+ITEM_COLUMNS = (
+    "id, team, source, key, kind, type, title, status, stage, created_at, updated_at, "
+    "resolved_at, assignee, url, priority, labels, parent_key, story_points, blocked_by, author, "
+    "draft, merged_at, first_commit_at, head_branch, additions, deletions, changed_files, "
+    "merge_sha, linked_keys"
+)
+TEAM_ITEMS = "item_id IN (SELECT id FROM items WHERE team = :team)"
+
+
+def _utc_reader(conn: Connection) -> Callable[[Any], datetime | None]:
+    """How to turn a raw timestamp column value into an aware UTC datetime, per database.
+
+    The snapshot loader reads raw driver values (no per-value SQLAlchemy processing) because it
+    handles millions of rows: SQLite returns the stored naive UTC text, PostgreSQL an aware
+    datetime in the session's time zone (UTC, see storage.db).
+    """
+    if conn.dialect.name == "sqlite":
+        parse = datetime.fromisoformat
+
+        def read_sqlite(value: Any) -> datetime | None:
+            return None if value is None else parse(value + "+00:00")
+
+        return read_sqlite
+
+    def read_aware(value: Any) -> datetime | None:
+        if value is None or value.tzinfo is UTC:
+            return value  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+    return read_aware
+
+
+def _raw_rows(conn: Connection, sql: str, team: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``sql`` (one ``:team`` parameter) straight from the driver's cursor."""
+    return chain.from_iterable(_raw_batches(conn, sql, team))
+
+
+def _raw_batches(conn: Connection, sql: str, team: str) -> Iterator[list[tuple[Any, ...]]]:
+    compiled = text(sql).bindparams(team=team).compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(compiled.params[name] for name in compiled.positiontup)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, params)
+        while rows := cursor.fetchmany(20_000):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _json_tuple(value: Any) -> tuple[str, ...]:
+    if not value or value == "[]":
+        return ()
+    return tuple(json.loads(value) if isinstance(value, str) else value)
+
+
+def _load_items(conn: Connection, team: str, ts: Callable[[Any], Any]) -> list[WorkItem]:
+    query = f"SELECT {ITEM_COLUMNS} FROM items WHERE team = :team ORDER BY id"
+    return [
+        WorkItem(
+            id=r[0],
+            team=r[1],
+            source=r[2],
+            key=r[3],
+            kind=KINDS[r[4]],
+            type=r[5],
+            title=r[6],
+            status=r[7],
+            stage=STAGES[r[8]],
+            created_at=ts(r[9]),
+            updated_at=ts(r[10]),
+            resolved_at=ts(r[11]),
+            assignee=r[12],
+            url=r[13],
+            priority=r[14],
+            labels=_json_tuple(r[15]),
+            parent_key=r[16],
+            story_points=r[17],
+            blocked_by=_json_tuple(r[18]),
+            author=r[19],
+            draft=bool(r[20]),
+            merged_at=ts(r[21]),
+            first_commit_at=ts(r[22]),
+            head_branch=r[23],
+            additions=r[24],
+            deletions=r[25],
+            changed_files=r[26],
+            merge_sha=r[27],
+            linked_keys=_json_tuple(r[28]),
+        )
+        for r in _raw_rows(conn, query, team)
+    ]
+
+
+def _load_transitions(
+    conn: Connection, team: str, ts: Callable[[Any], Any]
+) -> dict[str, list[Transition]]:
+    query = (
+        "SELECT item_id, at, from_status, to_status, from_stage, to_stage FROM transitions "
+        f"WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
     )
+    grouped: dict[str, list[Transition]] = {}
+    stages = STAGES
+    for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0)):
+        grouped[item_id] = [
+            Transition(item_id, ts(at), fs, to, stages.get(fst) if fst else None, stages[tst])
+            for _, at, fs, to, fst, tst in group
+        ]
+    return grouped
+
+
+def _load_flags(
+    conn: Connection, team: str, ts: Callable[[Any], Any]
+) -> dict[str, list[FlagChange]]:
+    query = f"SELECT item_id, at, flagged FROM flags WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+    return {
+        item_id: [FlagChange(item_id, ts(at), bool(flagged)) for _, at, flagged in group]
+        for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
+    }
+
+
+def _load_reviews(
+    conn: Connection, team: str, ts: Callable[[Any], Any]
+) -> dict[str, list[ReviewEvent]]:
+    query = (
+        f"SELECT item_id, at, state, reviewer FROM reviews WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+    )
+    return {
+        item_id: [
+            ReviewEvent(item_id, ts(at), REVIEW_STATES[state], reviewer)
+            for _, at, state, reviewer in group
+        ]
+        for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
+    }
 
 
 def _deployment_from_row(row: Any) -> Deployment:
@@ -444,43 +554,34 @@ def _incident_from_row(row: Any) -> Incident:
     )
 
 
-def _team_events(conn: Connection, table: Any, team: str) -> Iterator[Any]:
-    query = (
-        select(table)
-        .join(ITEMS, ITEMS.c.id == table.c.item_id)
-        .where(ITEMS.c.team == team)
-        .order_by(table.c.item_id, table.c.seq)
-    )
-    return iter(conn.execute(query))
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic objects.
+
+    Without this, collections triggered by the allocations rescan the growing snapshot again and
+    again, and loading a large team takes several times longer (benchmarks/insights.py).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Snapshot:
-    """Everything stored for ``team``, as the immutable input of the metrics."""
-    transitions: dict[str, list[Transition]] = defaultdict(list)
-    flags: dict[str, list[FlagChange]] = defaultdict(list)
-    reviews: dict[str, list[ReviewEvent]] = defaultdict(list)
-    with engine.connect() as conn:
-        items = [
-            _item_from_row(r)
-            for r in conn.execute(select(ITEMS).where(ITEMS.c.team == team).order_by(ITEMS.c.id))
-        ]
-        for r in _team_events(conn, TRANSITIONS, team):
-            transitions[r.item_id].append(
-                Transition(
-                    r.item_id,
-                    r.at,
-                    r.from_status,
-                    r.to_status,
-                    Stage(r.from_stage) if r.from_stage else None,
-                    Stage(r.to_stage),
-                )
-            )
-        for r in _team_events(conn, FLAGS, team):
-            flags[r.item_id].append(FlagChange(r.item_id, r.at, bool(r.flagged)))
-        for r in _team_events(conn, REVIEWS, team):
-            reviews[r.item_id].append(
-                ReviewEvent(r.item_id, r.at, ReviewState(r.state), r.reviewer)
-            )
+    """Everything stored for ``team``, as the immutable input of the metrics.
+
+    Items and their events (the bulk of the data) are read as raw driver rows for speed; the
+    smaller delivery tables go through SQLAlchemy's typed results.
+    """
+    with engine.connect() as conn, _no_gc_pauses():
+        ts = _utc_reader(conn)
+        items = _load_items(conn, team, ts)
+        transitions = _load_transitions(conn, team, ts)
+        flags = _load_flags(conn, team, ts)
+        reviews = _load_reviews(conn, team, ts)
         deployments = [
             _deployment_from_row(r)
             for r in conn.execute(

@@ -218,3 +218,99 @@ class SourceHealthRow(Base):
     records_seen: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     unmapped_statuses: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+# --- The Slack bot's state: choices made in Slack and what was posted (revision 0002) ---
+
+
+class SubscriptionRow(Base):
+    """A channel's digest subscription, made with ``/vsm subscribe``."""
+
+    __tablename__ = "slack_subscriptions"
+    __table_args__ = (
+        Index(
+            "ux_slack_subscriptions_team_channel_kind", "team", "channel_id", "kind", unique=True
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(100))
+    workspace_id: Mapped[str | None] = mapped_column(String(50))
+    channel_id: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(10))
+    weekday: Mapped[str | None] = mapped_column(String(3))
+    at: Mapped[str] = mapped_column(String(5))
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MuteRow(Base):
+    """A detector muted for a team (``/vsm mute``), until an instant or for good."""
+
+    __tablename__ = "slack_mutes"
+
+    team: Mapped[str] = mapped_column(String(100), primary_key=True)
+    detector: Mapped[str] = mapped_column(String(100), primary_key=True)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertChannelRow(Base):
+    """Alerts switched on or off for a team in a channel (``/vsm alerts on|off``)."""
+
+    __tablename__ = "slack_alert_channels"
+
+    team: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    workspace_id: Mapped[str | None] = mapped_column(String(50))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(50))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertMessageRow(Base):
+    """The message posted for a finding in a channel, and what people did with it."""
+
+    __tablename__ = "slack_alerts"
+    __table_args__ = (
+        Index("ux_slack_alerts_team_channel_key", "team", "channel_id", "dedupe_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(100))
+    channel_id: Mapped[str] = mapped_column(String(50))
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    detector: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(20))
+    finding: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    ts: Mapped[str | None] = mapped_column(String(30))
+    thread_ts: Mapped[str | None] = mapped_column(String(30))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acted_by: Mapped[str | None] = mapped_column(String(50))
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SendRow(Base):
+    """A scheduled send (digest, overflow summary, admin alert), claimed before it is posted."""
+
+    __tablename__ = "slack_sends"
+    __table_args__ = (
+        Index("ux_slack_sends_key", "team", "channel_id", "kind", "period", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(100))
+    channel_id: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    ts: Mapped[str | None] = mapped_column(String(30))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,138 @@
+"""Benchmark: load a 100,000-item team (1,000,000 stage changes) from SQLite and report on it.
+
+Prints the time to store the data (setup), to load the snapshot, to build the full team report
+(all metrics and all detectors) warm, to run the forecast, and the peak memory. Goals (issue 3):
+report under 1.0 s warm after loading, loading under 1.5 s, peak memory under 1 GB.
+
+    .venv/bin/python benchmarks/insights.py [--items 100000] [--changes-per-item 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from insights.model import (
+    FlagChange,
+    ItemHistory,
+    ItemKind,
+    Page,
+    Stage,
+    Transition,
+    WorkItem,
+)
+from storage.db import make_engine, upgrade
+from storage.repository import load_snapshot, save_page
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WORKFLOW = (
+    ("Backlog", Stage.BACKLOG),
+    ("Selected for Development", Stage.WAITING),
+    ("In Progress", Stage.ACTIVE),
+    ("Code Review", Stage.ACTIVE),
+    ("Ready for QA", Stage.WAITING),
+    ("QA", Stage.ACTIVE),
+    ("Done", Stage.DONE),
+)
+
+
+def synthetic_history(rng: random.Random, n: int, changes: int) -> ItemHistory:
+    """One item walking the workflow, with back-and-forth moves to reach ``changes`` transitions."""
+    item_id = f"bench:issue:BEN-{n}"
+    created = NOW - timedelta(days=rng.uniform(1, 365))
+    at = created
+    position = 0
+    transitions = []
+    for step in range(changes):
+        at += timedelta(hours=rng.expovariate(1 / 12))
+        if step < changes - 1 and position >= 3 and rng.random() < 0.3:
+            target = position - 1
+        else:
+            target = min(position + 1, len(WORKFLOW) - 1)
+        if target == position:
+            target = position - 1
+        transitions.append(
+            Transition(
+                item_id,
+                at,
+                WORKFLOW[position][0],
+                WORKFLOW[target][0],
+                WORKFLOW[position][1],
+                WORKFLOW[target][1],
+            )
+        )
+        position = target
+    status, stage = WORKFLOW[position]
+    finished = at if stage is Stage.DONE else None
+    if at > NOW:
+        at = NOW
+    flags = ()
+    if rng.random() < 0.05:
+        flags = (FlagChange(item_id, created + timedelta(hours=1), True),)
+    item = WorkItem(
+        id=item_id,
+        team="bench",
+        source="bench",
+        key=f"BEN-{n}",
+        kind=ItemKind.ISSUE,
+        type="Story",
+        title=f"Benchmark item {n}",
+        status=status,
+        stage=stage,
+        created_at=created,
+        updated_at=max(at, created),
+        resolved_at=finished,
+    )
+    return ItemHistory(item, tuple(transitions), flags)
+
+
+def store(url: str, items: int, changes: int, page_size: int = 5000) -> float:
+    engine = make_engine(url)
+    upgrade(engine)
+    rng = random.Random(1)
+    started = time.perf_counter()
+    for start in range(0, items, page_size):
+        page = [
+            synthetic_history(rng, n, changes) for n in range(start, min(items, start + page_size))
+        ]
+        save_page(engine, "bench/bench", Page(page, cursor=str(start)), NOW)
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--changes-per-item", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        setup = store(url, args.items, args.changes_per_item)
+        print(
+            f"setup: stored {args.items:,} items, {args.items * args.changes_per_item:,} "
+            f"stage changes in {setup:.1f} s"
+        )
+        engine = make_engine(url)
+        statuses = [name for name, _ in WORKFLOW]
+        for attempt in ("cold", "warm"):
+            started = time.perf_counter()
+            snapshot = load_snapshot(engine, "bench", statuses)
+            print(f"load ({attempt}): {time.perf_counter() - started:.2f} s")
+        print(
+            f"items loaded: {len(snapshot.items):,}, "
+            f"transitions: {sum(len(t) for t in snapshot.transitions.values()):,}"
+        )
+        print(f"peak memory (max RSS): {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
