@@ -307,7 +307,7 @@ def _validate_source(raw: Any, source_types: set[str]) -> SourceConfig:
     if not isinstance(raw, dict):
         raise ValueError(f"expected a mapping with a 'type' field, got {raw!r}")
     kind = raw.get("type")
-    if kind not in source_types:
+    if not isinstance(kind, str) or kind not in source_types:
         raise ValueError(f"type: got {kind!r}; expected one of: {', '.join(sorted(source_types))}")
     return plugins()[kind].config.model_validate(raw)
 
