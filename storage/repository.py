@@ -404,12 +404,12 @@ def _utc_reader(conn: Connection) -> Callable[[Any], datetime | None]:
     return read_aware
 
 
-def _raw_rows(conn: Connection, sql: str, team: str) -> Iterator[tuple[Any, ...]]:
+def _raw_rows(conn: Connection, sql: str, team: str) -> Iterator[Any]:
     """Rows of ``sql`` (one ``:team`` parameter) straight from the driver's cursor."""
     return chain.from_iterable(_raw_batches(conn, sql, team))
 
 
-def _raw_batches(conn: Connection, sql: str, team: str) -> Iterator[list[tuple[Any, ...]]]:
+def _raw_batches(conn: Connection, sql: str, team: str) -> Iterator[Sequence[Any]]:
     compiled = text(sql).bindparams(team=team).compile(dialect=conn.dialect)
     params: Any = compiled.params
     if compiled.positiontup is not None:
