@@ -1,0 +1,158 @@
+"""The GitLab source (gitlab.com and self-managed): merge requests, deployments, pipelines.
+
+For each configured project (``group/subgroup/project`` or its numeric id) it pulls, in order:
+
+1. merge requests updated since the last sync (``updated_after``, newest first), each with its
+   notes (review requests, approvals, requested changes, ready, comments) and commits (first
+   commit time), linked to the team's work items by the keys in branch, title and description;
+2. production deployments with the merge requests they shipped (first-parent commits between
+   them and the previous successful deployment of the same environment);
+3. pipelines (pipeline health);
+4. with ``incident_label``, incidents from the issues carrying that label.
+
+GitLab answers lists with offset pages (``X-Next-Page``/``Link``) and authenticates with the
+``PRIVATE-TOKEN`` header; 429s carry ``Retry-After`` (handled by the shared HTTP client). The
+cursor holds, per project, each stream's high-water mark and a merge-request sweep's next page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, field_validator
+
+from insights.model import Page
+from integrations._cursor import dump_state, load_state, section
+from integrations._gitlab_delivery import GitLabDelivery
+from integrations._gitlab_mrs import MergeRequestSweep, MrMapping
+from integrations._rest import RestApi
+from integrations._settings import DEFAULT_PRODUCTION, check_regex, check_url
+from integrations._shipping import ShipLedger
+from integrations.base import SourceConfig, SourceContext
+from integrations.http import HttpClient
+
+SOURCE_TYPE = "gitlab"
+
+
+class Config(SourceConfig):
+    """The ``type: gitlab`` section of app.yaml."""
+
+    type: Literal["gitlab"] = "gitlab"
+    token: SecretStr
+    projects: tuple[str, ...] = Field(min_length=1)
+    api_url: str = "https://gitlab.com/api/v4"
+    page_size: int = Field(default=100, ge=1, le=100)
+    bots: tuple[str, ...] = ()
+    production_environments: str = DEFAULT_PRODUCTION
+    pipelines: bool = True
+    pipeline_days: int = Field(default=30, ge=1)
+    incident_label: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("projects")
+    @classmethod
+    def _project_paths(cls, projects: tuple[str, ...]) -> tuple[str, ...]:
+        for project in projects:
+            if not re.match(r"^(\d+|[\w.-]+(/[\w.-]+)+)$", project):
+                raise ValueError(
+                    f"{project!r} is not a project; write its path (group/project) or its id"
+                )
+        return projects
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("production_environments")
+    @classmethod
+    def _production(cls, value: str) -> str:
+        return check_regex(value)
+
+
+def project_path(project: str) -> str:
+    """The API path of a project: ``projects/group%2Fproject`` or ``projects/42``."""
+    return f"projects/{quote(project, safe='')}"
+
+
+class GitLabSource:
+    """The GitLab source of one team."""
+
+    kind: ClassVar[str] = "gitlab"
+
+    def __init__(self, config: Config, ctx: SourceContext) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.name = config.display_name()
+        self.api = RestApi(
+            HttpClient(
+                source_name=self.name,
+                base_url=config.api_url,
+                headers={"PRIVATE-TOKEN": config.token.get_secret_value()},
+                timeout=config.timeout,
+                sleep=ctx.sleep,
+                clock=lambda: ctx.now().timestamp(),
+            )
+        )
+        self.production = re.compile(config.production_environments)
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        """Yield pages of every project's changes since ``cursor``."""
+        state = load_state(cursor, self.name)
+        ledgers = {project: ShipLedger() for project in self.config.projects}
+        bots = frozenset(b.lower() for b in self.config.bots)
+        for project in self.config.projects:
+            mapping = MrMapping(project, self.ctx.team, self.ctx.project_keys, bots)
+            sweep = MergeRequestSweep(
+                self.api, project_path(project), mapping, ledgers[project], self.config.page_size
+            )
+            yield from self._stamp(state, sweep.pull(section(state, "projects", project, "mrs")))
+        for project in self.config.projects:
+            yield from self._delivery(state, project, ledgers[project])
+
+    def _delivery(self, state: dict[str, Any], project: str, ledger: ShipLedger) -> Iterator[Page]:
+        delivery = GitLabDelivery(
+            self.api,
+            project_path(project),
+            project,
+            self.ctx.team,
+            ledger,
+            self.ctx.now,
+            self.production,
+        )
+        streams = section(state, "projects", project)
+        yield from self._stamp(state, delivery.deployments(section(streams, "deployments")))
+        if self.config.pipelines:
+            pipelines = delivery.pipelines(section(streams, "pipelines"), self.config.pipeline_days)
+            yield from self._stamp(state, pipelines)
+        if self.config.incident_label:
+            incidents = delivery.incident_issues(
+                section(streams, "incidents"), self.config.incident_label
+            )
+            yield from self._stamp(state, incidents)
+
+    def _stamp(self, state: dict[str, Any], pages: Iterator[Page]) -> Iterator[Page]:
+        for page in pages:
+            yield dataclasses.replace(page, cursor=dump_state(state))
+
+    def dry_run(self) -> dict[str, int]:
+        """Count merge requests and deployments (GitLab's ``X-Total``), storing nothing."""
+        counts = {"merge_requests": 0, "deployments": 0}
+        for project in self.config.projects:
+            path = project_path(project)
+            counts["merge_requests"] += self._total(f"{path}/merge_requests", {"state": "all"})
+            counts["deployments"] += self._total(f"{path}/deployments", {})
+        return counts
+
+    def _total(self, path: str, params: dict[str, Any]) -> int:
+        response = self.api.get(path, {**params, "per_page": 1})
+        return int(response.headers.get("X-Total") or 0)
+
+
+def build(config: Config, ctx: SourceContext) -> GitLabSource:
+    """Build the GitLab source from its app.yaml section."""
+    return GitLabSource(config, ctx)
