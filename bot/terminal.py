@@ -1,52 +1,109 @@
-"""Render the team digest in the terminal with rich (``vsm report``, ``vsm demo``)."""
+"""Render the team report in the terminal with rich (``vsm report``, ``vsm demo``)."""
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
-from insights.report import Digest, ItemLine
+from insights.findings import Finding, Severity
+from insights.report import TeamReport
 
 DAY = 86400.0
+PER_SEVERITY = 6
+SEVERITY_STYLE = {
+    Severity.CRITICAL: ("Critical", "bold red"),
+    Severity.WARN: ("Warning", "yellow"),
+    Severity.INFO: ("Heads-up", "cyan"),
+}
 
 
-def _days(seconds: float | None) -> str:
+def _days(seconds: float | int | None) -> str:
     return "n/a" if seconds is None else f"{seconds / DAY:.1f} d"
 
 
-def _items_table(title: str, lines: list[ItemLine], limit: int = 10) -> Table:
-    table = Table(title=title, title_justify="left", expand=True)
-    table.add_column("item", no_wrap=True)
-    table.add_column("title", overflow="ellipsis", no_wrap=True, ratio=1, max_width=40)
-    table.add_column("status", overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("age", justify="right", no_wrap=True)
-    table.add_column("why", ratio=2)
-    for line in lines[:limit]:
-        key = f"[link={line.url}]{line.key}[/link]" if line.url else line.key
-        table.add_row(key, line.title, line.status, _days(line.age_seconds), line.detail)
-    if len(lines) > limit:
-        table.caption = f"... and {len(lines) - limit} more"
-    return table
+def _percent(ratio: float | int | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.0%}"
 
 
-def render_digest(console: Console, digest: Digest) -> None:
-    """Print the digest: headline numbers, then the items that need attention."""
-    limit = f" (limit {digest.wip_limit})" if digest.wip_limit else ""
-    wip_style = "red" if digest.wip_limit and digest.wip > digest.wip_limit else "green"
-    headline = Table.grid(padding=(0, 3))
-    headline.add_row(
-        f"WIP [bold {wip_style}]{digest.wip}[/]{limit}",
-        f"finished in {digest.window_days} d [bold]{digest.throughput}[/]",
-        f"cycle time p50 [bold]{_days(digest.cycle_time_seconds_p50)}[/]",
-        f"p85 [bold]{_days(digest.cycle_time_seconds_p85)}[/]",
+def _headline(report: TeamReport) -> Table:
+    m = report.metrics
+    wip, limit = m["wip"], m["wip_limit"]
+    over = limit is not None and wip is not None and wip > limit
+    wip_text = f"[bold {'red' if over else 'green'}]{wip}[/]" + (
+        f" / limit {limit}" if limit else ""
     )
-    parts: list[object] = [headline]
-    if digest.aging:
-        parts.append(_items_table("Aging items", digest.aging))
-    if digest.blocked:
-        parts.append(_items_table("Blocked items", digest.blocked))
-    if not digest.aging and not digest.blocked:
-        parts.append("[green]Nothing needs attention right now.[/green]")
-    title = f"{digest.team} - as of {digest.as_of:%Y-%m-%d %H:%M} UTC"
-    console.print(Panel(Group(*parts), title=title, title_align="left"))
+    grid = Table.grid(padding=(0, 3))
+    grid.add_row(
+        f"WIP {wip_text}",
+        f"finished [bold]{m['throughput_items']}[/] in {report.window_days} d",
+        f"cycle time p50 [bold]{_days(m['cycle_time_seconds_p50'])}[/]"
+        f"  p85 [bold]{_days(m['cycle_time_seconds_p85'])}[/]",
+    )
+    sle = m["sle_days"]
+    grid.add_row(
+        f"flow efficiency [bold]{_percent(m['flow_efficiency_ratio'])}[/]",
+        f"started {m['net_flow_started_items']} / finished {m['net_flow_finished_items']}",
+        "SLE n/a"
+        if sle is None
+        else f"SLE [bold]85% within {sle:.0f} d[/], met by {_percent(m['sle_compliance_rate'])}",
+    )
+    return grid
+
+
+def _delivery(report: TeamReport) -> Text:
+    dora = report.dora
+    bands = dora.bands
+    parts = []
+    if dora.deployment_frequency_per_week is not None:
+        parts.append(
+            f"deploys {dora.deployment_frequency_per_week:.1f}/week "
+            f"({bands.get('deployment_frequency') or 'n/a'})"
+        )
+    if dora.lead_time_for_changes_seconds_median is not None:
+        parts.append(
+            f"lead time for changes {_days(dora.lead_time_for_changes_seconds_median)} "
+            f"({bands.get('lead_time_for_changes') or 'n/a'})"
+        )
+    if dora.change_failure_rate is not None:
+        parts.append(f"change failure rate {_percent(dora.change_failure_rate)}")
+    forecast = report.forecast.when
+    if forecast is not None and forecast.dates.get(85) is not None:
+        parts.append(f"current WIP done by {forecast.dates[85]:%d %b} (85%)")
+    return Text("  ·  ".join(parts) if parts else "no deployments or forecast yet", style="dim")
+
+
+def _findings(findings: list[Finding]) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    for severity in (Severity.CRITICAL, Severity.WARN, Severity.INFO):
+        group = [f for f in findings if f.severity is severity]
+        if not group:
+            continue
+        label, style = SEVERITY_STYLE[severity]
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column()
+        for finding in group[:PER_SEVERITY]:
+            title = escape(finding.title)
+            if finding.url:
+                title = f"[link={finding.url}]{title}[/link]"
+            table.add_row(f"[{style}]●[/]", f"{title}\n[dim]→ {escape(finding.action)}[/dim]")
+        more = len(group) - PER_SEVERITY
+        title = f"[{style}]{label}[/] ({len(group)})" + (
+            f", {more} more not shown" if more > 0 else ""
+        )
+        parts.extend([Text.from_markup(title), table])
+    if not parts:
+        parts.append(Text("Nothing needs attention right now.", style="green"))
+    return parts
+
+
+def render_report(console: Console, report: TeamReport) -> None:
+    """Print the digest: headline numbers, delivery, then the findings by severity."""
+    title = (
+        f"{report.team} · last {report.window_days} days · as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+    )
+    body = Group(_headline(report), _delivery(report), Text(""), *_findings(report.findings))
+    console.print(Panel(body, title=title, title_align="left"))

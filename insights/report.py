@@ -1,25 +1,58 @@
-"""The team digest: the handful of numbers and items a team should look at now.
+"""The team report: every metric, the daily series, DORA, a forecast and the findings at ``now``.
 
 Pure: it takes a :class:`~insights.model.Snapshot`, the team's agreements, ``now`` and the team's
-time zone, and returns plain data that the terminal, JSON and Slack renderers all share.
+time zone. :func:`build_report` computes everything once (timelines are built a single time and
+shared by the metrics and the detectors); :func:`report_to_json` is the documented JSON document of
+``vsm report --json``; :class:`Digest` is the short view the terminal and Slack digests render.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from insights.agreements import Agreements
+from insights.detectors import run_detectors
+from insights.dora import DoraMetrics, dora_metrics
+from insights.findings import Finding
+from insights.flow import (
+    blocked_time,
+    cycle_time_summary,
+    flow_distribution,
+    flow_efficiency,
+    flow_load,
+    item_blocked_time,
+    item_timelines,
+    lead_time_summary,
+    net_flow,
+    service_level_expectation,
+    sle_compliance,
+    throughput,
+    wip_per_day,
+)
+from insights.forecast import (
+    HowManyForecast,
+    WhenForecast,
+    daily_samples,
+    forecast_how_many,
+    forecast_when,
+)
 from insights.model import Snapshot
-from insights.percentiles import percentile
-from insights.timeline import ItemTimeline, build_timeline
+from insights.stages import CumulativeFlow, board_columns, cumulative_flow
+from insights.timeline import ItemTimeline, Timelines, local_date
 
 DAY = 86400.0
+SCHEMA_VERSION = 1
+FORECAST_BASIS_DAYS = 60
+AGING_DETECTOR = "aging_item"
+BLOCKED_DETECTOR = "blocked_item"
 
 
 @dataclass(frozen=True)
 class ItemLine:
-    """One item the digest names, with why."""
+    """One item a digest names, with why."""
 
     key: str
     title: str
@@ -30,8 +63,62 @@ class ItemLine:
 
 
 @dataclass(frozen=True)
+class ItemFacts:
+    """Per-item figures of the report (items in progress now or finished in the window)."""
+
+    key: str
+    title: str
+    status: str
+    stage: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    cycle_time_seconds: float | None
+    age_seconds: float | None
+    blocked_seconds: float
+    url: str | None
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    """One day of the window: WIP at its end, items finished on it, items per board column."""
+
+    day: date
+    wip: int
+    throughput: int
+    cfd: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """When the current WIP will be done, and how many items by the window's length from today."""
+
+    basis_days: int
+    when: WhenForecast | None
+    how_many: HowManyForecast | None
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    """Everything ``vsm report`` knows about a team as of ``as_of``."""
+
+    team: str
+    as_of: datetime
+    window_days: int
+    window_start: datetime
+    metrics: dict[str, float | int | None]
+    """Every metric of the window; units are in the key names (``cycle_time_seconds_p85``)."""
+    metric_items: dict[str, tuple[str, ...]]
+    """The item keys behind the item-based metrics ("which items?")."""
+    items: list[ItemFacts]
+    daily: list[DayFacts]
+    dora: DoraMetrics
+    forecast: Forecast
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Digest:
-    """What ``vsm report`` shows."""
+    """The short view of a report: headline numbers and the items needing attention now."""
 
     team: str
     as_of: datetime
@@ -44,14 +131,183 @@ class Digest:
     finished_in_history: int
     aging: list[ItemLine] = field(default_factory=list)
     blocked: list[ItemLine] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
-def timelines(snapshot: Snapshot) -> list[ItemTimeline]:
-    """The timeline of every issue in the snapshot."""
+def timelines(snapshot: Snapshot) -> Timelines:
+    """The timelines of the snapshot's flow items (issues; epics and sub-tasks left out)."""
+    return item_timelines(snapshot)
+
+
+def build_report(
+    snapshot: Snapshot,
+    agreements: Agreements,
+    now: datetime,
+    tz: tzinfo,
+    window_days: int = 30,
+    *,
+    muted: Collection[str] = (),
+    seed: int = 0,
+) -> TeamReport:
+    """Compute every metric, series, DORA figure, forecast and finding of ``snapshot``."""
+    if window_days < 1:
+        raise ValueError(f"window_days must be at least 1, got {window_days}")
+    lines = timelines(snapshot)
+    today = local_date(now, tz)
+    first_day = today - timedelta(days=window_days - 1)
+    end_day = today + timedelta(days=1)
+    start = now - timedelta(days=window_days)
+    history_start = now - timedelta(days=agreements.history_days)
+
+    cycle = cycle_time_summary(lines, history_start, now)
+    lead = lead_time_summary(lines, start, now)
+    done = throughput(lines, first_day, end_day, tz)
+    weekly = throughput(lines, first_day, end_day, tz, "week")
+    wip_days = wip_per_day(lines, first_day, end_day, tz)
+    load = flow_load(lines, first_day, end_day, tz)
+    efficiency = flow_efficiency(lines, start, now)
+    distribution = flow_distribution(lines, start, now)
+    blocked = blocked_time(lines, start, now, now, tz)
+    flows = net_flow(lines, first_day, end_day, tz, "day")
+    sle = service_level_expectation(lines, now, tz, agreements.history_days, agreements.sle_days)
+    compliance = sle_compliance(lines, sle.days, start, now, tz) if sle else None
+    in_progress = [t for t in lines if t.in_progress and t.item.created_at <= now]
+    percentiles = cycle.percentiles_seconds or {}
+
+    metrics: dict[str, float | int | None] = {
+        "wip": len(in_progress),
+        "wip_limit": agreements.wip_limit,
+        "throughput_items": sum(p.count for p in done),
+        "throughput_items_per_week_mean": _mean([p.count for p in weekly]),
+        "cycle_time_items": cycle.count,
+        "cycle_time_seconds_mean": cycle.mean_seconds,
+        **{f"cycle_time_seconds_p{q}": percentiles.get(q) for q in (50, 70, 85, 95)},
+        "lead_time_items": lead.count,
+        "lead_time_seconds_p50": (lead.percentiles_seconds or {}).get(50),
+        "lead_time_seconds_p85": (lead.percentiles_seconds or {}).get(85),
+        "sle_days": sle.days if sle else None,
+        "sle_probability": sle.probability if sle else None,
+        "sle_compliance_rate": compliance.rate if compliance else None,
+        "flow_efficiency_ratio": efficiency.ratio,
+        "flow_efficiency_median": efficiency.median,
+        "flow_load_mean": _mean(load.load),
+        "flow_load_last": load.load[-1] if load.load else None,
+        "net_flow_started_items": sum(f.started for f in flows),
+        "net_flow_finished_items": sum(f.finished for f in flows),
+        "blocked_seconds_finished": blocked.finished_blocked_seconds,
+        "blocked_share": blocked.blocked_share,
+        **{f"flow_distribution_{k.value}": v for k, v in distribution.completed.items()},
+    }
+    metric_items = {
+        "wip": tuple(t.item.key for t in in_progress),
+        "throughput_items": tuple(k for p in done for k in p.item_keys),
+        "cycle_time": cycle.item_keys,
+        "lead_time": lead.item_keys,
+        "flow_efficiency": efficiency.item_keys,
+        "blocked": blocked.item_keys,
+        "net_flow_started_items": tuple(k for f in flows for k in f.started_keys),
+        "net_flow_finished_items": tuple(k for f in flows for k in f.finished_keys),
+    }
+    samples = daily_samples(lines, now, tz, FORECAST_BASIS_DAYS)
+    forecast = Forecast(
+        basis_days=FORECAST_BASIS_DAYS,
+        when=forecast_when(samples, len(in_progress), today + timedelta(days=1), seed=seed)
+        if in_progress
+        else None,
+        how_many=forecast_how_many(
+            samples, today + timedelta(days=1), today + timedelta(days=window_days), seed=seed
+        ),
+    )
+    cfd = cumulative_flow(lines, board_columns(snapshot), first_day, end_day, tz)
+    return TeamReport(
+        team=snapshot.team,
+        as_of=now,
+        window_days=window_days,
+        window_start=start,
+        metrics=metrics,
+        metric_items=metric_items,
+        items=_item_facts(lines, start, now, tz),
+        daily=_daily(done, wip_days, cfd),
+        dora=dora_metrics(snapshot, start, now, tz),
+        forecast=forecast,
+        findings=run_detectors(snapshot, agreements, now, tz, muted=muted, timelines=lines),
+    )
+
+
+def _mean(values: list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _item_facts(
+    lines: list[ItemTimeline], start: datetime, now: datetime, tz: tzinfo
+) -> list[ItemFacts]:
+    facts = []
+    for t in lines:
+        relevant = (t.in_progress and t.item.created_at <= now) or (
+            t.finished_at is not None and start <= t.finished_at < now
+        )
+        if not relevant:
+            continue
+        facts.append(
+            ItemFacts(
+                key=t.item.key,
+                title=t.item.title,
+                status=t.item.status,
+                stage=t.item.stage.value,
+                started_at=t.started_at,
+                finished_at=t.finished_at,
+                cycle_time_seconds=t.cycle_time_seconds(),
+                age_seconds=t.age_seconds(now),
+                blocked_seconds=item_blocked_time(t, now, tz).blocked_seconds,
+                url=t.item.url,
+            )
+        )
+    return facts
+
+
+def _daily(done: list[Any], wip_days: list[Any], cfd: CumulativeFlow) -> list[DayFacts]:
+    bands = {status: cfd.band(status) for status in cfd.statuses}
     return [
-        build_timeline(item, snapshot.transitions.get(item.id, ()), snapshot.flags.get(item.id, ()))
-        for item in snapshot.issues()
+        DayFacts(
+            day=d.start,
+            wip=w.wip,
+            throughput=d.count,
+            cfd={status: bands[status][index] for status in cfd.statuses},
+        )
+        for index, (d, w) in enumerate(zip(done, wip_days, strict=True))
     ]
+
+
+def digest_of(report: TeamReport, snapshot: Snapshot) -> Digest:
+    """The short view of ``report``: aging and blocked items come from their detectors' findings."""
+    by_key = {i.key: i for i in snapshot.items}
+    ages = {f.key: f.age_seconds for f in report.items}
+
+    def lines_of(detector: str) -> list[ItemLine]:
+        lines = []
+        for finding in report.findings:
+            item = by_key.get(finding.subject)
+            if finding.detector != detector or item is None:
+                continue
+            age = ages.get(item.key) or 0.0
+            lines.append(ItemLine(item.key, item.title, item.status, age, item.url, finding.title))
+        return sorted(lines, key=lambda line: -line.age_seconds)
+
+    metrics = report.metrics
+    return Digest(
+        team=report.team,
+        as_of=report.as_of,
+        window_days=report.window_days,
+        wip=int(metrics["wip"] or 0),
+        wip_limit=report.metrics["wip_limit"],  # type: ignore[arg-type]
+        throughput=int(metrics["throughput_items"] or 0),
+        cycle_time_seconds_p50=metrics["cycle_time_seconds_p50"],
+        cycle_time_seconds_p85=metrics["cycle_time_seconds_p85"],
+        finished_in_history=int(metrics["cycle_time_items"] or 0),
+        aging=lines_of(AGING_DETECTOR),
+        blocked=lines_of(BLOCKED_DETECTOR),
+        findings=list(report.findings),
+    )
 
 
 def build_digest(
@@ -60,60 +316,112 @@ def build_digest(
     now: datetime,
     tz: tzinfo,
     window_days: int = 14,
+    *,
+    muted: Collection[str] = (),
 ) -> Digest:
-    """Summarise ``snapshot`` as of ``now``: WIP, throughput, cycle time and items at risk."""
-    lines = [t for t in timelines(snapshot) if t.item.created_at <= now]
-    history_start = now - timedelta(days=agreements.history_days)
-    cycle_times = [
-        ct
-        for t in lines
-        if t.finished_at is not None
-        and history_start <= t.finished_at < now
-        and (ct := t.cycle_time_seconds()) is not None
-    ]
-    p50 = percentile(cycle_times, 0.5) if len(cycle_times) >= 5 else None
-    p85 = percentile(cycle_times, 0.85) if len(cycle_times) >= 5 else None
-    threshold = (
-        percentile(cycle_times, agreements.aging_percentile / 100)
-        if len(cycle_times) >= 5
-        else None
-    )
-    window_start = now - timedelta(days=window_days)
-    in_progress = [t for t in lines if t.in_progress]
-    aging = []
-    blocked = []
-    for t in in_progress:
-        age = t.age_seconds(now) or 0.0
-        if threshold is not None and age >= threshold:
-            aging.append(
-                _line(
-                    t,
-                    age,
-                    f"{age / DAY:.0f} days old, past the team's "
-                    f"p{agreements.aging_percentile} of {threshold / DAY:.1f} days",
-                )
-            )
-        since = t.blocked_since
-        if since is not None:
-            blocked_for = (now - since).total_seconds()
-            reason = "flagged" if t.flagged_since is not None else f"in {t.item.status}"
-            blocked.append(_line(t, age, f"{reason} for {blocked_for / DAY:.1f} days"))
-    return Digest(
-        team=snapshot.team,
-        as_of=now,
-        window_days=window_days,
-        wip=len(in_progress),
-        wip_limit=agreements.wip_limit,
-        throughput=sum(
-            1 for t in lines if t.finished_at is not None and window_start <= t.finished_at < now
+    """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
+    report = build_report(snapshot, agreements, now, tz, window_days, muted=muted)
+    return digest_of(report, snapshot)
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def finding_to_json(finding: Finding) -> dict[str, Any]:
+    """A finding as the JSON object of the report (and of the Slack alert store)."""
+    return {
+        "detector": finding.detector,
+        "severity": finding.severity.value,
+        "subject": finding.subject,
+        "title": finding.title,
+        "action": finding.action,
+        "evidence": dict(finding.evidence),
+        "item_keys": list(finding.item_keys),
+        "url": finding.url,
+        "dedupe_key": finding.dedupe_key,
+    }
+
+
+def _dora_json(dora: DoraMetrics) -> dict[str, Any]:
+    return {
+        "deployment_count": dora.deployment_count,
+        "deployment_frequency_per_week": dora.deployment_frequency_per_week,
+        "deployment_days_median_per_week": dora.deployment_days_median_per_week,
+        "deployment_days_median_per_month": dora.deployment_days_median_per_month,
+        "lead_time_for_changes_seconds_median": dora.lead_time_for_changes_seconds_median,
+        "change_failure_rate": dora.change_failure_rate,
+        "failed_deployment_recovery_seconds_median": (
+            dora.failed_deployment_recovery_seconds_median
         ),
-        cycle_time_seconds_p50=p50,
-        cycle_time_seconds_p85=p85,
-        finished_in_history=len(cycle_times),
-        aging=sorted(aging, key=lambda line: -line.age_seconds),
-        blocked=sorted(blocked, key=lambda line: -line.age_seconds),
-    )
+        "time_to_restore_seconds_median": dora.time_to_restore_seconds_median,
+        "rework_rate": dora.rework_rate,
+        "bands": dict(dora.bands),
+        "deployment_ids": list(dora.deployment_ids),
+        "failed_deployment_ids": list(dora.failed_deployment_ids),
+        "incident_ids": list(dora.incident_ids),
+    }
 
 
-def _line(t: ItemTimeline, age: float, detail: str) -> ItemLine:
-    return ItemLine(t.item.key, t.item.title, t.item.status, age, t.item.url, detail)
+def _forecast_json(forecast: Forecast) -> dict[str, Any]:
+    when = forecast.when
+    how_many = forecast.how_many
+    return {
+        "basis_days": forecast.basis_days,
+        "when": None
+        if when is None
+        else {
+            "items": when.n,
+            "start": _iso(when.start),
+            "dates": {f"p{c}": _iso(d) for c, d in sorted(when.dates.items())},
+        },
+        "how_many": None
+        if how_many is None
+        else {
+            "start": _iso(how_many.start),
+            "target": _iso(how_many.target),
+            "items": {f"p{c}": n for c, n in sorted(how_many.counts.items())},
+        },
+    }
+
+
+def report_to_json(report: TeamReport) -> dict[str, Any]:
+    """The ``vsm report --json`` document (schema documented in the README)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "as_of": _iso(report.as_of),
+        "team": report.team,
+        "window": {
+            "days": report.window_days,
+            "start": _iso(report.window_start),
+            "end": _iso(report.as_of),
+        },
+        "metrics": dict(report.metrics),
+        "metric_items": {k: list(v) for k, v in report.metric_items.items()},
+        "items": [
+            {
+                "key": i.key,
+                "title": i.title,
+                "status": i.status,
+                "stage": i.stage,
+                "started_at": _iso(i.started_at),
+                "finished_at": _iso(i.finished_at),
+                "cycle_time_seconds": i.cycle_time_seconds,
+                "age_seconds": i.age_seconds,
+                "blocked_seconds": i.blocked_seconds,
+                "url": i.url,
+            }
+            for i in report.items
+        ],
+        "daily": [
+            {"day": _iso(d.day), "wip": d.wip, "throughput": d.throughput, "cfd": d.cfd}
+            for d in report.daily
+        ],
+        "dora": _dora_json(report.dora),
+        "forecast": _forecast_json(report.forecast),
+        "findings": [finding_to_json(f) for f in report.findings],
+    }

@@ -10,8 +10,8 @@ from bot.cli_state import CliState, pass_state
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, load_config
 from bot.runtime import open_runtime
-from bot.terminal import render_digest
-from insights.report import build_digest
+from bot.terminal import render_report
+from insights.report import build_report
 from storage.repository import load_snapshot
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "demo.yaml"
@@ -51,5 +51,5 @@ def command(state: CliState, folder: Path) -> None:
     now = runtime.clock()
     for team in config.teams:
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
-        render_digest(console, build_digest(snapshot, team.agreements, now, team.zone))
+        render_report(console, build_report(snapshot, team.agreements, now, team.zone))
     console.print(NEXT_STEPS)

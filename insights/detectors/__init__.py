@@ -1,0 +1,72 @@
+"""The detectors: each module of this package finds one kind of delay or waste.
+
+A detector is a module that defines ``NAME: str`` and ``detect(ctx: DetectionContext) ->
+list[Finding]``; it registers itself by existing (pkgutil discovery), so adding a detector is one
+module plus its test. Modules without both (the shared helpers) are not detectors.
+:func:`run_detectors` builds one :class:`~insights.detectors.context.DetectionContext`, runs every
+detector that is not muted, and returns the findings most severe first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, tzinfo
+from functools import cache
+
+from insights.agreements import Agreements
+from insights.detectors.context import DetectionContext
+from insights.findings import Finding
+from insights.model import Snapshot
+from insights.timeline import ItemTimeline
+
+Detect = Callable[[DetectionContext], list[Finding]]
+
+__all__ = ["Detect", "DetectionContext", "detector_names", "detectors", "run_detectors"]
+
+
+@cache
+def detectors() -> dict[str, Detect]:
+    """Every detector of the package by name, discovered once."""
+    found: dict[str, Detect] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        name, detect = getattr(module, "NAME", None), getattr(module, "detect", None)
+        if not isinstance(name, str) or not callable(detect):
+            continue
+        if name in found:
+            raise RuntimeError(f"two detector modules are named {name!r}; rename one of them")
+        found[name] = detect
+    return found
+
+
+def detector_names() -> list[str]:
+    """The names of every detector, sorted (what ``muted`` and findings' ``detector`` use)."""
+    return sorted(detectors())
+
+
+def run_detectors(
+    snapshot: Snapshot,
+    agreements: Agreements,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    muted: Collection[str] = (),
+    timelines: Sequence[ItemTimeline] | None = None,
+) -> list[Finding]:
+    """Run every detector not in ``muted`` on ``snapshot`` as of ``now``.
+
+    ``timelines`` may pass the issues' timelines a caller already built (the report does) so they
+    are not built twice. A muted name that no detector has is ignored (mutes are stored; the
+    command that mutes checks names against :func:`detector_names`). Findings come most severe
+    first, then by subject and dedupe key.
+    """
+    ctx = DetectionContext(snapshot, agreements, now, tz, timelines)
+    findings = [
+        finding
+        for name, detect in detectors().items()
+        if name not in muted
+        for finding in detect(ctx)
+    ]
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.subject, f.dedupe_key))

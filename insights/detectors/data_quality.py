@@ -1,0 +1,110 @@
+"""Data quality: statuses the workflow does not map, and items whose history cannot be true.
+
+- Unmapped status (warn): an item sits in a status that is not in the team's workflow
+  (``snapshot.statuses``), so its stage was guessed from the vendor's category (METRICS 1.1).
+- Impossible timelines, one team finding per kind with the items behind it: a transition before
+  the item was created (warn), resolved before created (warn), done without ever starting (an
+  issue that reached done straight from the backlog: its cycle time is zero; info).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from insights.detectors.context import DetectionContext
+from insights.detectors.wording import dedupe_key, plural
+from insights.findings import Finding, Severity
+
+NAME = "data_quality"
+
+_CHECKS = {
+    "transition_before_created": (
+        Severity.WARN,
+        "have status changes dated before they were created",
+        "Check the source's clock and time zone settings; these items' cycle times are wrong.",
+    ),
+    "resolved_before_created": (
+        Severity.WARN,
+        "were resolved before they were created",
+        "Check the source's clock and time zone settings; these items' lead times are wrong.",
+    ),
+    "done_without_start": (
+        Severity.INFO,
+        "went to done without ever being in progress",
+        "Move work through the board as it happens, so cycle time and flow efficiency are real.",
+    ),
+}
+
+
+def detect(ctx: DetectionContext) -> list[Finding]:
+    """Findings for unmapped statuses and impossible item timelines."""
+    now, transitions_of = ctx.now, ctx.snapshot.transitions
+    by_problem: dict[str, list[str]] = defaultdict(list)
+    for item in ctx.snapshot.items:
+        if item.created_at > now:
+            continue
+        transitions = transitions_of.get(item.id)
+        if transitions and transitions[0].at < item.created_at:  # a snapshot's events are sorted
+            by_problem["transition_before_created"].append(item.key)
+        if item.resolved_at is not None and item.resolved_at < item.created_at:
+            by_problem["resolved_before_created"].append(item.key)
+    for t in ctx.timelines:
+        # METRICS 3.1 back-fills a skipped start from the finish: backlog -> done starts and
+        # finishes at once; an item without any history is exempt (its source knows none)
+        if (
+            t.finished_at is not None
+            and t.started_at == t.finished_at
+            and transitions_of.get(t.item.id)
+        ):
+            by_problem["done_without_start"].append(t.item.key)
+    findings = _unmapped(ctx)
+    for problem, keys in sorted(by_problem.items()):
+        severity, what, action = _CHECKS[problem]
+        findings.append(
+            Finding(
+                detector=NAME,
+                severity=severity,
+                subject="team",
+                title=f"{plural(len(keys), 'item')} {what}: {_sample(keys)}",
+                action=action,
+                dedupe_key=dedupe_key(NAME, ctx.team, problem),
+                evidence={"problem": problem, "items": len(keys)},
+                item_keys=tuple(keys),
+            )
+        )
+    return findings
+
+
+def _unmapped(ctx: DetectionContext) -> list[Finding]:
+    if not ctx.snapshot.statuses:
+        return []
+    known = ctx.status_order
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for item in ctx.snapshot.issues():
+        if item.status.lower() not in known and item.created_at <= ctx.now:
+            by_status[item.status].append(item.key)
+    return [
+        Finding(
+            detector=NAME,
+            severity=Severity.WARN,
+            subject="team",
+            title=(
+                f"{plural(len(keys), 'item')} in status {status!r}, which the team's workflow "
+                f"does not map to a stage: {_sample(keys)}"
+            ),
+            action=(
+                f"Add {status!r} to the team's workflow in app.yaml with its stage (backlog, "
+                "waiting, active, blocked, done or cancelled)."
+            ),
+            dedupe_key=dedupe_key(NAME, ctx.team, "unmapped_status", status.lower()),
+            evidence={"status": status, "items": len(keys)},
+            item_keys=tuple(keys),
+        )
+        for status, keys in sorted(by_status.items())
+    ]
+
+
+def _sample(keys: list[str], shown: int = 5) -> str:
+    """The first few keys, and how many more."""
+    head = ", ".join(keys[:shown])
+    return head if len(keys) <= shown else f"{head} and {len(keys) - shown} more"
