@@ -28,7 +28,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $$(ls benchmarks/*.py | grep -v __init__); do \
+	  name=$$(basename $$script .py); echo "== $$name"; $(BIN)/python -m benchmarks.$$name || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) demo *.egg-info .pytest_cache .mypy_cache .ruff_cache
