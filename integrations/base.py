@@ -35,6 +35,14 @@ class SourceConfig(BaseModel):
         """The name used in cursors, logs and ``/vsm status`` (defaults to the type)."""
         return self.name or self.type
 
+    def rate_limit_group(self) -> str:
+        """Sources in the same group share a vendor rate limit, so they never sync at once.
+
+        The group is the source type and its API host (``url`` or ``api_url`` when it has one).
+        """
+        host = getattr(self, "url", None) or getattr(self, "api_url", None) or ""
+        return f"{self.type}:{str(host).rstrip('/')}"
+
 
 @dataclass
 class SourceContext:

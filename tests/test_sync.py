@@ -134,3 +134,59 @@ def test_cli_sync_twice_gives_identical_row_counts(tmp_path) -> None:
     assert "Sync summary" in first.output
     assert table_counts(engine) == counts
     assert counts["items"] > 300
+
+
+def test_sources_sync_concurrently_but_never_two_against_one_vendor_host(
+    demo_runtime, monkeypatch
+) -> None:
+    import threading
+
+    import bot.sync
+    from bot.config import parse_config
+
+    config = parse_config(
+        {
+            "teams": [
+                {
+                    "name": "a",
+                    "sources": [{"type": "demo", "name": "one"}, {"type": "demo", "name": "two"}],
+                },
+                {
+                    "name": "b",
+                    "sources": [
+                        {
+                            "type": "github",
+                            "token": "t",
+                            "repos": ["acme/api"],
+                            "api_url": "http://127.0.0.1:1",
+                        }
+                    ],
+                },
+            ]
+        },
+        env={},
+    )
+    demo_runtime.config = config
+    github_started = threading.Event()
+    log: list[str] = []
+    lock = threading.Lock()
+
+    def fake_sync_source(runtime, team, source_config, on_page=None):
+        name = source_config.display_name()
+        with lock:
+            log.append(f"start {name}")
+        if name == "one":
+            # Only a concurrent worker can let this go on: the github group runs meanwhile.
+            assert github_started.wait(timeout=10)
+        if name == "github":
+            github_started.set()
+        with lock:
+            log.append(f"end {name}")
+        return SyncResult(team.name, name, f"{team.name}/{name}")
+
+    monkeypatch.setattr(bot.sync, "sync_source", fake_sync_source)
+    results = sync_teams(demo_runtime, workers=4)
+
+    assert [r.source for r in results] == ["one", "two", "github"]  # configuration order
+    assert log.index("end one") < log.index("start two")  # same vendor host: one at a time
+    assert log.index("start github") < log.index("end one")  # other hosts: concurrently
