@@ -27,6 +27,8 @@ def test_vsm_demo_prints_a_digest_with_aging_and_blocked_items(tmp_path) -> None
     assert "WIP 17 / limit 10" in result.output
     assert "vsm serve" in result.output
     assert (tmp_path / "demo" / "vsm.db").exists()
+    charts = sorted(p.name.split("-")[0] for p in (tmp_path / "demo").glob("*.png"))
+    assert charts == ["aging", "cfd", "dora", "forecast", "scatter", "throughput"]
 
 
 def test_report_json_as_of_is_reproducible(demo_runtime) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.charts import write_all_charts
 from bot.cli_state import CliState, pass_state
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, load_config
@@ -36,7 +37,7 @@ NEXT_STEPS = """\
 def command(state: CliState, folder: Path) -> None:
     """Run vsm-bot end to end on a seeded demo team: sync, digest, charts. No Slack needed."""
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("vsm.db*"):
+    for stale in [*folder.glob("vsm.db*"), *folder.glob("*.png")]:
         stale.unlink()
     try:
         config = load_config(DEMO_CONFIG)
@@ -52,4 +53,6 @@ def command(state: CliState, folder: Path) -> None:
     for team in config.teams:
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
         render_report(console, build_report(snapshot, team.agreements, now, team.zone))
+        charts = write_all_charts(snapshot, team, now, folder)
+        console.print(f"[bold]Charts[/bold] for {team.name}: " + ", ".join(str(p) for p in charts))
     console.print(NEXT_STEPS)

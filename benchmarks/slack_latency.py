@@ -1,0 +1,251 @@
+"""Benchmark: 20 concurrent signed slash commands against ``vsm serve --http`` and a fake Slack.
+
+Starts the fake Slack Web API (``tests/fake_slack.py``), syncs the demo team into a temporary
+SQLite file with ``vsm sync``, runs ``vsm serve --http --no-scheduler`` as a child process, then
+fires rounds of 20 concurrent ``/vsm`` commands, each signed like Slack signs them. Per round it
+prints the ack latency (HTTP response) p50/p99 and the time to the full answer (the reply on the
+command's response_url, which for charts comes after the PNG upload; for ``help`` the ack
+itself) p50/p95.
+Goals (issue 6): ack p99 under 100 ms, full answer with a chart p95 under 1.5 s.
+
+    .venv/bin/python -m benchmarks.slack_latency [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+import yaml
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_slack import BOT_TOKEN, WORKSPACE, FakeSlack  # noqa: E402
+
+FakeUrls = tuple[str, str]
+"""The fake Slack's base URL and its Web API URL."""
+
+SECRET = "benchmark-signing-secret"
+CONCURRENCY = 20
+SETTLE_SECONDS = 5
+CHART_KINDS = ("cfd", "scatter", "aging", "throughput", "forecast")
+MIXED = (
+    "flow",
+    "aging",
+    "blocked",
+    "prs",
+    "dora",
+    "forecast when 20",
+    "status",
+    "flow 30d",
+    "forecast by 2099-01-01",
+    "chart cfd",
+)
+Scenario = Callable[[int], list[str]]
+"""The 20 command texts of one round (given the round number)."""
+SCENARIOS: dict[str, Scenario] = {
+    "first 20 after start: mixed, 2 charts (cold caches, imports)": lambda r: [*MIXED, *MIXED],
+    "help (the answer is the ack itself)": lambda r: ["help"] * CONCURRENCY,
+    "mixed: 18 queries, 2 charts": lambda r: [*MIXED[:-1], f"chart cfd {100 + r}d"] * 2,
+    "charts: 5 kinds x 4 users (same chart, one render)": lambda r: [
+        f"chart {CHART_KINDS[i % 5]} {200 + r}d" for i in range(CONCURRENCY)
+    ],
+    "charts: 20 different (20 renders)": lambda r: [
+        f"chart {CHART_KINDS[i % 5]} {300 - 20 * r - i}d" for i in range(CONCURRENCY)
+    ],
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(folder: Path, api_url: str) -> Path:
+    config = yaml.safe_load((ROOT / "bot" / "demo.yaml").read_text())
+    config["database"] = f"sqlite:///{folder / 'vsm.db'}"
+    config["slack"] = {
+        "bot_token": "${SLACK_BOT_TOKEN}",
+        "signing_secret": "${SLACK_SIGNING_SECRET}",
+        "api_url": api_url,
+    }
+    path = folder / "app.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def serve_fake() -> None:
+    """Child mode: run the fake Slack until stdin closes (keeps its work off our GIL)."""
+    with FakeSlack() as fake:
+        fake.add_channel("C0PAYMENTS", "payments-flow")
+        print(fake.url, flush=True)
+        sys.stdin.read()
+
+
+def answer_times(fake_url: str) -> dict[str, float]:
+    """When each response_url got its answer (monotonic, shared by processes on Linux)."""
+    calls = requests.get(f"{fake_url}/_calls", timeout=10).json()
+    return {c["params"]["_name"]: c["at"] for c in calls if c["method"] == "response"}
+
+
+def fire(port: int, fake_url: str, texts: list[str]) -> tuple[list[float], list[float]]:
+    """Send ``texts`` at once; return ack latencies and full-answer latencies (seconds)."""
+    barrier = threading.Barrier(len(texts))
+    acks: list[float] = [0.0] * len(texts)
+    sent: list[float] = [0.0] * len(texts)
+    answered_in_ack: list[bool] = [False] * len(texts)
+    names = [uuid.uuid4().hex for _ in texts]
+    verifier = SignatureVerifier(SECRET)
+
+    def send(index: int) -> None:
+        body = urlencode(
+            {
+                "command": "/vsm",
+                "text": texts[index],
+                "user_id": f"U{index:08d}",
+                "channel_id": "C0PAYMENTS",
+                "channel_name": "payments-flow",
+                "team_id": WORKSPACE,
+                "response_url": f"{fake_url}/response/{names[index]}",
+            }
+        ).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": verifier.generate_signature(timestamp=stamp, body=body),
+        }
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.connect()
+        barrier.wait()
+        sent[index] = time.monotonic()
+        connection.request("POST", "/slack/events", body=body, headers=headers)
+        response = connection.getresponse()
+        content = response.read()
+        acks[index] = time.monotonic() - sent[index]
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {content!r}")
+        answered_in_ack[index] = bool(content)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    deadline = time.monotonic() + 60
+    while True:
+        answered = answer_times(fake_url)
+        if all(answered_in_ack[i] or name in answered for i, name in enumerate(names)):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("some commands were never answered")
+        time.sleep(0.05)
+    answers = [
+        acks[i] if answered_in_ack[i] else answered[name] - sent[i] for i, name in enumerate(names)
+    ]
+    return acks, answers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="Measured rounds per scenario.")
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fake:
+        serve_fake()
+        return
+    vsm = str(Path(sys.executable).parent / "vsm")
+    fake = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fake"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake.stdout is not None and fake.stdin is not None
+    fake_url = fake.stdout.readline().strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = write_config(Path(tmp), f"{fake_url}/api/")
+        env = {
+            **os.environ,
+            "VSM_CONFIG": str(config),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+        }
+        subprocess.run([vsm, "sync"], env=env, check=True, capture_output=True)
+        port = free_port()
+        log = (Path(tmp) / "serve.log").open("w")
+        server = subprocess.Popen(
+            [vsm, "serve", "--http", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/health")
+            time.sleep(SETTLE_SECONDS)  # let the chart processes finish importing matplotlib
+            print(f"vsm serve --http (pid {server.pid}); {CONCURRENCY} concurrent commands a round")
+            header = f"{'scenario':<64} {'ack p50':>8} {'ack p99':>8} {'ans p50':>8} {'ans p95':>8}"
+            print(header)
+            for number, (name, texts) in enumerate(SCENARIOS.items()):
+                rounds = 1 if number == 0 else args.rounds
+                acks: list[float] = []
+                answers: list[float] = []
+                for round_number in range(rounds):
+                    round_acks, round_answers = fire(port, fake_url, texts(round_number))
+                    acks += round_acks
+                    answers += round_answers
+                label = f"{name} [{rounds}x{CONCURRENCY}]"
+                print(
+                    f"{label:<64} {percentile(acks, 0.5) * 1000:6.0f}ms "
+                    f"{percentile(acks, 0.99) * 1000:6.0f}ms "
+                    f"{percentile(answers, 0.5) * 1000:6.0f}ms "
+                    f"{percentile(answers, 0.95) * 1000:6.0f}ms"
+                )
+        except Exception:
+            print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
+            raise
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            log.close()
+            fake.stdin.close()
+            fake.wait(timeout=10)
+
+
+def wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The drawing behind :func:`bot.charts.render_chart`: check the options, draw, encode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.charts import CHART_KINDS, ChartImage
+from bot.charts.aging import draw_aging
+from bot.charts.cfd import draw_cfd
+from bot.charts.dora import draw_dora
+from bot.charts.forecast import draw_forecast
+from bot.charts.request import ChartRequest
+from bot.charts.scatter import draw_scatter
+from bot.charts.style import Chart, to_png
+from bot.charts.throughput import draw_throughput
+from bot.config import TeamConfig
+from insights.model import Snapshot
+
+ALT_TEXT_LIMIT = 1000
+"""Slack's limit on ``alt_txt`` of an uploaded file."""
+DRAWERS: dict[str, Callable[[ChartRequest], Chart]] = {
+    "scatter": draw_scatter,
+    "aging": draw_aging,
+    "cfd": draw_cfd,
+    "throughput": draw_throughput,
+    "forecast": draw_forecast,
+    "dora": draw_dora,
+}
+
+
+def render(
+    kind: str,
+    snapshot: Snapshot,
+    team: TeamConfig,
+    now: datetime,
+    *,
+    window_days: int = 90,
+    forecast_items: int | None = None,
+    forecast_date: date | None = None,
+    dpi: int = 100,
+) -> ChartImage:
+    """See :func:`bot.charts.render_chart`."""
+    request = _request(kind, snapshot, team, now, window_days, forecast_items, forecast_date, dpi)
+    chart = DRAWERS[kind](request)
+    header = chart.header
+    alt = chart.alt_text
+    if len(alt) > ALT_TEXT_LIMIT:
+        alt = alt[: ALT_TEXT_LIMIT - 1].rsplit(" ", 1)[0] + "\N{HORIZONTAL ELLIPSIS}"
+    return ChartImage(
+        kind=kind,
+        png=to_png(chart.figure),
+        alt_text=alt,
+        title=f"{header.title} ({header.subtitle})",
+        filename=f"{kind}-{team.name}-{request.today.isoformat()}.png",
+    )
+
+
+def write_all(snapshot: Snapshot, team: TeamConfig, now: datetime, folder: Path) -> list[Path]:
+    """See :func:`bot.charts.write_all_charts`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in CHART_KINDS:
+        image = render(kind, snapshot, team, now)
+        path = folder / image.filename
+        path.write_bytes(image.png)
+        paths.append(path)
+    return paths
+
+
+def _request(
+    kind: str,
+    snapshot: Snapshot,
+    team: TeamConfig,
+    now: datetime,
+    window_days: int,
+    forecast_items: int | None,
+    forecast_date: date | None,
+    dpi: int,
+) -> ChartRequest:
+    """Check the options and bundle them; every problem names the option and what is expected."""
+    if kind not in DRAWERS:
+        raise ValueError(f"unknown chart kind {kind!r}; choose one of: {', '.join(CHART_KINDS)}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+    if window_days < 1:
+        raise ValueError(f"the window must be at least 1 day, got {window_days}")
+    if not 20 <= dpi <= 600:
+        raise ValueError(f"dpi must be between 20 and 600, got {dpi}")
+    if forecast_items is not None and forecast_date is not None:
+        raise ValueError("a forecast takes either a number of items or a date, not both")
+    if forecast_items is not None and forecast_items < 1:
+        raise ValueError(
+            f"the number of items to forecast must be at least 1, got {forecast_items}"
+        )
+    request = ChartRequest(snapshot, team, now, window_days, forecast_items, forecast_date, dpi)
+    if forecast_date is not None and forecast_date <= request.today:
+        raise ValueError(
+            f"the forecast date must be after the as-of date {request.today.isoformat()}, "
+            f"got {forecast_date.isoformat()}"
+        )
+    return request

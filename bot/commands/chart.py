@@ -1,0 +1,85 @@
+"""``vsm chart``: draw one of the team's charts into a PNG file (the same charts Slack gets)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from bot.charts import CHART_KINDS, render_chart
+from bot.cli_state import CliState, pass_state
+from bot.commands.report import parse_as_of
+from storage.repository import load_snapshot
+
+
+def parse_day(value: str | None) -> date | None:
+    """Parse ``--by`` (a calendar date, YYYY-MM-DD)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-18", param_hint="--by"
+        ) from None
+
+
+@click.command("chart")
+@click.argument("kind", metavar="KIND", type=click.Choice(CHART_KINDS))
+@click.option("--team", help="The team (default: the only one configured).")
+@click.option("--as-of", "as_of", help="Draw as of this instant (ISO 8601) instead of now.")
+@click.option(
+    "--window",
+    default=90,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Days of history the chart covers (the forecast samples their throughput).",
+)
+@click.option(
+    "--items", type=click.IntRange(min=1), help="forecast: when will this many items be done?"
+)
+@click.option("--by", help="forecast: how many items will be done by this date (YYYY-MM-DD)?")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The PNG file to write.",
+)
+@pass_state
+def command(
+    state: CliState,
+    kind: str,
+    team: str | None,
+    as_of: str | None,
+    window: int,
+    items: int | None,
+    by: str | None,
+    out: Path,
+) -> None:
+    """Draw a chart (scatter, aging, cfd, throughput, forecast, dora) into a PNG file."""
+    target = parse_day(by)
+    if items is not None and target is not None:
+        raise click.UsageError("give either --items (when?) or --by (how many?), not both")
+    if kind != "forecast" and (items is not None or target is not None):
+        raise click.UsageError("--items and --by only apply to the forecast chart")
+    runtime = state.runtime()
+    team_config = state.team(team)
+    now = parse_as_of(as_of) or runtime.clock()
+    snapshot = load_snapshot(runtime.engine, team_config.name, tuple(team_config.workflow))
+    try:
+        image = render_chart(
+            kind,
+            snapshot,
+            team_config,
+            now,
+            window_days=window,
+            forecast_items=items,
+            forecast_date=target,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(image.png)
+    click.echo(f"wrote {out} ({len(image.png):,} bytes)")
+    click.echo(image.alt_text)

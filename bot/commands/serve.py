@@ -1,0 +1,68 @@
+"""``vsm serve``: run the Slack bot (Socket Mode, or HTTP with ``--http``) and its scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import click
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.cli_state import CliState, pass_state
+from bot.scheduler import BotScheduler
+from bot.slack.app import SlackSetupError, build_bot, make_http_server, wsgi_app
+from bot.slack.chart_processes import default_workers
+
+log = logging.getLogger(__name__)
+SWITCH_INTERVAL_SECONDS = 0.001
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (docker stop, systemd) stops like Ctrl-C: workers and scheduler shut down."""
+    raise KeyboardInterrupt
+
+
+@click.command("serve")
+@click.option("--http", "use_http", is_flag=True, help="Serve HTTP at /slack/events (with OAuth).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to bind.")
+@click.option(
+    "--port", default=3000, show_default=True, envvar="PORT", help="HTTP mode: port (env PORT)."
+)
+@click.option(
+    "--no-scheduler", is_flag=True, help="Answer commands only: no sync, digests, alerts."
+)
+@pass_state
+def command(state: CliState, use_http: bool, host: str, port: int, no_scheduler: bool) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, or HTTP with --http."""
+    runtime = state.runtime()
+    try:
+        bot = build_bot(runtime, http=use_http, chart_processes=default_workers())
+    except SlackSetupError as exc:
+        raise click.ClickException(str(exc)) from None
+    signal.signal(signal.SIGTERM, _stop)
+    # Request threads wait for the GIL behind the answers being computed; switching threads
+    # every millisecond (Python's default is 5) keeps acks quick while work runs.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    scheduler = None if no_scheduler else BotScheduler(bot.deps)
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        if use_http:
+            server = make_http_server(wsgi_app(bot.app), host, port)
+            click.echo(f"vsm-bot listening on http://{host}:{server.server_port}/slack/events")
+            server.serve_forever()
+        else:
+            app_token = runtime.config.slack.app_token
+            assert app_token is not None  # checked by build_bot
+            click.echo("vsm-bot connected to Slack over Socket Mode (Ctrl-C to stop)")
+            SocketModeHandler(
+                bot.app, app_token.get_secret_value(), web_client=bot.app.client
+            ).start()
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        bot.close()

@@ -1,0 +1,173 @@
+"""The Bolt app factory, the OAuth install flow, and the WSGI app and server for HTTP mode.
+
+:func:`build_bot` wires one :class:`~slack_bolt.App` with every listener: single-workspace with
+``slack.bot_token`` (Socket Mode or HTTP), or multi-workspace with the OAuth install flow and
+slack_sdk's SQLAlchemy stores on the app database when ``slack.client_id``/``client_secret``
+are set. :func:`wsgi_app` serves ``/slack/events``, ``/slack/install``,
+``/slack/oauth_redirect`` and ``/health`` to any WSGI server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+from bot.config import SlackConfig
+from bot.runtime import Runtime
+from bot.slack.chart_processes import ChartProcesses
+from bot.slack.client import make_client
+from bot.slack.deps import SlackDeps, build_deps
+from bot.slack.listeners import register_listeners
+from bot.slack.manifest import BOT_SCOPES
+from bot.slack.sealed_store import SealedInstallationStore
+
+log = logging.getLogger(__name__)
+LISTENER_THREADS = 32
+"""Bolt's listener pool: listeners only ack and hand over, so these threads free up at once."""
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+OAUTH_STATE_SECONDS = 600
+
+
+class SlackSetupError(RuntimeError):
+    """The Slack settings cannot run the bot; the message says what to set."""
+
+
+@dataclass
+class SlackBot:
+    """The Bolt app and the services its listeners use."""
+
+    app: App
+    deps: SlackDeps
+
+    def close(self) -> None:
+        """Stop the worker threads and chart processes."""
+        self.deps.workers.shutdown(wait=False, cancel_futures=True)
+        if isinstance(self.deps.answers.renderer, ChartProcesses):
+            self.deps.answers.renderer.shutdown()
+
+
+def oauth_enabled(config: SlackConfig) -> bool:
+    """True when the OAuth install flow is configured (client id and secret)."""
+    return bool(config.client_id and config.client_secret)
+
+
+def check_settings(config: SlackConfig, http: bool) -> None:
+    """Raise :class:`SlackSetupError` naming what is missing for the chosen transport."""
+    problems = []
+    if http and config.signing_secret is None:
+        problems.append("slack.signing_secret (env SLACK_SIGNING_SECRET) is needed for HTTP mode")
+    if not http and config.app_token is None:
+        problems.append(
+            "slack.app_token (env SLACK_APP_TOKEN, xapp-...) is needed for Socket Mode; "
+            "or run `vsm serve --http`"
+        )
+    if config.bot_token is None and not (http and oauth_enabled(config)):
+        problems.append(
+            "slack.bot_token (env SLACK_BOT_TOKEN, xoxb-...) is needed"
+            + (
+                ", or slack.client_id and slack.client_secret for the OAuth install flow"
+                if http
+                else ""
+            )
+        )
+    if problems:
+        raise SlackSetupError(
+            "cannot start the Slack bot:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def build_bot(
+    runtime: Runtime,
+    *,
+    http: bool = True,
+    listener_threads: int = LISTENER_THREADS,
+    chart_processes: int = 0,
+) -> SlackBot:
+    """The Bolt app for ``runtime``'s config, with every listener registered.
+
+    ``chart_processes`` > 0 draws charts in that many worker processes (what ``vsm serve`` does);
+    0 draws them in the worker threads.
+    """
+    config = runtime.config.slack
+    check_settings(config, http)
+    signing_secret = config.signing_secret.get_secret_value() if config.signing_secret else ""
+    executor = ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="vsm-listener")
+    if config.bot_token is not None:
+        deps = build_deps(runtime)
+        client = make_client(config.api_url, config.bot_token.get_secret_value(), runtime.sleep)
+        app = App(signing_secret=signing_secret, client=client, listener_executor=executor)
+    else:
+        assert config.client_id is not None and config.client_secret is not None
+        secret = config.client_secret.get_secret_value()
+        store = SealedInstallationStore(config.client_id, secret, runtime.engine)
+        state_store = SQLAlchemyOAuthStateStore(OAUTH_STATE_SECONDS, runtime.engine)
+        store.create_tables()
+        state_store.create_tables()
+        deps = build_deps(runtime, installation_store=store)
+        app = App(
+            signing_secret=signing_secret,
+            client=make_client(config.api_url, None, runtime.sleep),
+            installation_store=store,
+            oauth_settings=OAuthSettings(
+                client_id=config.client_id,
+                client_secret=secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=store,
+                state_store=state_store,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+            ),
+            listener_executor=executor,
+        )
+        app.enable_token_revocation_listeners()
+    if chart_processes:
+        deps.answers.renderer = ChartProcesses(runtime.engine, chart_processes)
+    register_listeners(app, deps)
+    return SlackBot(app, deps)
+
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(app: App) -> Wsgi:
+    """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return slack(environ, start_response)
+
+    return application
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request (acks never queue behind slow requests)."""
+
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets bursts of connections
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def make_http_server(application: Wsgi, host: str, port: int) -> WSGIServer:
+    """A threaded HTTP server for ``application`` (port 0 picks a free port)."""
+    return make_server(
+        host, port, application, server_class=ThreadingWSGIServer, handler_class=_LoggingHandler
+    )

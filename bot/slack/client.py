@@ -1,0 +1,305 @@
+"""Web API clients, retry handlers and paced posting.
+
+Every :class:`~slack_sdk.WebClient` the bot builds points at the configured ``slack.api_url`` and
+carries slack_sdk's rate-limit, server-error and connection retry handlers, whose waits go through
+the runtime's ``sleep`` (so tests never wait). Our own posts are paced to at most one message per
+second per channel by a shared :class:`ChannelPacer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.installation_store import InstallationStore
+
+from bot.config import SlackConfig
+from bot.slack.blocks import Message
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], None]
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+POST_INTERVAL_SECONDS = 1.0
+
+
+class RateLimitRetry(RateLimitErrorRetryHandler):
+    """On HTTP 429, wait ``Retry-After`` (plus jitter) through the injected sleep, then retry."""
+
+    def __init__(self, sleep: Sleep, max_retry_count: int = 3) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("rate-limit retry without a response")
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        retry_after = headers.get("retry-after", ["1"])[0]
+        state.next_attempt_requested = True
+        self.sleep(float(retry_after) + random.random())
+        state.increment_current_attempt()
+
+
+class _SleepingBackoff(RetryHandler):
+    """Back off between attempts through the injected sleep instead of ``time.sleep``."""
+
+    sleep: Sleep
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        self.sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+        state.increment_current_attempt()
+
+
+class ServerErrorRetry(_SleepingBackoff, ServerErrorRetryHandler):
+    """Retry HTTP 500/503 with backoff."""
+
+    def __init__(self, sleep: Sleep, max_retry_count: int = 2) -> None:
+        ServerErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+
+class ConnectionRetry(_SleepingBackoff, ConnectionErrorRetryHandler):
+    """Retry dropped connections with backoff."""
+
+    def __init__(self, sleep: Sleep, max_retry_count: int = 2) -> None:
+        ConnectionErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+
+def retry_handlers(sleep: Sleep) -> list[RetryHandler]:
+    """The retry handlers every client gets."""
+    return [ConnectionRetry(sleep), RateLimitRetry(sleep), ServerErrorRetry(sleep)]
+
+
+def api_base_url(url: str) -> str:
+    """The Web API base URL as slack_sdk wants it (with a trailing slash)."""
+    return url if url.endswith("/") else url + "/"
+
+
+def make_client(api_url: str, token: str | None, sleep: Sleep = time.sleep) -> WebClient:
+    """A WebClient on ``api_url`` with the retry handlers."""
+    return WebClient(
+        token=token,
+        base_url=api_base_url(api_url),
+        timeout=30,
+        retry_handlers=retry_handlers(sleep),
+    )
+
+
+class NoTokenError(RuntimeError):
+    """No bot token is known for the workspace; the message says how to get one."""
+
+
+class SlackClients:
+    """Builds clients for background work: the configured bot token, or the OAuth installation."""
+
+    def __init__(
+        self,
+        config: SlackConfig,
+        sleep: Sleep = time.sleep,
+        installation_store: InstallationStore | None = None,
+    ) -> None:
+        self.config = config
+        self.sleep = sleep
+        self.installation_store = installation_store
+
+    def client(self, workspace_id: str | None = None) -> WebClient:
+        """A client with a bot token for ``workspace_id`` (any, in single-workspace mode)."""
+        return make_client(self.config.api_url, self.token(workspace_id), self.sleep)
+
+    def token(self, workspace_id: str | None) -> str:
+        """The bot token to use for ``workspace_id``."""
+        if self.config.bot_token is not None:
+            return self.config.bot_token.get_secret_value()
+        if self.installation_store is not None and workspace_id is not None:
+            bot = self.installation_store.find_bot(enterprise_id=None, team_id=workspace_id)
+            if bot is not None and bot.bot_token:
+                return str(bot.bot_token)
+        raise NoTokenError(
+            f"no bot token for Slack workspace {workspace_id or '(unknown)'}: set "
+            "SLACK_BOT_TOKEN, or install the app through /slack/install and run a /vsm "
+            "command in the team's channel once"
+        )
+
+
+class ChannelPacer:
+    """At most one post per ``interval`` seconds per channel; waits go through ``sleep``."""
+
+    def __init__(
+        self,
+        interval: float = POST_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.sleep = sleep
+        self._next_free: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> float:
+        """Reserve the channel's next slot and wait for it; return the seconds waited."""
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next_free.get(channel, now))
+            self._next_free[channel] = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            self.sleep(delay)
+        return delay
+
+
+class Chart(Protocol):
+    """A rendered chart (``bot.charts.ChartImage``): PNG bytes, file name, title, alt text."""
+
+    @property
+    def png(self) -> bytes: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def alt_text(self) -> str: ...
+
+
+class Poster:
+    """Posts, updates and uploads through one client, paced per channel."""
+
+    def __init__(self, client: WebClient, pacer: ChannelPacer) -> None:
+        self.client = client
+        self.pacer = pacer
+
+    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        """Post ``message`` (in a thread when ``thread_ts`` is given); return its ts."""
+        self.pacer.wait(channel)
+        response = self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.as_kwargs(),
+        )
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        """Replace a posted message in place (no notification)."""
+        self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+
+    def upload(
+        self,
+        channel: str,
+        content: bytes,
+        filename: str,
+        title: str,
+        *,
+        alt_text: str | None = None,
+        thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """Upload a file into ``channel`` (or its thread), joining a public channel if needed."""
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "content": content,
+            "filename": filename,
+            "title": title,
+            "thread_ts": thread_ts,
+            "initial_comment": comment,
+        }
+        if alt_text:
+            kwargs["alt_txt"] = alt_text[:1000]
+        self.pacer.wait(channel)
+        try:
+            self.client.files_upload_v2(**kwargs)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("not_in_channel", "channel_not_found"):
+                raise
+            self.client.conversations_join(channel=channel)
+            self.client.files_upload_v2(**kwargs)
+
+    def upload_chart(
+        self, channel: str, chart: Chart, thread_ts: str | None = None, comment: str | None = None
+    ) -> None:
+        """Upload a rendered chart as a PNG with its alt text."""
+        self.upload(
+            channel,
+            chart.png,
+            chart.filename,
+            chart.title,
+            alt_text=chart.alt_text,
+            thread_ts=thread_ts,
+            comment=comment,
+        )
+
+    def open_dm(self, user_id: str) -> str:
+        """The id of the direct-message channel with ``user_id``."""
+        response = self.client.conversations_open(users=user_id)
+        return str(response["channel"]["id"])
+
+
+class ChannelDirectory:
+    """Resolves channel names from app.yaml (``#team-flow``) to ids, remembering the answers."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, client: WebClient, channel: str) -> str | None:
+        """The id of ``channel`` (an id is returned as is); None when no such channel is visible."""
+        if CHANNEL_ID.match(channel):
+            return channel
+        name = channel.lstrip("#").lower()
+        with self._lock:
+            if name in self._ids:
+                return self._ids[name]
+        cursor = None
+        while True:
+            page = client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+            for conversation in page.get("channels", []):
+                with self._lock:
+                    self._ids[str(conversation["name"]).lower()] = str(conversation["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        with self._lock:
+            return self._ids.get(name)
+
+    def remember(self, channel_id: str, channel_name: str | None) -> None:
+        """Note a channel's name and id seen in a request (saves a lookup later)."""
+        if channel_name:
+            with self._lock:
+                self._ids[channel_name.lower()] = channel_id

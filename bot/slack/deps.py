@@ -1,0 +1,79 @@
+"""What every listener and job needs, built once: runtime, clients, caches, pacing, worker pool.
+
+Bolt injects listener arguments by parameter name, so our own dependencies reach the listeners
+through closures over one :class:`SlackDeps`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
+
+from bot.runtime import Runtime
+from bot.slack.alerts import AlertPolicy
+from bot.slack.answers import Answers
+from bot.slack.client import ChannelDirectory, ChannelPacer, Poster, SlackClients
+
+log = logging.getLogger(__name__)
+WORK_THREADS = 4
+"""Threads for the work after an ack (queries, charts, uploads); acks never wait for them."""
+
+
+def _nothing() -> None:
+    """The default hook: nobody needs telling."""
+
+
+@dataclass
+class SlackDeps:
+    """The bot's shared services."""
+
+    runtime: Runtime
+    clients: SlackClients
+    answers: Answers
+    pacer: ChannelPacer
+    workers: Executor
+    channels: ChannelDirectory = field(default_factory=ChannelDirectory)
+    policy: AlertPolicy = field(default_factory=AlertPolicy)
+    on_subscriptions_changed: Callable[[], None] = _nothing
+
+    def now(self) -> datetime:
+        """The runtime's clock."""
+        return self.runtime.clock()
+
+    def poster(self, client: WebClient) -> Poster:
+        """A paced poster over ``client``."""
+        return Poster(client, self.pacer)
+
+    def run_later(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``work(*args)`` in the worker pool, logging (not losing) its failure."""
+
+        def logged() -> Any:
+            try:
+                return work(*args)
+            except Exception:
+                log.exception("background work %s failed", getattr(work, "__name__", work))
+                raise
+
+        return self.workers.submit(logged)
+
+
+def build_deps(
+    runtime: Runtime,
+    installation_store: InstallationStore | None = None,
+    work_threads: int = WORK_THREADS,
+) -> SlackDeps:
+    """The services for ``runtime`` (clients on ``slack.api_url``, waits via its ``sleep``)."""
+    return SlackDeps(
+        runtime=runtime,
+        clients=SlackClients(runtime.config.slack, runtime.sleep, installation_store),
+        answers=Answers(runtime.engine),
+        pacer=ChannelPacer(sleep=runtime.sleep),
+        workers=ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="vsm-work"),
+    )

@@ -1,0 +1,40 @@
+"""The ``/vsm`` slash command: parse, ``ack()`` within milliseconds, work in the pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.slack import ids
+from bot.slack.deps import SlackDeps
+from bot.slack.handlers import Invocation, run_command
+from bot.slack.parser import UsageError, parse_command
+from bot.slack.render import render_help, render_usage
+
+
+def handle_vsm(
+    deps: SlackDeps, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+) -> None:
+    """Answer help and usage errors in the ack itself; everything else after it."""
+    teams = [t.name for t in deps.runtime.config.teams]
+    parsed = parse_command(command.get("text") or "", teams)
+    if isinstance(parsed, UsageError):
+        ack(**render_usage(parsed.command, parsed.problem).as_kwargs())
+        return
+    if parsed.name == "help":
+        response_type = "in_channel" if parsed.share else "ephemeral"
+        ack(**render_help(parsed.topic).as_kwargs(), response_type=response_type)
+        return
+    ack()
+    deps.run_later(run_command, deps, parsed, Invocation.from_command(command), respond, client)
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    """Register ``/vsm``."""
+
+    def on_vsm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        handle_vsm(deps, ack, command, respond, client)
+
+    app.command(ids.COMMAND)(on_vsm)

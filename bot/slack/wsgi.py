@@ -1,0 +1,35 @@
+"""A WSGI application factory, so any WSGI server can host the bot in HTTP mode.
+
+    gunicorn --workers 1 --threads 32 --bind 0.0.0.0:3000 'bot.slack.wsgi:create()'
+
+It reads app.yaml from ``VSM_CONFIG`` (default ``app.yaml``) and the database from
+``VSM_DATABASE_URL`` (default: app.yaml's), applies migrations, and starts the scheduler unless
+``VSM_SCHEDULER=off``. On SQLite run one worker process; on PostgreSQL several may run (one
+leads the scheduler).
+"""
+
+from __future__ import annotations
+
+import os
+
+from bot.config import load_config
+from bot.runtime import open_runtime
+from bot.scheduler import BotScheduler
+from bot.slack.app import Wsgi, build_bot, wsgi_app
+from bot.slack.chart_processes import default_workers
+
+
+def create(
+    config_path: str | None = None,
+    *,
+    scheduler: bool | None = None,
+    chart_processes: int | None = None,
+) -> Wsgi:
+    """Build the bot from app.yaml and return its WSGI application."""
+    config = load_config(config_path or os.environ.get("VSM_CONFIG", "app.yaml"))
+    runtime = open_runtime(config, database=os.environ.get("VSM_DATABASE_URL"))
+    processes = default_workers() if chart_processes is None else chart_processes
+    bot = build_bot(runtime, http=True, chart_processes=processes)
+    if scheduler if scheduler is not None else os.environ.get("VSM_SCHEDULER") != "off":
+        BotScheduler(bot.deps).start()
+    return wsgi_app(bot.app)

@@ -1,0 +1,167 @@
+"""Block Kit rendering: escaping, and long content kept within Slack's limits, never refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import ids
+from bot.slack.blocks import (
+    MAX_BLOCKS,
+    MESSAGE_CHARS,
+    block_chars,
+    escape,
+    fit,
+    header,
+    link,
+    section,
+)
+from bot.slack.client import ChannelPacer, Poster, make_client
+from bot.slack.home import TeamOverview, render_home
+from bot.slack.render import item_line, render_aging, render_full_list
+from bot.slack.render_alerts import finding_to_dict, render_alert
+from insights.findings import Finding, Severity
+from insights.report import Digest, ItemLine
+from storage.bot_state import AlertRecord
+from tests.conftest import NOW
+from tests.fake_slack import BOT_TOKEN, MAX_VIEW_BLOCKS, FakeSlack, block_problem
+from tests.slack_harness import demo_config
+
+HOSTILE = "Fix <!channel> & <https://evil.example|click> > now"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        yield slack
+
+
+def post(fake: FakeSlack, message) -> dict:
+    poster = Poster(make_client(fake.api_url, BOT_TOKEN), ChannelPacer(interval=0))
+    poster.post("C0TEAM", message)
+    return fake.calls_to("chat.postMessage")[-1].reply
+
+
+def digest_with(n: int) -> Digest:
+    lines = [
+        ItemLine(f"PAY-{i}", f"{HOSTILE} {'x' * 150}", "In Progress", 86400.0 * i, None, "old")
+        for i in range(n)
+    ]
+    return Digest("payments", NOW, 14, n, 10, 3, 1.0, 2.0, 20, aging=lines)
+
+
+def test_escape_neutralises_mentions_and_links() -> None:
+    assert (
+        escape(HOSTILE) == "Fix &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; &gt; now"
+    )
+    assert link("https://x.example/a", "A <b>") == "<https://x.example/a|A &lt;b&gt;>"
+    assert link("https://x.example/a b>", "A") == "A", "a url Slack cannot carry is not linked"
+
+
+def test_item_titles_are_escaped() -> None:
+    line = item_line(digest_with(1).aging[0])
+    assert "<!channel>" not in line
+    assert "&lt;!channel&gt;" in line
+
+
+def test_a_long_list_is_summarised_with_show_all_and_accepted(fake: FakeSlack) -> None:
+    message = render_aging(digest_with(500))
+
+    reply = post(fake, message)
+
+    assert reply["ok"] is True, reply
+    blocks = message.as_kwargs()["blocks"]
+    assert "490 more not shown." in str(blocks)
+    button = blocks[-1]["elements"][0]
+    assert (button["action_id"], button["value"]) == (ids.SHOW_ALL, "aging|payments|")
+    assert message.text == "Aging items · payments: 500"
+
+
+def test_the_full_list_is_cut_to_fit_rather_than_refused(fake: FakeSlack) -> None:
+    lines = [item_line(line) for line in digest_with(500).aging]
+
+    message = render_full_list("Aging items", lines)
+
+    assert post(fake, message)["ok"] is True
+    assert len(message.blocks) <= MAX_BLOCKS
+    assert sum(block_chars(b) for b in message.blocks) <= MESSAGE_CHARS
+    assert "left out to fit in Slack" in str(message.as_kwargs()["blocks"][-1])
+
+
+def test_fit_keeps_the_block_budget() -> None:
+    message = fit("many", [section(f"part {i}") for i in range(80)])
+
+    assert len(message.blocks) == MAX_BLOCKS
+    assert "31 more part(s)" in str(message.blocks[-1].to_dict())
+    assert fit("few", [section("a")]).blocks[0].to_dict()["text"]["text"] == "a"
+
+
+def test_overlong_texts_are_clipped_to_slack_limits() -> None:
+    assert len(header("h" * 400).to_dict()["text"]["text"]) == 150
+    assert len(section("s" * 5000).to_dict()["text"]["text"]) == 3000
+    assert block_problem([header("h" * 400).to_dict(), section("s" * 5000).to_dict()], 50) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"text": "t", "blocks": [{"type": "divider"}] * 51}, "invalid_blocks"),
+        (
+            {
+                "text": "t",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            },
+            "invalid_blocks",
+        ),
+        ({"text": "t" * 40_001}, "msg_too_long"),
+    ],
+)
+def test_the_fake_refuses_what_slack_refuses(fake: FakeSlack, kwargs, error) -> None:
+    client = make_client(fake.api_url, BOT_TOKEN)
+
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", **kwargs)
+
+    assert refused.value.response["error"] == error
+
+
+def test_an_alert_card_escapes_the_finding(fake: FakeSlack) -> None:
+    finding = Finding(
+        "aging_item", Severity.CRITICAL, "PAY-1", HOSTILE, "Act <now>", "k", {"age_days": 3.25}
+    )
+    record = AlertRecord(
+        "payments",
+        "C1",
+        "k",
+        "aging_item",
+        "critical",
+        finding_to_dict(finding),
+        "f",
+        "open",
+        NOW,
+        NOW,
+        id=7,
+    )
+
+    message = render_alert(record)
+
+    text = str(message.as_kwargs()["blocks"])
+    assert "<!channel>" not in text and "Act &lt;now&gt;" in text
+    assert "age days 3.2" in text
+    assert post(fake, message)["ok"] is True
+
+
+def test_the_home_tab_stays_within_100_blocks_for_many_teams(fake: FakeSlack) -> None:
+    team = demo_config(fake).teams[0]
+    overviews = [
+        TeamOverview(team, digest_with(3), NOW - timedelta(hours=2), 0, []) for _ in range(40)
+    ]
+
+    view = render_home(overviews, NOW)
+
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+    assert block_problem(view["blocks"], MAX_VIEW_BLOCKS) is None
+    assert "left out to fit in Slack" in str(view["blocks"][-1])

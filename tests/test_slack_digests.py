@@ -1,0 +1,130 @@
+"""Scheduled digests on the demo data: posted once per period, chart in the thread, skips."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.answers import Answers
+from bot.slack.client import ChannelPacer, Poster, make_client
+from bot.slack.digests import digest_period, send_digest
+from bot.slack.jobs import post_digest
+from bot.slack.render_digest import SEVERITY_TITLES
+from storage.bot_state import SendKey, load_send
+from tests.conftest import NOW
+from tests.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        slack.add_channel(TEAM_CHANNEL, "payments-flow")
+        yield slack
+
+
+@pytest.fixture
+def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
+    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
+    yield bot
+    bot.close()
+
+
+def test_the_daily_digest_posts_once_even_when_its_job_runs_twice(harness, fake) -> None:
+    deps = harness.bot.deps
+    team = harness.runtime.config.teams[0]
+
+    outcomes = [post_digest(deps, "payments", team.channel, None, "daily") for _ in range(2)]
+
+    assert outcomes == ["sent", "already sent"]
+    (post,) = fake.calls_to("chat.postMessage")
+    assert post.params["channel"] == TEAM_CHANNEL, "the app.yaml channel name is resolved"
+    findings = deps.answers.findings(team, NOW)
+    assert findings, "the demo plants problems"
+    for severity, title in SEVERITY_TITLES.items():
+        count = sum(1 for f in findings if f.severity is severity)
+        assert (f"{title} ({count})" in post.block_text) == (count > 0)
+    assert findings[0].title.split()[0] in post.block_text
+    assert findings[0].action in post.block_text.replace("&amp;", "&")
+    complete = fake.wait_for("files.completeUploadExternal")[0]
+    assert complete.params["thread_ts"] == post.reply["ts"]
+    assert complete.params["channel_id"] == TEAM_CHANNEL
+
+
+def test_concurrent_runs_post_once(harness, fake) -> None:
+    deps = harness.bot.deps
+    results: list[str | None] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                post_digest(deps, "payments", TEAM_CHANNEL, None, "weekly")
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results, key=str) == ["already sent"] * 3 + ["sent"]
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_the_weekly_digest_compares_with_the_baseline(harness, fake) -> None:
+    post_digest(harness.bot.deps, "payments", TEAM_CHANNEL, None, "weekly")
+
+    (post,) = fake.calls_to("chat.postMessage")
+    text = post.block_text
+    assert text.startswith(f"Week {NOW.isocalendar().week} · payments")
+    assert "Finished this week" in text and "vs usual" in text
+    assert "Forecast: the next 10 items" in text
+
+
+def test_the_next_period_posts_again(harness, fake) -> None:
+    deps = harness.bot.deps
+    team = harness.runtime.config.teams[0]
+    poster = deps.poster(harness.bot.app.client)
+    engine = harness.runtime.engine
+    tomorrow = NOW + timedelta(days=1)
+
+    first = send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW)
+    second = send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", tomorrow)
+
+    assert (first, second) == ("sent", "sent")
+    assert digest_period("daily", team, NOW) == "2026-11-25"
+    assert digest_period("weekly", team, NOW) == "2026-W48"
+
+
+def test_a_failed_post_releases_the_claim_for_a_retry(harness, fake) -> None:
+    deps = harness.bot.deps
+    team = harness.runtime.config.teams[0]
+    poster = deps.poster(harness.bot.app.client)
+    engine = harness.runtime.engine
+    fake.fail_next("chat.postMessage", status=200, retry_after=None, error="channel_not_found")
+
+    with pytest.raises(SlackApiError):
+        send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW)
+    retried = send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW)
+
+    assert retried == "sent"
+    record = load_send(engine, SendKey("payments", TEAM_CHANNEL, "digest_daily", "2026-11-25"))
+    assert record is not None and record.state == "sent"
+    assert record.ts == fake.calls_to("chat.postMessage")[-1].reply["ts"]
+
+
+def test_nothing_to_say_is_skipped_not_posted(fake, sqlite_engine, tmp_path) -> None:
+    config = demo_config(fake)
+    team = config.teams[0]
+    poster = Poster(make_client(fake.api_url, BOT_TOKEN), ChannelPacer(interval=0))
+
+    outcome = send_digest(sqlite_engine, Answers(sqlite_engine), poster, team, "C1", "daily", NOW)
+
+    assert outcome == "skipped"
+    assert fake.calls_to("chat.postMessage") == []
+    key = SendKey("payments", "C1", "digest_daily", "2026-11-25")
+    assert load_send(sqlite_engine, key).state == "skipped"

@@ -1,0 +1,126 @@
+"""The bot's state in the database (SQLite, and PostgreSQL when configured): claims and records."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import timedelta
+
+from storage.bot_state import (
+    AlertChannel,
+    AlertRecord,
+    Mute,
+    SendKey,
+    Subscription,
+    active_mutes,
+    claim_send,
+    count_channel_posts_since,
+    delete_subscriptions,
+    finish_send,
+    load_alert,
+    load_alert_channels,
+    load_alerts,
+    load_send,
+    load_subscriptions,
+    release_send,
+    save_alert,
+    save_alert_channel,
+    save_mute,
+    save_subscription,
+)
+from tests.conftest import NOW
+
+KEY = SendKey("payments", "C1", "digest_daily", "2026-11-25")
+
+
+def test_a_send_is_claimed_once(engine) -> None:
+    assert claim_send(engine, KEY, NOW) is True
+    assert claim_send(engine, KEY, NOW) is False
+    assert claim_send(engine, dataclasses.replace(KEY, period="2026-11-26"), NOW) is True
+
+
+def test_concurrent_claims_have_one_winner(engine) -> None:
+    wins: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: wins.append(claim_send(engine, KEY, NOW))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 7 + [True]
+
+
+def test_a_finished_send_keeps_its_ts_and_a_released_one_can_be_claimed_again(engine) -> None:
+    claim_send(engine, KEY, NOW)
+    finish_send(engine, KEY, "sent", "123.456", NOW + timedelta(seconds=2))
+    record = load_send(engine, KEY)
+    assert record is not None and (record.state, record.ts) == ("sent", "123.456")
+
+    other = dataclasses.replace(KEY, kind="digest_weekly")
+    claim_send(engine, other, NOW)
+    release_send(engine, other)
+    assert load_send(engine, other) is None
+    assert claim_send(engine, other, NOW) is True
+
+
+def test_a_subscription_replaces_the_channels_earlier_one_of_its_kind(engine) -> None:
+    daily = Subscription("payments", "C1", "daily", "09:30", None, "U1", NOW, "T1")
+    save_subscription(engine, daily)
+    save_subscription(engine, dataclasses.replace(daily, at="10:00"))
+    save_subscription(engine, dataclasses.replace(daily, kind="weekly", weekday="mon"))
+
+    assert [(s.kind, s.at) for s in load_subscriptions(engine, "payments")] == [
+        ("daily", "10:00"),
+        ("weekly", "09:30"),
+    ]
+    assert delete_subscriptions(engine, "payments", "C1", "daily") == 1
+    assert delete_subscriptions(engine, "payments", "C1", None) == 1
+    assert load_subscriptions(engine) == []
+
+
+def test_mutes_expire(engine) -> None:
+    save_mute(engine, Mute("payments", "stale_item", NOW + timedelta(days=1), "U1", NOW))
+    save_mute(engine, Mute("payments", "pr_large", None, "U1", NOW))
+
+    assert [m.detector for m in active_mutes(engine, "payments", NOW)] == ["pr_large", "stale_item"]
+    assert [m.detector for m in active_mutes(engine, "payments", NOW + timedelta(days=2))] == [
+        "pr_large"
+    ]
+
+
+def test_alert_channels_switch(engine) -> None:
+    save_alert_channel(engine, AlertChannel("payments", "C1", True, "U1", NOW, "T1"))
+    save_alert_channel(engine, AlertChannel("payments", "C1", False, "U2", NOW, "T1"))
+
+    (channel,) = load_alert_channels(engine, "payments")
+    assert (channel.enabled, channel.changed_by) == (False, "U2")
+
+
+def test_alert_records_round_trip_and_count_top_level_posts(engine) -> None:
+    base = AlertRecord(
+        "payments",
+        "C1",
+        "k1",
+        "aging_item",
+        "warn",
+        {"title": "t", "evidence": {"age_days": 3}},
+        "fp",
+        "open",
+        NOW,
+        NOW,
+        ts="1.1",
+        posted_at=NOW,
+    )
+    first = save_alert(engine, base)
+    save_alert(engine, dataclasses.replace(base, dedupe_key="k2", ts="1.2", thread_ts="1.0"))
+    save_alert(engine, dataclasses.replace(base, dedupe_key="k3", ts="1.3", thread_ts="1.0"))
+    save_alert(engine, dataclasses.replace(base, dedupe_key="k4", ts=None, posted_at=None))
+
+    assert first.id is not None
+    assert load_alert(engine, first.id) == first
+    assert [r.dedupe_key for r in load_alerts(engine, "payments", "C1")] == ["k1", "k2", "k3", "k4"]
+    assert count_channel_posts_since(engine, "C1", NOW - timedelta(hours=1)) == 2
+    assert count_channel_posts_since(engine, "C1", NOW + timedelta(hours=1)) == 0
+    updated = save_alert(engine, dataclasses.replace(first, state="snoozed", snoozed_until=NOW))
+    assert load_alert(engine, first.id) == updated
