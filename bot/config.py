@@ -138,6 +138,8 @@ class SlackConfig(_Strict):
     signing_secret: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+    """Comma-separated Fernet keys for OAuth tokens at rest: the first encrypts, all decrypt."""
     api_url: str = "https://slack.com/api/"
     admins: tuple[str, ...] = ()
 
