@@ -71,6 +71,10 @@ class HttpClient:
         """POST a JSON ``body`` to ``path`` and return the decoded JSON answer."""
         return self._json(self.request("POST", path, json=body), path)
 
+    def decode_json(self, response: requests.Response, path: str) -> Any:
+        """The decoded JSON body of a response received earlier (perhaps by another client)."""
+        return self._json(response, path)
+
     def _json(self, response: requests.Response, path: str) -> Any:
         try:
             return response.json()
@@ -91,7 +95,6 @@ class HttpClient:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = f"{type(exc).__name__}"
-                response = None
             else:
                 wait = self._rate_limit_wait(response)
                 if wait is not None:
@@ -105,7 +108,12 @@ class HttpClient:
                         raise self._give_up(
                             method, path, f"still rate limited ({response.status_code})"
                         )
-                    log.warning("%s: rate limited, waiting %.1fs", self.source_name, wait)
+                    log.warning(
+                        "%s: rate limited (%s), waiting %.1fs",
+                        self.source_name,
+                        response.headers.get("RateLimit-Reason", f"HTTP {response.status_code}"),
+                        wait,
+                    )
                     self.stats.rate_limit_wait_seconds += wait
                     self.stats.retries += 1
                     attempt += 1
