@@ -251,21 +251,35 @@ def _format_loc(loc: tuple[int | str, ...], source_types: set[str]) -> str:
     return path or "<root>"
 
 
+SECRET_NAMES = re.compile(r"token|secret|password|key", re.I)
+
+
+def _shown(path: str, value: Any) -> str:
+    """How a bad value appears in an error: never a whole section, never a secret."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    if SECRET_NAMES.search(path.rsplit(".", 1)[-1]) and value not in (None, ""):
+        return "<hidden>"
+    return repr(value)
+
+
 def _describe(error: Mapping[str, Any], source_types: set[str]) -> str:
     path = _format_loc(tuple(error["loc"]), source_types)
     kind = error["type"]
-    value = error.get("input")
+    value = _shown(path, error.get("input"))
     if kind in {"extra_forbidden", "unexpected_keyword_argument"}:
-        return f"{path}: unknown field; remove it or check its spelling (value {value!r})"
+        return f"{path}: unknown field; remove it or check its spelling (value {value})"
     if kind == "missing":
         return f"{path}: required field is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     if kind in {"union_tag_invalid", "union_tag_not_found"}:
-        return f"{path}: source type {value!r} is not known; expected one of: " + ", ".join(
+        return f"{path}: source type {value} is not known; expected one of: " + ", ".join(
             sorted(source_types)
         )
-    return f"{path}: got {value!r}; {message}"
+    return f"{path}: got {value}; {message}"
 
 
 def parse_config(

@@ -127,3 +127,16 @@ def test_cli_reports_invalid_yaml_with_its_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(path), "report"])
     assert result.exit_code == 2
     assert "line 3" in result.output or "line 2" in result.output
+
+
+def test_errors_never_echo_secrets_or_whole_sections() -> None:
+    problems = errors_of(
+        {
+            "slack": {"bot_token": ["xoxb-secret-1"], "signing_secret": 12345},
+            "teams": [{"name": "payments", "sources": [{"type": "demo", "seed": {"x": "s3cr3t"}}]}],
+        }
+    )
+    text = "\n".join(problems)
+    assert "xoxb-secret-1" not in text and "s3cr3t" not in text and "12345" not in text
+    assert "slack.bot_token: got a list of 1" in text
+    assert "slack.signing_secret: got <hidden>" in text
