@@ -217,7 +217,7 @@ class Delivery:
             pages = self.api.pages(path, {"per_page": 100})
             commits = [c for _, body in pages for c in body["commits"]]
         except SourceError as exc:
-            if "HTTP 404" not in str(exc) and "HTTP 422" not in str(exc):
+            if exc.status not in (404, 422):
                 raise
             log.warning("%s: cannot compare %s; nothing counted as shipped", self.api.source, path)
             return ()  # the previous sha is gone (force-push): nothing measurable shipped

@@ -20,7 +20,15 @@ from insights.workflow import Workflow
 
 
 class SourceError(RuntimeError):
-    """A source gave up: the message names the source and says what to do."""
+    """A source gave up: the message names the source and says what to do.
+
+    ``status`` is the HTTP status of the vendor's answer when the error is one (404, 422...), so
+    a source can treat a specific answer as expected without parsing the message.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SourceConfig(BaseModel):

@@ -166,7 +166,8 @@ class HttpClient:
         body = response.text[:200].replace("\n", " ")
         return SourceError(
             f"{self.source_name}: {method} {path} answered HTTP {response.status_code}: "
-            f"{body!r}; {hint}"
+            f"{body!r}; {hint}",
+            status=response.status_code,
         )
 
 
