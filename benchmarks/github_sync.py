@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.summary import headline
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.sync import SyncResult, pull_into
@@ -141,6 +143,14 @@ def main() -> None:
             f"{again['graphql']}); rate-limit budget spent {spent}; pages {result.pages}"
         )
         print(f"  wall {seconds * 1000:.0f} ms")
+        incremental = again["rest_200"] + again["rest_304"] + again["graphql"]
+        headline(
+            "github_sync",
+            f"backfill {args.prs:,} PRs: requests vs minimum",
+            f"{requests / minimum:.2f} x",
+            "minimum = PRs / 100 GraphQL calls",
+        )
+        headline("github_sync", "no-change incremental requests", str(incremental), "304s only")
         engine.dispose()
     ours.send("stop")
     child.join(timeout=10)

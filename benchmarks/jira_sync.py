@@ -24,6 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.summary import headline
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.sync import SyncResult, pull_into
@@ -129,6 +131,16 @@ def main() -> None:
         f"{counts['flags']:,} flags = {rows / seconds:,.0f} rows/s"
     )
     print(f"  peak memory (max RSS of the syncing process) {peak_mb:.0f} MB (goal < 400 MB)")
+    name = f"jira_sync ({args.deployment})"
+    headline(
+        name,
+        f"backfill {args.issues:,} issues: requests vs minimum",
+        f"{made / floor:.3f} x",
+        "<= 1.1 x",
+    )
+    headline(name, "backfill wall time", f"{seconds:.1f} s", "< 120 s")
+    headline(name, "backfill peak memory", f"{peak_mb:.0f} MB", "< 400 MB")
+    headline(name, "no-change incremental requests", str(sum(incremental.values())), "<= 3")
     print(
         f"No-change incremental: {sum(incremental.values())} requests (goal <= 3), "
         f"{again.pages} pages, {again_seconds:.2f} s: "

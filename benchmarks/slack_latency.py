@@ -32,6 +32,8 @@ import requests
 import yaml
 from slack_sdk.signature import SignatureVerifier
 
+from benchmarks.summary import headline
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -218,6 +220,13 @@ def main() -> None:
                     acks += round_acks
                     answers += round_answers
                 label = f"{name} [{rounds}x{CONCURRENCY}]"
+                headline(
+                    "slack_latency",
+                    name,
+                    f"ack p99 {percentile(acks, 0.99) * 1000:.0f} ms, "
+                    f"answer p95 {percentile(answers, 0.95) * 1000:.0f} ms",
+                    "ack p99 < 100 ms, answer p95 < 1.5 s",
+                )
                 print(
                     f"{label:<64} {percentile(acks, 0.5) * 1000:6.0f}ms "
                     f"{percentile(acks, 0.99) * 1000:6.0f}ms "
