@@ -18,7 +18,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from insights.model import (
@@ -177,36 +177,69 @@ def item_to_row(item: WorkItem) -> dict[str, Any]:
     }
 
 
-def _event_rows(histories: Sequence[ItemHistory]) -> tuple[list[dict[str, Any]], ...]:
-    transitions: list[dict[str, Any]] = []
-    flags: list[dict[str, Any]] = []
-    reviews: list[dict[str, Any]] = []
+TRANSITION_COLUMNS = ("item_id", "seq", "at", "from_status", "to_status", "from_stage", "to_stage")
+FLAG_COLUMNS = ("item_id", "seq", "at", "flagged")
+REVIEW_COLUMNS = ("item_id", "seq", "at", "state", "reviewer")
+
+
+def _utc_writer(conn: Connection) -> Callable[[datetime], Any]:
+    """How an event instant is handed to the driver: the inverse of :func:`_utc_reader`.
+
+    SQLite stores the naive UTC text SQLAlchemy's DateTime writes (``2026-03-01 09:30:15.000000``);
+    PostgreSQL takes the aware instant.
+    """
+    if conn.dialect.name != "sqlite":
+        return lambda value: value
+
+    def write_sqlite(value: datetime) -> str:
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "microseconds")[:26]
+
+    return write_sqlite
+
+
+def _event_rows(
+    histories: Sequence[ItemHistory], at: Callable[[datetime], Any]
+) -> tuple[list[tuple[Any, ...]], ...]:
+    transitions: list[tuple[Any, ...]] = []
+    flags: list[tuple[Any, ...]] = []
+    reviews: list[tuple[Any, ...]] = []
     for history in histories:
-        for seq, t in enumerate(history.transitions):
-            transitions.append(
-                {
-                    "item_id": t.item_id,
-                    "seq": seq,
-                    "at": t.at,
-                    "from_status": t.from_status,
-                    "to_status": t.to_status,
-                    "from_stage": t.from_stage.value if t.from_stage else None,
-                    "to_stage": t.to_stage.value,
-                }
+        transitions.extend(
+            (
+                t.item_id,
+                seq,
+                at(t.at),
+                t.from_status,
+                t.to_status,
+                t.from_stage.value if t.from_stage else None,
+                t.to_stage.value,
             )
-        for seq, f in enumerate(history.flags):
-            flags.append({"item_id": f.item_id, "seq": seq, "at": f.at, "flagged": f.flagged})
-        for seq, r in enumerate(history.reviews):
-            reviews.append(
-                {
-                    "item_id": r.item_id,
-                    "seq": seq,
-                    "at": r.at,
-                    "state": r.state.value,
-                    "reviewer": r.reviewer,
-                }
-            )
+            for seq, t in enumerate(history.transitions)
+        )
+        flags.extend((f.item_id, seq, at(f.at), f.flagged) for seq, f in enumerate(history.flags))
+        reviews.extend(
+            (r.item_id, seq, at(r.at), r.state.value, r.reviewer)
+            for seq, r in enumerate(history.reviews)
+        )
     return transitions, flags, reviews
+
+
+def _insert_raw(
+    conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert many rows with the driver's executemany, skipping SQLAlchemy's per-row work.
+
+    Events are the bulk of every write (ten or more per item); values must already be in the
+    driver's form (see :func:`_utc_writer`).
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(mark for _ in columns)})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def _deployment_row(d: Deployment) -> dict[str, Any]:
@@ -268,11 +301,12 @@ def write_histories(conn: Connection, histories: Sequence[ItemHistory]) -> Write
     for table in (TRANSITIONS, FLAGS, REVIEWS):
         for chunk in _chunks(ids):
             conn.execute(delete(table).where(table.c.item_id.in_(chunk)))
-    for table, event_rows in zip(
-        (TRANSITIONS, FLAGS, REVIEWS), _event_rows(histories), strict=True
+    tables = ((TRANSITIONS, TRANSITION_COLUMNS), (FLAGS, FLAG_COLUMNS), (REVIEWS, REVIEW_COLUMNS))
+    for (table, columns), event_rows in zip(
+        tables, _event_rows(histories, _utc_writer(conn)), strict=True
     ):
         if event_rows:
-            conn.execute(insert(table), event_rows)
+            _insert_raw(conn, table, columns, event_rows)
             counts.events += len(event_rows)
     return counts
 
