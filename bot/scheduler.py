@@ -1,22 +1,38 @@
-"""When things happen: APScheduler 3 in the bot process, rebuilt from app.yaml and the database.
+"""When things happen: one scheduling process per database, digests swept, every send claimed.
 
-One ``BackgroundScheduler`` in UTC; each digest gets a cron trigger in its team's time zone and a
-fixed job id (``digest:<team>:<channel>:<kind>``), so rebuilding at start or after ``/vsm
-subscribe`` replaces jobs instead of adding copies. Jobs coalesce missed runs and never overlap
-(``max_instances=1``); a digest missed by less than an hour still goes out. The sync job pulls
-the sources and runs the alerts every few minutes.
+Any number of vsm processes may answer Slack; exactly one *leads*: it runs the sync-and-alert
+job and the digest sweep.
 
-On PostgreSQL several bot processes may run: only the one holding a ``pg_try_advisory_lock``
-schedules anything, the others retry every minute. Every send is claimed in the database anyway,
-so even a second scheduler would not post twice. APScheduler stays behind this module.
+- PostgreSQL: the leader holds a session advisory lock (``pg_try_advisory_lock``, keyed by the
+  schema, so deployments sharing a database do not block each other) on a connection of its
+  own. The others stand by and try again every ``leader_retry_seconds`` (30 by default); the lock
+  dies with the leader's connection, so a standby takes over within a minute.
+- SQLite: the leader holds an exclusive ``flock`` on ``<database file>.scheduler.lock``. SQLite is
+  for one process: a second one logs that another process schedules, answers Slack only, and
+  takes over only if the first one stops.
+
+Digests are swept, not fired: every ``sweep_seconds`` the leader lists the digests of app.yaml
+and of ``/vsm subscribe`` and posts each one whose time (a cron in the team's time zone) passed
+less than ``due_window`` ago, unless it is already sent for that period. So a digest missed while
+no process led (failover, restart) or whose post failed goes out at a later sweep, and the claim
+in the database (:mod:`storage.bot_state`) makes sure it goes out once. APScheduler 3 only ticks.
+
+:meth:`SchedulerSettings.from_env` reads ``VSM_LEADER_RETRY_SECONDS``, ``VSM_SWEEP_SECONDS`` and
+``VSM_SYNC_MINUTES``; ``VSM_TEST_DIGEST_EVERY_SECONDS`` is for tests and benchmarks only: every
+digest then falls due every that many seconds (a new period each time) instead of at its time.
 """
 
 from __future__ import annotations
 
-import functools
+import fcntl
 import logging
+import math
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,18 +42,68 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 
 from bot.config import AppConfig
+from bot.runtime import utc_now
 from bot.slack.deps import SlackDeps
-from bot.slack.jobs import post_digest, sync_and_alert
-from storage.bot_state import Subscription, load_subscriptions
+from bot.slack.digests import DigestKind, digest_period
+from bot.slack.jobs import post_digest, report_interrupted, sync_and_alert
+from storage.bot_state import STALE_CLAIM, Subscription, load_subscriptions
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "sync"
+SWEEP_JOB = "digests"
 LEADER_JOB = "leader"
 DIGEST_PREFIX = "digest:"
-SYNC_MINUTES = 15
-LEADER_SECONDS = 60
-DIGEST_GRACE_SECONDS = 3600
-ADVISORY_LOCK_KEY = 0x76736D626F74  # "vsmbot"
+DIGEST_THREADS = 8
+"""Digests built and posted at once by the leader (posts stay paced per channel)."""
+CHART_THREADS = 2
+"""Digest charts drawn and uploaded at once (into the digests' threads, after the posts)."""
+ADVISORY_LOCK_CLASS = 0x76736D62  # "vsmb"; the second key is the schema's hash
+FIRST_SYNC_DELAY = timedelta(seconds=5)
+FINAL_OUTCOMES = ("sent", "skipped")
+
+
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """How often the scheduler looks, and how long it waits before retrying a send."""
+
+    leader_retry_seconds: float = 30.0
+    """How often a standby tries to take the lead (and the leader checks it still leads)."""
+    sweep_seconds: float = 30.0
+    """How often the leader looks for due digests."""
+    sync_minutes: float = 15.0
+    """How often the leader syncs the sources and runs the alerts."""
+    due_window: timedelta = timedelta(hours=3)
+    """A digest still goes out this long after its time (after downtime or failed posts)."""
+    retry_failed: timedelta = timedelta(minutes=5)
+    """A digest whose post failed is tried again after this long."""
+    stale_claim: timedelta = STALE_CLAIM
+    """A claim left unposted this long by a process that died is taken over."""
+    digest_every_seconds: int | None = None
+    """Tests and benchmarks only: every digest falls due every this many seconds."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SchedulerSettings:
+        """Settings from the environment; ValueError names a bad variable."""
+        every = _positive(environ, "VSM_TEST_DIGEST_EVERY_SECONDS", 0) or None
+        return cls(
+            leader_retry_seconds=_positive(environ, "VSM_LEADER_RETRY_SECONDS", 30.0),
+            sweep_seconds=_positive(environ, "VSM_SWEEP_SECONDS", 30.0),
+            sync_minutes=_positive(environ, "VSM_SYNC_MINUTES", 15.0),
+            digest_every_seconds=None if every is None else max(1, round(every)),
+        )
 
 
 @dataclass(frozen=True)
@@ -46,15 +112,17 @@ class DigestJob:
 
     team: str
     channel: str
-    kind: str
+    kind: DigestKind
     at: str
     weekday: str | None
     timezone: str
     workspace_id: str | None = None
+    every_seconds: int | None = None
+    """Tests only: due every this many seconds instead of at ``at``."""
 
     @property
     def id(self) -> str:
-        """The fixed job id."""
+        """The digest's fixed id."""
         return f"{DIGEST_PREFIX}{self.team}:{self.channel}:{self.kind}"
 
     def trigger(self) -> CronTrigger:
@@ -67,8 +135,18 @@ class DigestJob:
             timezone=ZoneInfo(self.timezone),
         )
 
+    def due(self, now: datetime, window: timedelta) -> datetime | None:
+        """The time it fell due at, if that was less than ``window`` before ``now``."""
+        if self.every_seconds:
+            slot = math.floor(now.timestamp() / self.every_seconds) * self.every_seconds
+            return datetime.fromtimestamp(slot, UTC)
+        fire = self.trigger().get_next_fire_time(None, now - window)
+        return fire if fire is not None and fire <= now else None
 
-def digest_jobs(config: AppConfig, subscriptions: list[Subscription]) -> list[DigestJob]:
+
+def digest_jobs(
+    config: AppConfig, subscriptions: list[Subscription], every_seconds: int | None = None
+) -> list[DigestJob]:
     """Every digest to schedule: app.yaml's per team, then the channels' subscriptions."""
     jobs: dict[str, DigestJob] = {}
     for team in config.teams:
@@ -76,121 +154,295 @@ def digest_jobs(config: AppConfig, subscriptions: list[Subscription]) -> list[Di
         if team.channel is None:
             continue
         if team.digest.daily:
-            job = DigestJob(team.name, team.channel, "daily", team.digest.daily, None, zone)
+            job = DigestJob(
+                team.name, team.channel, "daily", team.digest.daily, None, zone, None, every_seconds
+            )
             jobs[job.id] = job
         if team.digest.weekly:
             day, at = team.digest.weekly.split()
-            job = DigestJob(team.name, team.channel, "weekly", at, day, zone)
+            job = DigestJob(team.name, team.channel, "weekly", at, day, zone, None, every_seconds)
             jobs[job.id] = job
     teams = {t.name: t for t in config.teams}
     for s in subscriptions:
         team_config = teams.get(s.team)
-        if team_config is None:
-            log.warning("subscription for unknown team %s ignored", s.team)
+        if team_config is None or s.kind not in ("daily", "weekly"):
+            log.warning("subscription of %s to a %s digest ignored", s.team, s.kind)
             continue
         zone = team_config.timezone or config.timezone
-        job = DigestJob(s.team, s.channel_id, s.kind, s.at, s.weekday, zone, s.workspace_id)
+        kind: DigestKind = "daily" if s.kind == "daily" else "weekly"
+        job = DigestJob(
+            s.team, s.channel_id, kind, s.at, s.weekday, zone, s.workspace_id, every_seconds
+        )
         jobs[job.id] = job
     return list(jobs.values())
 
 
 class LeaderLock:
-    """Who runs the scheduler: always this process on SQLite, the lock holder on PostgreSQL."""
+    """Who runs the scheduler: the holder of a PostgreSQL advisory lock or of a lock file."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Connection | None = None
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def lock_file(self) -> str | None:
+        """The lock file next to a SQLite database file (None for PostgreSQL or in-memory)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return f"{database}.scheduler.lock"
+
+    def describe(self) -> str:
+        """What the lead is, for log messages."""
+        if self.engine.dialect.name == "postgresql":
+            return "the PostgreSQL advisory lock"
+        return f"lock file {self.lock_file}" if self.lock_file else "an in-memory database"
+
+    def holder(self) -> str:
+        """Who holds the SQLite lock file (its pid), or an empty string when unknown."""
+        path = self.lock_file
+        if path is None:
+            return ""
+        try:
+            with open(path, encoding="ascii") as file:
+                return file.read().strip()
+        except OSError:
+            return ""
 
     def acquire(self) -> bool:
-        """True when this process leads (it keeps leading until it exits)."""
-        if self.engine.dialect.name != "postgresql" or self._connection is not None:
-            return True
+        """True when this process leads (checking that a lead it holds is still alive)."""
+        with self._lock:
+            if self.engine.dialect.name == "postgresql":
+                return self._acquire_advisory_lock()
+            path = self.lock_file
+            return True if path is None else self._acquire_file(path)
+
+    def _acquire_advisory_lock(self) -> bool:
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception as exc:
+                log.warning("lost the scheduler lock: the connection to PostgreSQL broke (%s)", exc)
+                self._forget_connection()
         # Autocommit: the lock belongs to the session, and no transaction stays open for hours.
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        query = text("SELECT pg_try_advisory_lock(:key)")
-        if connection.execute(query, {"key": ADVISORY_LOCK_KEY}).scalar():
+        query = text("SELECT pg_try_advisory_lock(:key, hashtext(current_schema()))")
+        if connection.execute(query, {"key": ADVISORY_LOCK_CLASS}).scalar():
             self._connection = connection
             return True
         connection.close()
         return False
 
-    def release(self) -> None:
-        """Give up the lead (a process that dies loses it with its connection)."""
+    def _forget_connection(self) -> None:
         if self._connection is not None:
-            unlock = text("SELECT pg_advisory_unlock(:key)")
-            self._connection.execute(unlock, {"key": ADVISORY_LOCK_KEY})
-            self._connection.close()
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:
+                log.debug("closing the broken lock connection failed", exc_info=True)
             self._connection = None
+
+    def _acquire_file(self, path: str) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Give up the lead (a process that dies loses it with its connection or file)."""
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
+        if self._connection is not None:
+            try:
+                unlock = text("SELECT pg_advisory_unlock(:key, hashtext(current_schema()))")
+                self._connection.execute(unlock, {"key": ADVISORY_LOCK_CLASS})
+                self._connection.close()
+            except Exception:
+                log.warning("releasing the scheduler lock failed; it goes with the connection")
+            self._connection = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 def make_scheduler() -> BackgroundScheduler:
     """A UTC background scheduler whose jobs coalesce and never overlap."""
     return BackgroundScheduler(
-        timezone=UTC,
-        job_defaults={
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": DIGEST_GRACE_SECONDS,
-        },
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     )
 
 
 class BotScheduler:
-    """The bot's jobs on an APScheduler scheduler."""
+    """The bot's jobs on an APScheduler scheduler, run only while this process leads."""
 
     def __init__(
         self,
         deps: SlackDeps,
         scheduler: BaseScheduler | None = None,
-        sync_minutes: int = SYNC_MINUTES,
+        settings: SchedulerSettings | None = None,
+        leader: LeaderLock | None = None,
     ) -> None:
         self.deps = deps
         self.scheduler = scheduler or make_scheduler()
-        self.sync_minutes = sync_minutes
-        self.leader = LeaderLock(deps.runtime.engine)
+        self.settings = settings or SchedulerSettings()
+        self.leader = leader or LeaderLock(deps.runtime.engine)
+        self.leading = False
+        self._standby_said = False
+        self._tick_lock = threading.Lock()
+        self._senders = ThreadPoolExecutor(DIGEST_THREADS, thread_name_prefix="vsm-digest")
+        self._charts = ThreadPoolExecutor(CHART_THREADS, thread_name_prefix="vsm-digest-chart")
+        self._lock = threading.Lock()
+        self._in_flight: set[tuple[str, str]] = set()
+        self._quiet_until: dict[tuple[str, str], datetime] = {}
 
     def start(self) -> None:
-        """Start, claim the lead if possible, and keep trying every minute if not."""
+        """Start ticking: take the lead now if it is free, and keep trying if not."""
+        # APScheduler logs every run at INFO; our jobs log what matters themselves.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self.scheduler.start()
         self.scheduler.add_job(
             self.tick,
-            IntervalTrigger(seconds=LEADER_SECONDS),
+            IntervalTrigger(seconds=self.settings.leader_retry_seconds),
             id=LEADER_JOB,
             replace_existing=True,
-            next_run_time=self.deps.now(),
+            next_run_time=utc_now(),
+            misfire_grace_time=max(1, int(self.settings.leader_retry_seconds)),
         )
-        self.deps.on_subscriptions_changed = self.tick
 
     def shutdown(self) -> None:
-        """Stop the scheduler and give up the lead."""
-        self.scheduler.shutdown(wait=False)
+        """Stop the scheduler and the digest senders, and give up the lead."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self._senders.shutdown(wait=False, cancel_futures=True)
+        self._charts.shutdown(wait=False, cancel_futures=True)
         self.leader.release()
 
-    def tick(self) -> None:
-        """Rebuild the jobs when leading (picks up subscriptions made in other processes)."""
-        if self.leader.acquire():
-            self.rebuild()
+    def tick(self) -> bool:
+        """Take (or keep) the lead when possible; start or stop the leader's jobs to match."""
+        with self._tick_lock:
+            try:
+                leads = self.leader.acquire()
+            except Exception as exc:
+                log.warning("could not check the scheduler lock (%s); trying again later", exc)
+                leads = False
+            if leads and not self.leading:
+                self._lead()
+            elif not leads and self.leading:
+                self._stand_down()
+            elif not leads and not self._standby_said:
+                self._say_standby()
+            return leads
 
-    def rebuild(self) -> list[str]:
-        """Make the scheduled jobs match app.yaml and the database; return the digest job ids."""
+    def _say_standby(self) -> None:
+        self._standby_said = True
+        if self.leader.lock_file is None:
+            log.info("standing by: another process runs the scheduler on this database")
+            return
+        log.warning(
+            "another process (pid %s) already runs the scheduler on this SQLite database (%s). "
+            "SQLite is for one vsm process: this one only answers Slack, with no syncs, digests "
+            "or alerts, and takes over if the other stops. Run several processes on PostgreSQL.",
+            self.leader.holder() or "unknown",
+            self.leader.describe(),
+        )
+
+    def _lead(self) -> None:
+        self.leading = True
+        log.info("this process now runs the scheduler (%s)", self.leader.describe())
+        self.scheduler.add_job(
+            self.sweep,
+            IntervalTrigger(seconds=self.settings.sweep_seconds),
+            id=SWEEP_JOB,
+            replace_existing=True,
+            next_run_time=utc_now(),
+            misfire_grace_time=max(1, int(self.settings.sweep_seconds)),
+        )
+        self.scheduler.add_job(
+            sync_and_alert,
+            IntervalTrigger(minutes=self.settings.sync_minutes),
+            args=[self.deps],
+            id=SYNC_JOB,
+            replace_existing=True,
+            next_run_time=utc_now() + FIRST_SYNC_DELAY,
+            misfire_grace_time=max(1, int(self.settings.sync_minutes * 60)),
+        )
+
+    def _stand_down(self) -> None:
+        self.leading = False
+        for job_id in (SWEEP_JOB, SYNC_JOB):
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
+        log.warning("this process no longer runs the scheduler; standing by")
+
+    def sweep(self) -> list[Future[str]]:
+        """Start posting every due digest not yet sent (in the digest pool); return the posts."""
+        now = self.deps.now()
+        try:
+            report_interrupted(self.deps, self.settings.stale_claim)
+            subscriptions = load_subscriptions(self.deps.runtime.engine)
+        except Exception:
+            log.exception("the digest sweep could not read the database; trying again later")
+            return []
         config = self.deps.runtime.config
-        wanted = digest_jobs(config, load_subscriptions(self.deps.runtime.engine))
-        for job in wanted:
-            work = functools.partial(
-                post_digest, self.deps, job.team, job.channel, job.workspace_id, job.kind
+        jobs = digest_jobs(config, subscriptions, self.settings.digest_every_seconds)
+        started = []
+        with self._lock:
+            self._forget_past(now)
+            for job in jobs:
+                fire = job.due(now, self.settings.due_window)
+                if fire is None:
+                    continue
+                token = (job.id, self._period(job, fire))
+                quiet = self._quiet_until.get(token)
+                if token in self._in_flight or (quiet is not None and quiet > now):
+                    continue
+                self._in_flight.add(token)
+                started.append(self._senders.submit(self._send, job, token))
+        return started
+
+    def _period(self, job: DigestJob, fire: datetime) -> str:
+        if job.every_seconds:
+            return fire.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return digest_period(job.kind, self.deps.runtime.config.team(job.team), fire)
+
+    def _forget_past(self, now: datetime) -> None:
+        horizon = now - self.settings.due_window
+        for token, until in list(self._quiet_until.items()):
+            if until < horizon:
+                del self._quiet_until[token]
+
+    def _send(self, job: DigestJob, token: tuple[str, str]) -> str:
+        outcome: str = "failed"
+        try:
+            outcome = post_digest(
+                self.deps,
+                job.team,
+                job.channel,
+                job.workspace_id,
+                job.kind,
+                period=token[1],
+                retry_after=self.settings.retry_failed,
+                stale_after=self.settings.stale_claim,
+                later=self._charts.submit,
             )
-            self.scheduler.add_job(work, job.trigger(), id=job.id, replace_existing=True)
-        wanted_ids = {job.id for job in wanted}
-        for existing in self.scheduler.get_jobs():
-            if existing.id.startswith(DIGEST_PREFIX) and existing.id not in wanted_ids:
-                existing.remove()
-        if self.scheduler.get_job(SYNC_JOB) is None:
-            self.scheduler.add_job(
-                sync_and_alert,
-                IntervalTrigger(minutes=self.sync_minutes),
-                args=[self.deps],
-                id=SYNC_JOB,
-                next_run_time=self.deps.now() + timedelta(seconds=5),
-                misfire_grace_time=self.sync_minutes * 60,
-            )
-        return sorted(wanted_ids)
+        finally:
+            now = self.deps.now()
+            pause = self.settings.due_window if outcome in FINAL_OUTCOMES else None
+            with self._lock:
+                self._in_flight.discard(token)
+                self._quiet_until[token] = now + (pause or self.settings.retry_failed)
+        return outcome

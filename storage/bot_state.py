@@ -3,17 +3,25 @@
 Everything a person changes in Slack lives here (app.yaml stays declarative), and so does every
 message the bot posted that it may need to update later. Sends are *claimed* under a unique key
 before they are posted, so a retried job, a restart or a second process never posts twice.
+
+A send moves ``claimed`` (a process is building it) -> ``posting`` (the request is on its way)
+-> ``sent`` (or ``skipped`` when there was nothing to say). A post that Slack refused or that
+could not reach Slack is ``failed`` and may be claimed again after a delay. A claim left
+``claimed`` by a process that died is stale after a while and may be claimed again: nothing was
+posted yet. One left ``posting`` may or may not have reached Slack, so it is never retried: it
+becomes ``unknown`` and the admins are told.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.repository import upsert
 from storage.tables import (
@@ -29,6 +37,15 @@ MUTES = cast(Table, MuteRow.__table__)
 ALERT_CHANNELS = cast(Table, AlertChannelRow.__table__)
 ALERTS = cast(Table, AlertMessageRow.__table__)
 SENDS = cast(Table, SendRow.__table__)
+
+CLAIMED = "claimed"
+POSTING = "posting"
+SENT = "sent"
+SKIPPED = "skipped"
+FAILED = "failed"
+UNKNOWN = "unknown"
+STALE_CLAIM = timedelta(minutes=10)
+"""A claim still ``claimed`` after this long was left by a process that died."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +121,7 @@ class SendKey:
 
 @dataclass(frozen=True)
 class SendRecord:
-    """A claimed send and what became of it (``claimed``, ``sent`` or ``skipped``)."""
+    """A claimed send and what became of it (see the module docstring for the states)."""
 
     key: SendKey
     state: str
@@ -278,15 +295,53 @@ def _send_match(key: SendKey) -> Any:
     )
 
 
-def claim_send(engine: Engine, key: SendKey, now: datetime) -> bool:
-    """Claim a send; False when it was claimed before (by this or another process)."""
-    row = {**dataclasses.asdict(key), "state": "claimed", "ts": None, "claimed_at": now}
-    try:
-        with engine.begin() as conn:
-            conn.execute(insert(SENDS), row)
-    except IntegrityError:
-        return False
-    return True
+def _insert_new(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its key exists (no error, no server log); True when inserted."""
+    table_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = table_insert(SENDS).on_conflict_do_nothing(
+        index_elements=["team", "channel_id", "kind", "period"]
+    )
+    return conn.execute(statement.returning(SENDS.c.id), row).first() is not None
+
+
+def claim_send(
+    engine: Engine,
+    key: SendKey,
+    now: datetime,
+    *,
+    retry_after: timedelta = timedelta(0),
+    stale_after: timedelta = STALE_CLAIM,
+) -> bool:
+    """Claim a send; False when it is sent, skipped, in progress, or failed too recently.
+
+    A ``failed`` send is claimed again once ``retry_after`` has passed since its attempt began,
+    and a ``claimed`` one once ``stale_after`` has (its process died before posting).
+    """
+    row = {**dataclasses.asdict(key), "state": CLAIMED, "ts": None, "claimed_at": now}
+    retry = or_(
+        and_(SENDS.c.state == FAILED, SENDS.c.claimed_at <= now - retry_after),
+        and_(SENDS.c.state == CLAIMED, SENDS.c.claimed_at <= now - stale_after),
+    )
+    with engine.begin() as conn:
+        if _insert_new(conn, row):
+            return True
+        taken = conn.execute(
+            update(SENDS)
+            .where(_send_match(key), retry)
+            .values(state=CLAIMED, claimed_at=now, sent_at=None)
+        )
+        return taken.rowcount == 1
+
+
+def begin_posting(engine: Engine, key: SendKey, claimed_at: datetime) -> bool:
+    """Mark the claim made at ``claimed_at`` as posting; False when another process took it."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(SENDS)
+            .where(_send_match(key), SENDS.c.state == CLAIMED, SENDS.c.claimed_at == claimed_at)
+            .values(state=POSTING)
+        )
+        return result.rowcount == 1
 
 
 def finish_send(engine: Engine, key: SendKey, state: str, ts: str | None, now: datetime) -> None:
@@ -295,16 +350,71 @@ def finish_send(engine: Engine, key: SendKey, state: str, ts: str | None, now: d
         conn.execute(update(SENDS).where(_send_match(key)).values(state=state, ts=ts, sent_at=now))
 
 
+def fail_send(engine: Engine, key: SendKey) -> None:
+    """Record that the post did not happen (Slack refused it or was unreachable): retry later."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(SENDS)
+            .where(_send_match(key), SENDS.c.state.in_((CLAIMED, POSTING)))
+            .values(state=FAILED)
+        )
+
+
 def release_send(engine: Engine, key: SendKey) -> None:
     """Drop a claim whose post failed, so a retry may send it."""
     with engine.begin() as conn:
         conn.execute(delete(SENDS).where(_send_match(key)))
 
 
+def _send_from_row(row: Any) -> SendRecord:
+    key = SendKey(row.team, row.channel_id, row.kind, row.period)
+    return SendRecord(key, row.state, row.ts, row.claimed_at, row.sent_at)
+
+
 def load_send(engine: Engine, key: SendKey) -> SendRecord | None:
     """The claimed send under ``key`` (None when nothing was claimed)."""
     with engine.connect() as conn:
         row = conn.execute(select(SENDS).where(_send_match(key))).first()
-    if row is None:
-        return None
-    return SendRecord(key, row.state, row.ts, row.claimed_at, row.sent_at)
+    return None if row is None else _send_from_row(row)
+
+
+def load_sends(engine: Engine, kinds: Collection[str] | None = None) -> list[SendRecord]:
+    """Every claimed send (of the given kinds), oldest claim first."""
+    query = select(SENDS).order_by(SENDS.c.claimed_at, SENDS.c.id)
+    if kinds is not None:
+        query = query.where(SENDS.c.kind.in_(list(kinds)))
+    with engine.connect() as conn:
+        return [_send_from_row(r) for r in conn.execute(query)]
+
+
+def interrupted_sends(engine: Engine, before: datetime) -> list[SendRecord]:
+    """Sends left ``posting`` since before ``before``: their process died mid-post."""
+    query = (
+        select(SENDS)
+        .where(SENDS.c.state == POSTING, SENDS.c.claimed_at <= before)
+        .order_by(SENDS.c.claimed_at, SENDS.c.id)
+    )
+    with engine.connect() as conn:
+        return [_send_from_row(r) for r in conn.execute(query)]
+
+
+def mark_unknown(engine: Engine, key: SendKey) -> bool:
+    """Turn an interrupted ``posting`` send into ``unknown``; False when another process did."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(SENDS).where(_send_match(key), SENDS.c.state == POSTING).values(state=UNKNOWN)
+        )
+        return result.rowcount == 1
+
+
+# --- which teams a channel follows ---
+
+
+def teams_followed_in(engine: Engine, channel_id: str) -> set[str]:
+    """Teams whose digests are subscribed or whose alerts are switched on in the channel."""
+    subscribed = select(SUBSCRIPTIONS.c.team).where(SUBSCRIPTIONS.c.channel_id == channel_id)
+    alerted = select(ALERT_CHANNELS.c.team).where(
+        ALERT_CHANNELS.c.channel_id == channel_id, ALERT_CHANNELS.c.enabled.is_(True)
+    )
+    with engine.connect() as conn:
+        return {*conn.execute(subscribed).scalars(), *conn.execute(alerted).scalars()}

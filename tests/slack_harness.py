@@ -99,7 +99,7 @@ class BotHarness:
         self.fake = fake
         self.runtime = runtime
         self.bot: SlackBot = build_bot(runtime, http=True, chart_processes=chart_processes)
-        self.server = make_http_server(wsgi_app(self.bot.app), "127.0.0.1", 0)
+        self.server = make_http_server(wsgi_app(self.bot), "127.0.0.1", 0)
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )

@@ -100,19 +100,28 @@ def test_the_next_period_posts_again(harness, fake) -> None:
     assert digest_period("weekly", team, NOW) == "2026-W48"
 
 
-def test_a_failed_post_releases_the_claim_for_a_retry(harness, fake) -> None:
+def test_a_failed_post_is_marked_failed_and_retried(harness, fake) -> None:
     deps = harness.bot.deps
     team = harness.runtime.config.teams[0]
     poster = deps.poster(harness.bot.app.client)
     engine = harness.runtime.engine
+    key = SendKey("payments", TEAM_CHANNEL, "digest_daily", "2026-11-25")
     fake.fail_next("chat.postMessage", status=200, retry_after=None, error="channel_not_found")
+    wait = timedelta(minutes=5)
 
     with pytest.raises(SlackApiError):
         send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW)
-    retried = send_digest(engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW)
+    failed = load_send(engine, key)
+    too_soon = send_digest(
+        engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW, retry_after=wait
+    )
+    retried = send_digest(
+        engine, deps.answers, poster, team, TEAM_CHANNEL, "daily", NOW + wait, retry_after=wait
+    )
 
-    assert retried == "sent"
-    record = load_send(engine, SendKey("payments", TEAM_CHANNEL, "digest_daily", "2026-11-25"))
+    assert failed is not None and failed.state == "failed", "never marked sent"
+    assert (too_soon, retried) == ("already sent", "sent")
+    record = load_send(engine, key)
     assert record is not None and record.state == "sent"
     assert record.ts == fake.calls_to("chat.postMessage")[-1].reply["ts"]
 

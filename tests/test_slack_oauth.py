@@ -1,4 +1,4 @@
-"""The OAuth install flow over HTTP with the SQLAlchemy stores, and tokens sealed at rest."""
+"""The OAuth install flow over HTTP with the SQLAlchemy stores, and tokens encrypted at rest."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import requests
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from bot.slack.sealed_store import SealError, TokenSealer
+from bot.slack.app import SlackSetupError, build_bot
+from bot.slack.sealed_store import SealError, TokenCipher
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "client-secret-for-tests"
+ENCRYPTION_KEY = TokenCipher.generate()
 
 
 @pytest.fixture
@@ -28,7 +30,11 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
     config = demo_config(
-        fake, bot_token=None, client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET)
+        fake,
+        bot_token=None,
+        client_id=CLIENT_ID,
+        client_secret=SecretStr(CLIENT_SECRET),
+        encryption_key=SecretStr(ENCRYPTION_KEY),
     )
     bot = BotHarness(fake, demo_runtime(config, tmp_path))
     yield bot
@@ -53,7 +59,7 @@ def install(harness: BotHarness) -> requests.Response:
     )
 
 
-def test_installing_stores_a_sealed_token_that_then_answers_commands(harness, fake) -> None:
+def test_installing_stores_an_encrypted_token_that_then_answers_commands(harness, fake) -> None:
     done = install(harness)
 
     assert done.status_code == 200, done.text
@@ -66,7 +72,8 @@ def test_installing_stores_a_sealed_token_that_then_answers_commands(harness, fa
             *conn.execute(text("SELECT bot_token FROM slack_installations")).scalars(),
         ]
     assert len(stored) == 2
-    assert all(s.startswith("vsm1:") and token not in s for s in stored)
+    assert all(s.startswith("fernet:") and token not in s for s in stored)
+    assert TokenCipher(ENCRYPTION_KEY).unseal(stored[0]) == token
 
     reply = harness.reply("status", workspace="T0INSTALL")
 
@@ -83,12 +90,23 @@ def test_a_workspace_that_did_not_install_is_told_to(harness, fake) -> None:
     assert "install" in fake.wait_for("response", name=name)[0].params["text"].lower()
 
 
-def test_sealed_tokens_round_trip_and_detect_tampering() -> None:
-    sealer = TokenSealer("secret")
-    sealed = sealer.seal("xoxb-123")
+def test_encrypted_tokens_round_trip_and_a_wrong_key_is_explained() -> None:
+    cipher = TokenCipher(ENCRYPTION_KEY)
+    sealed = cipher.seal("xoxb-123")
 
-    assert sealed != sealer.seal("xoxb-123"), "a fresh nonce each time"
-    assert sealer.unseal(sealed) == "xoxb-123"
-    assert sealer.seal(sealed) == sealed and sealer.unseal("plain") == "plain"
-    with pytest.raises(SealError, match="reinstall"):
-        TokenSealer("another secret").unseal(sealed)
+    assert sealed != cipher.seal("xoxb-123"), "a fresh IV each time"
+    assert cipher.unseal(sealed) == "xoxb-123"
+    assert cipher.seal(sealed) == sealed and cipher.unseal("plain") == "plain"
+    with pytest.raises(SealError, match="vsm keys rotate"):
+        TokenCipher(TokenCipher.generate()).unseal(sealed)
+
+
+def test_oauth_without_an_encryption_key_does_not_start(fake, tmp_path) -> None:
+    base = {"bot_token": None, "client_id": CLIENT_ID, "client_secret": SecretStr(CLIENT_SECRET)}
+    for key, expected in ((None, "vsm keys generate"), ("not-a-key", "not a Fernet key")):
+        config = demo_config(fake, **base, encryption_key=SecretStr(key) if key else None)
+        runtime = demo_runtime(config, tmp_path)
+        with pytest.raises(SlackSetupError, match=expected) as refused:
+            build_bot(runtime, http=True)
+        assert "VSM_ENCRYPTION_KEY" in str(refused.value)
+        runtime.engine.dispose()

@@ -7,21 +7,26 @@ import threading
 from datetime import timedelta
 
 from storage.bot_state import (
+    STALE_CLAIM,
     AlertChannel,
     AlertRecord,
     Mute,
     SendKey,
     Subscription,
     active_mutes,
+    begin_posting,
     claim_send,
     count_channel_posts_since,
     delete_subscriptions,
+    fail_send,
     finish_send,
+    interrupted_sends,
     load_alert,
     load_alert_channels,
     load_alerts,
     load_send,
     load_subscriptions,
+    mark_unknown,
     release_send,
     save_alert,
     save_alert_channel,
@@ -62,6 +67,47 @@ def test_a_finished_send_keeps_its_ts_and_a_released_one_can_be_claimed_again(en
     release_send(engine, other)
     assert load_send(engine, other) is None
     assert claim_send(engine, other, NOW) is True
+
+
+def test_a_stale_claim_is_taken_over_and_the_old_claimer_cannot_post(engine) -> None:
+    later = NOW + STALE_CLAIM
+    claim_send(engine, KEY, NOW)
+
+    fresh = claim_send(engine, KEY, later - timedelta(seconds=1))
+    stale = claim_send(engine, KEY, later)
+
+    assert (fresh, stale) == (False, True)
+    assert begin_posting(engine, KEY, NOW) is False, "the first claimer lost its claim"
+    assert begin_posting(engine, KEY, later) is True
+    assert claim_send(engine, KEY, later + 2 * STALE_CLAIM) is False, "posting is never retried"
+
+
+def test_a_failed_send_is_claimed_again_after_the_retry_delay(engine) -> None:
+    wait = timedelta(minutes=5)
+    claim_send(engine, KEY, NOW)
+    begin_posting(engine, KEY, NOW)
+    fail_send(engine, KEY)
+
+    record = load_send(engine, KEY)
+    assert record is not None and record.state == "failed"
+    assert claim_send(engine, KEY, NOW + wait - timedelta(seconds=1), retry_after=wait) is False
+    assert claim_send(engine, KEY, NOW + wait, retry_after=wait) is True
+
+
+def test_a_send_interrupted_while_posting_becomes_unknown_once(engine) -> None:
+    claim_send(engine, KEY, NOW)
+    begin_posting(engine, KEY, NOW)
+    other = dataclasses.replace(KEY, period="2026-11-26")
+    claim_send(engine, other, NOW + STALE_CLAIM)
+    begin_posting(engine, other, NOW + STALE_CLAIM)
+
+    interrupted = interrupted_sends(engine, NOW + timedelta(minutes=1))
+
+    assert [r.key for r in interrupted] == [KEY], "only the one posting for long"
+    assert mark_unknown(engine, KEY) is True
+    assert mark_unknown(engine, KEY) is False
+    record = load_send(engine, KEY)
+    assert record is not None and record.state == "unknown"
 
 
 def test_a_subscription_replaces_the_channels_earlier_one_of_its_kind(engine) -> None:

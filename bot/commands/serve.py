@@ -1,8 +1,13 @@
-"""``vsm serve``: run the Slack bot (Socket Mode, or HTTP with ``--http``) and its scheduler."""
+"""``vsm serve``: run the Slack bot (Socket Mode, or HTTP with ``--http``) and its scheduler.
+
+Several ``vsm serve --http`` processes may share one PostgreSQL database: one leads the scheduler
+and the others stand by (see :mod:`bot.scheduler`, whose ``VSM_*`` environment settings apply).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from types import FrameType
@@ -11,7 +16,7 @@ import click
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.cli_state import CliState, pass_state
-from bot.scheduler import BotScheduler
+from bot.scheduler import BotScheduler, SchedulerSettings
 from bot.slack.app import SlackSetupError, build_bot, make_http_server, wsgi_app
 from bot.slack.chart_processes import default_workers
 
@@ -33,24 +38,43 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @click.option(
     "--no-scheduler", is_flag=True, help="Answer commands only: no sync, digests, alerts."
 )
+@click.option(
+    "--chart-processes",
+    type=click.IntRange(min=0),
+    default=None,
+    envvar="VSM_CHART_PROCESSES",
+    help="Processes drawing charts (default: one per core; 0 draws in threads).",
+)
 @pass_state
-def command(state: CliState, use_http: bool, host: str, port: int, no_scheduler: bool) -> None:
+def command(
+    state: CliState,
+    use_http: bool,
+    host: str,
+    port: int,
+    no_scheduler: bool,
+    chart_processes: int | None,
+) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, or HTTP with --http."""
-    runtime = state.runtime()
     try:
-        bot = build_bot(runtime, http=use_http, chart_processes=default_workers())
+        settings = SchedulerSettings.from_env(os.environ)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    runtime = state.runtime()
+    processes = default_workers() if chart_processes is None else chart_processes
+    try:
+        bot = build_bot(runtime, http=use_http, chart_processes=processes)
     except SlackSetupError as exc:
         raise click.ClickException(str(exc)) from None
     signal.signal(signal.SIGTERM, _stop)
     # Request threads wait for the GIL behind the answers being computed; switching threads
     # every millisecond (Python's default is 5) keeps acks quick while work runs.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    scheduler = None if no_scheduler else BotScheduler(bot.deps)
+    scheduler = None if no_scheduler else BotScheduler(bot.deps, settings=settings)
     if scheduler is not None:
         scheduler.start()
     try:
         if use_http:
-            server = make_http_server(wsgi_app(bot.app), host, port)
+            server = make_http_server(wsgi_app(bot), host, port)
             click.echo(f"vsm-bot listening on http://{host}:{server.server_port}/slack/events")
             server.serve_forever()
         else:

@@ -3,7 +3,9 @@
 :func:`build_bot` wires one :class:`~slack_bolt.App` with every listener: single-workspace with
 ``slack.bot_token`` (Socket Mode or HTTP), or multi-workspace with the OAuth install flow and
 slack_sdk's SQLAlchemy stores on the app database when ``slack.client_id``/``client_secret``
-are set. :func:`wsgi_app` serves ``/slack/events``, ``/slack/install``,
+are set (tokens encrypted with ``slack.encryption_key``). It also makes sure no secret of the
+config reaches a log (:mod:`bot.slack.redact`). :func:`wsgi_app` serves ``/slack/events``
+(signature checked first, see :class:`~bot.slack.guard.RequestGuard`), ``/slack/install``,
 ``/slack/oauth_redirect`` and ``/health`` to any WSGI server.
 """
 
@@ -20,6 +22,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.config import SlackConfig
@@ -27,9 +30,17 @@ from bot.runtime import Runtime
 from bot.slack.chart_processes import ChartProcesses
 from bot.slack.client import make_client
 from bot.slack.deps import SlackDeps, build_deps
+from bot.slack.guard import RequestGuard
 from bot.slack.listeners import register_listeners
 from bot.slack.manifest import BOT_SCOPES
-from bot.slack.sealed_store import SealedInstallationStore
+from bot.slack.problems import classify
+from bot.slack.redact import protect_logs, secret_values
+from bot.slack.sealed_store import (
+    HOW_TO_GENERATE,
+    EncryptionKeyError,
+    SealedInstallationStore,
+    TokenCipher,
+)
 
 log = logging.getLogger(__name__)
 LISTENER_THREADS = 32
@@ -50,6 +61,7 @@ class SlackBot:
 
     app: App
     deps: SlackDeps
+    signing_secret: str = ""
 
     def close(self) -> None:
         """Stop the worker threads and chart processes."""
@@ -82,10 +94,42 @@ def check_settings(config: SlackConfig, http: bool) -> None:
                 else ""
             )
         )
+    if http and config.bot_token is None and oauth_enabled(config) and not config.encryption_key:
+        problems.append(
+            "slack.encryption_key (env VSM_ENCRYPTION_KEY) is needed for the OAuth install "
+            f"flow, to encrypt the installed tokens: {HOW_TO_GENERATE}"
+        )
     if problems:
         raise SlackSetupError(
             "cannot start the Slack bot:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+
+
+def token_cipher(config: SlackConfig) -> TokenCipher:
+    """The cipher for installed tokens, from ``slack.encryption_key``."""
+    assert config.encryption_key is not None  # checked by check_settings
+    try:
+        return TokenCipher(config.encryption_key.get_secret_value())
+    except EncryptionKeyError as exc:
+        raise SlackSetupError(f"cannot start the Slack bot: {exc}") from None
+
+
+def check_token(client: WebClient) -> bool:
+    """Ask Slack whether the bot token works: True when it does, False when Slack is unreachable.
+
+    A token Slack refuses raises :class:`SlackSetupError` (nothing could work with it).
+    """
+    try:
+        client.auth_test()
+    except Exception as exc:
+        problem = classify(exc, "")
+        if problem is None:
+            raise
+        if problem.auth:
+            raise SlackSetupError(f"cannot start the Slack bot: {problem.advice}") from None
+        log.warning("Slack is unreachable at start (%s); serving anyway, Slack is tried again", exc)
+        return False
+    return True
 
 
 def build_bot(
@@ -101,24 +145,31 @@ def build_bot(
     0 draws them in the worker threads.
     """
     config = runtime.config.slack
+    protect_logs(secret_values(runtime.config))
     check_settings(config, http)
     signing_secret = config.signing_secret.get_secret_value() if config.signing_secret else ""
     executor = ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="vsm-listener")
     if config.bot_token is not None:
         deps = build_deps(runtime)
-        client = make_client(config.api_url, config.bot_token.get_secret_value(), runtime.sleep)
-        app = App(signing_secret=signing_secret, client=client, listener_executor=executor)
+        token = config.bot_token.get_secret_value()
+        client = make_client(config.api_url, token, runtime.sleep, deps.pacer)
+        app = App(
+            signing_secret=signing_secret,
+            client=client,
+            listener_executor=executor,
+            token_verification_enabled=check_token(client),
+        )
     else:
         assert config.client_id is not None and config.client_secret is not None
         secret = config.client_secret.get_secret_value()
-        store = SealedInstallationStore(config.client_id, secret, runtime.engine)
+        store = SealedInstallationStore(config.client_id, runtime.engine, token_cipher(config))
         state_store = SQLAlchemyOAuthStateStore(OAUTH_STATE_SECONDS, runtime.engine)
         store.create_tables()
         state_store.create_tables()
         deps = build_deps(runtime, installation_store=store)
         app = App(
             signing_secret=signing_secret,
-            client=make_client(config.api_url, None, runtime.sleep),
+            client=make_client(config.api_url, None, runtime.sleep, deps.pacer),
             installation_store=store,
             oauth_settings=OAuthSettings(
                 client_id=config.client_id,
@@ -135,20 +186,31 @@ def build_bot(
     if chart_processes:
         deps.answers.renderer = ChartProcesses(runtime.engine, chart_processes)
     register_listeners(app, deps)
-    return SlackBot(app, deps)
+    return SlackBot(app, deps, signing_secret)
 
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App) -> Wsgi:
-    """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def wsgi_app(bot: SlackBot) -> Wsgi:
+    """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``.
+
+    Requests to ``/slack/events`` pass :class:`RequestGuard` before Bolt sees them.
+    """
+    slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
+    guard = RequestGuard(bot.signing_secret)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") == "GET":
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/health" and method == "GET":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
+        if path == EVENTS_PATH and method == "POST":
+            refused = guard.screen(environ)
+            if refused is not None:
+                status, body = refused
+                start_response(status, [("Content-Type", "application/json")])
+                return [body]
         return slack(environ, start_response)
 
     return application

@@ -3,7 +3,9 @@
 Every :class:`~slack_sdk.WebClient` the bot builds points at the configured ``slack.api_url`` and
 carries slack_sdk's rate-limit, server-error and connection retry handlers, whose waits go through
 the runtime's ``sleep`` (so tests never wait). Our own posts are paced to at most one message per
-second per channel by a shared :class:`ChannelPacer`.
+second per channel by a shared :class:`ChannelPacer`; a 429 anywhere also holds every other post
+of the process until its ``Retry-After`` has passed, so a rate-limit storm is not made worse by
+the other worker threads.
 """
 
 from __future__ import annotations
@@ -39,11 +41,20 @@ POST_INTERVAL_SECONDS = 1.0
 
 
 class RateLimitRetry(RateLimitErrorRetryHandler):
-    """On HTTP 429, wait ``Retry-After`` (plus jitter) through the injected sleep, then retry."""
+    """On HTTP 429, wait ``Retry-After`` (plus jitter) through the injected sleep, then retry.
 
-    def __init__(self, sleep: Sleep, max_retry_count: int = 3) -> None:
+    ``on_limited`` hears of every wait first (the pacer holds the other posts for as long).
+    """
+
+    def __init__(
+        self,
+        sleep: Sleep,
+        max_retry_count: int = 3,
+        on_limited: Callable[[float], None] | None = None,
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.sleep = sleep
+        self.on_limited = on_limited
 
     def prepare_for_next_attempt(
         self,
@@ -56,9 +67,15 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
         if response is None:
             raise error or RuntimeError("rate-limit retry without a response")
         headers = {k.lower(): v for k, v in response.headers.items()}
-        retry_after = headers.get("retry-after", ["1"])[0]
+        try:
+            wait = float(headers.get("retry-after", ["1"])[0])
+        except ValueError:
+            wait = 1.0
+        wait += random.random()
         state.next_attempt_requested = True
-        self.sleep(float(retry_after) + random.random())
+        if self.on_limited is not None:
+            self.on_limited(wait)
+        self.sleep(wait)
         state.increment_current_attempt()
 
 
@@ -96,9 +113,14 @@ class ConnectionRetry(_SleepingBackoff, ConnectionErrorRetryHandler):
         self.sleep = sleep
 
 
-def retry_handlers(sleep: Sleep) -> list[RetryHandler]:
-    """The retry handlers every client gets."""
-    return [ConnectionRetry(sleep), RateLimitRetry(sleep), ServerErrorRetry(sleep)]
+def retry_handlers(sleep: Sleep, pacer: ChannelPacer | None = None) -> list[RetryHandler]:
+    """The retry handlers every client gets (a 429 holds ``pacer``'s posts too)."""
+    on_limited = pacer.hold if pacer is not None else None
+    return [
+        ConnectionRetry(sleep),
+        RateLimitRetry(sleep, on_limited=on_limited),
+        ServerErrorRetry(sleep),
+    ]
 
 
 def api_base_url(url: str) -> str:
@@ -106,13 +128,18 @@ def api_base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_client(api_url: str, token: str | None, sleep: Sleep = time.sleep) -> WebClient:
+def make_client(
+    api_url: str,
+    token: str | None,
+    sleep: Sleep = time.sleep,
+    pacer: ChannelPacer | None = None,
+) -> WebClient:
     """A WebClient on ``api_url`` with the retry handlers."""
     return WebClient(
         token=token,
         base_url=api_base_url(api_url),
         timeout=30,
-        retry_handlers=retry_handlers(sleep),
+        retry_handlers=retry_handlers(sleep, pacer),
     )
 
 
@@ -128,14 +155,16 @@ class SlackClients:
         config: SlackConfig,
         sleep: Sleep = time.sleep,
         installation_store: InstallationStore | None = None,
+        pacer: ChannelPacer | None = None,
     ) -> None:
         self.config = config
         self.sleep = sleep
         self.installation_store = installation_store
+        self.pacer = pacer
 
     def client(self, workspace_id: str | None = None) -> WebClient:
         """A client with a bot token for ``workspace_id`` (any, in single-workspace mode)."""
-        return make_client(self.config.api_url, self.token(workspace_id), self.sleep)
+        return make_client(self.config.api_url, self.token(workspace_id), self.sleep, self.pacer)
 
     def token(self, workspace_id: str | None) -> str:
         """The bot token to use for ``workspace_id``."""
@@ -165,13 +194,19 @@ class ChannelPacer:
         self.clock = clock
         self.sleep = sleep
         self._next_free: dict[str, float] = {}
+        self._held_until = 0.0
         self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Slack said to slow down: no post of this process starts for ``seconds``."""
+        with self._lock:
+            self._held_until = max(self._held_until, self.clock() + seconds)
 
     def wait(self, channel: str) -> float:
         """Reserve the channel's next slot and wait for it; return the seconds waited."""
         with self._lock:
             now = self.clock()
-            slot = max(now, self._next_free.get(channel, now))
+            slot = max(now, self._held_until, self._next_free.get(channel, now))
             self._next_free[channel] = slot + self.interval
         delay = slot - now
         if delay > 0:

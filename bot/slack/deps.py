@@ -26,10 +26,6 @@ WORK_THREADS = 4
 """Threads for the work after an ack (queries, charts, uploads); acks never wait for them."""
 
 
-def _nothing() -> None:
-    """The default hook: nobody needs telling."""
-
-
 @dataclass
 class SlackDeps:
     """The bot's shared services."""
@@ -41,7 +37,6 @@ class SlackDeps:
     workers: Executor
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     policy: AlertPolicy = field(default_factory=AlertPolicy)
-    on_subscriptions_changed: Callable[[], None] = _nothing
 
     def now(self) -> datetime:
         """The runtime's clock."""
@@ -70,10 +65,11 @@ def build_deps(
     work_threads: int = WORK_THREADS,
 ) -> SlackDeps:
     """The services for ``runtime`` (clients on ``slack.api_url``, waits via its ``sleep``)."""
+    pacer = ChannelPacer(sleep=runtime.sleep)
     return SlackDeps(
         runtime=runtime,
-        clients=SlackClients(runtime.config.slack, runtime.sleep, installation_store),
+        clients=SlackClients(runtime.config.slack, runtime.sleep, installation_store, pacer),
         answers=Answers(runtime.engine),
-        pacer=ChannelPacer(sleep=runtime.sleep),
+        pacer=pacer,
         workers=ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="vsm-work"),
     )

@@ -16,12 +16,14 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 
 from bot.config import TeamConfig
 from bot.slack.answers import today
 from bot.slack.blocks import MESSAGE_CHARS, Message
 from bot.slack.deps import SlackDeps
 from bot.slack.parser import USAGES, Command
+from bot.slack.problems import database_busy
 from bot.slack.render import (
     item_line,
     notice,
@@ -39,7 +41,7 @@ from bot.slack.render import (
     render_usage,
 )
 from bot.slack.render_digest import finding_entry
-from bot.slack.teams import choose_team, is_admin, refusal
+from bot.slack.teams import channel_teams, choose_team, is_admin, refusal
 from insights.detectors import detector_names
 from storage.bot_state import (
     AlertChannel,
@@ -49,6 +51,7 @@ from storage.bot_state import (
     save_alert_channel,
     save_mute,
     save_subscription,
+    teams_followed_in,
 )
 
 log = logging.getLogger(__name__)
@@ -90,18 +93,29 @@ def run_command(
     deps: SlackDeps, command: Command, who: Invocation, respond: Respond, client: WebClient
 ) -> None:
     """Carry out ``command`` and reply; never raises."""
+    config = deps.runtime.config
     try:
         deps.channels.remember(who.channel_id, who.channel_name)
-        team = choose_team(deps.runtime.config, command.team, who.channel_id, who.channel_name)
+        followed = teams_followed_in(deps.runtime.engine, who.channel_id)
+        mapped = channel_teams(config, who.channel_id, who.channel_name, followed)
+        team = choose_team(config, command.team, mapped, who.user_id)
         if isinstance(team, str):
             reply(respond, render_usage(command.name, team))
             return
-        if USAGES[command.name].admin and not is_admin(deps.runtime.config, team, who.user_id):
+        if USAGES[command.name].admin and not is_admin(config, team, who.user_id):
             reply(respond, notice(refusal(who.user_id)))
             return
         message = HANDLERS[command.name](Request(deps, command, team, who, client, deps.now()))
         if message is not None:
             reply(respond, message, command.share)
+    except OperationalError as exc:
+        busy = database_busy(exc, deps.runtime.engine)
+        if busy is None:
+            log.exception("/vsm %s failed", command.name)
+            busy = "that failed on my side. It is logged; please try again"
+        else:
+            log.warning("/vsm %s: %s", command.name, busy)
+        reply(respond, notice(f"Sorry, {busy}."))
     except Exception:
         log.exception("/vsm %s failed", command.name)
         reply(respond, notice("Sorry, that failed on my side. It is logged; please try again."))
@@ -214,7 +228,6 @@ def _subscribe(r: Request) -> Message:
         workspace_id=r.who.workspace_id,
     )
     save_subscription(r.deps.runtime.engine, subscription)
-    r.deps.on_subscriptions_changed()
     when = f"every {weekday} at {at}" if weekday else f"every day at {at}"
     return notice(
         f"Done: the {kind} digest of {r.team.name} will be posted here {when} ({r.team.timezone})."
@@ -224,7 +237,6 @@ def _subscribe(r: Request) -> Message:
 def _unsubscribe(r: Request) -> Message:
     kind = r.command.kind
     removed = delete_subscriptions(r.deps.runtime.engine, r.team.name, r.who.channel_id, kind)
-    r.deps.on_subscriptions_changed()
     what = f"{kind} digest" if kind else "digests"
     if not removed:
         return notice(f"This channel had no {what} of {r.team.name} to stop.")

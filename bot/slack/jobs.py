@@ -3,23 +3,44 @@
 Where a team's messages go: its app.yaml ``channel`` (unless ``/vsm alerts off`` was said there)
 plus every channel where ``/vsm alerts on`` was said. In multi-workspace (OAuth) mode the
 workspace of a channel is the one it was configured from in Slack.
+
+A job never raises: a digest that could not be posted is marked failed (and retried by a later
+run), setup problems are told to the admins once a day, and passing ones are logged
+(:mod:`bot.slack.problems`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
 from bot.config import TeamConfig
 from bot.slack.alerts import AlertRun, alert_admins, deliver_alerts
+from bot.slack.blocks import Message, escape, section
 from bot.slack.client import NoTokenError
 from bot.slack.deps import SlackDeps
-from bot.slack.digests import DigestKind, SendOutcome, send_digest
+from bot.slack.digests import DigestKind, Later, SendOutcome, send_digest
+from bot.slack.problems import ChannelNotVisible, classify, database_busy
 from bot.sync import sync_teams
-from storage.bot_state import load_alert_channels, load_subscriptions
+from storage.bot_state import (
+    SENT,
+    STALE_CLAIM,
+    SendKey,
+    claim_send,
+    finish_send,
+    interrupted_sends,
+    load_alert_channels,
+    load_subscriptions,
+    mark_unknown,
+    release_send,
+)
 from storage.repository import load_health
 
 log = logging.getLogger(__name__)
+SEND_KIND_CHARS = 100
+"""The length of a send's ``kind`` column."""
 
 
 @dataclass(frozen=True)
@@ -96,15 +117,141 @@ def sync_and_alert(deps: SlackDeps) -> None:
 
 
 def post_digest(
-    deps: SlackDeps, team_name: str, channel: str, workspace_id: str | None, kind: DigestKind
-) -> SendOutcome | None:
-    """The digest job: post ``kind`` for the team in ``channel`` (a name or an id) once."""
+    deps: SlackDeps,
+    team_name: str,
+    channel: str,
+    workspace_id: str | None,
+    kind: DigestKind,
+    *,
+    period: str | None = None,
+    retry_after: timedelta = timedelta(0),
+    stale_after: timedelta = STALE_CLAIM,
+    later: Later | None = None,
+) -> SendOutcome | Literal["failed"]:
+    """The digest job: post ``kind`` for the team in ``channel`` (a name or an id) once.
+
+    Never raises: a failure is marked on the send (retried by a later run) and reported.
+    ``later`` runs the chart upload (at once when None).
+    """
     team = deps.runtime.config.team(team_name)
-    client = deps.clients.client(workspace_id or _team_workspace(deps, team))
-    channel_id = deps.channels.resolve(client, channel)
-    if channel_id is None:
-        log.warning("no digest for %s: channel %s is not visible to the bot", team_name, channel)
-        return None
-    return send_digest(
-        deps.runtime.engine, deps.answers, deps.poster(client), team, channel_id, kind, deps.now()
+    workspace = workspace_id or _team_workspace(deps, team)
+    now = deps.now()
+    try:
+        client = deps.clients.client(workspace)
+        channel_id = deps.channels.resolve(client, channel)
+        if channel_id is None:
+            raise ChannelNotVisible(channel)
+        return send_digest(
+            deps.runtime.engine,
+            deps.answers,
+            deps.poster(client),
+            team,
+            channel_id,
+            kind,
+            now,
+            period=period,
+            retry_after=retry_after,
+            stale_after=stale_after,
+            later=later,
+        )
+    except Exception as exc:
+        report_failure(deps, team, channel, workspace, f"{kind} digest", exc)
+        return "failed"
+
+
+def report_failure(
+    deps: SlackDeps,
+    team: TeamConfig,
+    channel: str,
+    workspace_id: str | None,
+    what: str,
+    exc: Exception,
+) -> None:
+    """Log a failed post, and tell the admins (once a day) when someone has to fix something."""
+    busy = database_busy(exc, deps.runtime.engine)
+    if busy is not None:
+        log.warning("the %s of %s in %s waits: %s", what, team.name, channel, busy)
+        return
+    problem = classify(exc, channel)
+    if problem is None:
+        log.error("the %s of %s in %s failed", what, team.name, channel, exc_info=exc)
+        return
+    level = logging.ERROR if problem.setup else logging.WARNING
+    log.log(
+        level,
+        "the %s of %s in %s was not posted (%s): %s",
+        what,
+        team.name,
+        channel,
+        problem.error,
+        problem.advice,
     )
+    if not problem.setup:
+        return
+    text = (
+        f":warning: The {what} of *{team.name}* could not be posted in {escape(channel)} "
+        f"(`{problem.error}`). {escape(problem.advice)}. I will try again."
+    )
+    kind = f"admin_slack:{problem.error}:{channel}"[:SEND_KIND_CHARS]
+    tell_admins(deps, team, workspace_id, kind, text)
+
+
+def tell_admins(
+    deps: SlackDeps, team: TeamConfig, workspace_id: str | None, kind: str, text: str
+) -> int:
+    """DM ``text`` (mrkdwn) to the team's admins once a day per ``kind``; return how many."""
+    now = deps.now()
+    period = now.astimezone(team.zone).date().isoformat()
+    admins = dict.fromkeys([*deps.runtime.config.slack.admins, *team.admins])
+    message = Message(text=text, blocks=[section(text)])
+    told = 0
+    for admin in admins:
+        key = SendKey(team.name, admin, kind, period)
+        if not claim_send(deps.runtime.engine, key, now):
+            continue
+        try:
+            poster = deps.poster(deps.clients.client(workspace_id))
+            ts = poster.post(poster.open_dm(admin), message)
+        except Exception as exc:
+            release_send(deps.runtime.engine, key)
+            problem = classify(exc, admin)
+            reason = problem.advice if problem is not None else repr(exc)
+            log.error("could not tell admin %s about %s: %s", admin, kind, reason)
+            continue
+        finish_send(deps.runtime.engine, key, SENT, ts, now)
+        told += 1
+    if not admins:
+        log.warning("no admins to tell about %s of %s (set slack.admins)", kind, team.name)
+    return told
+
+
+def report_interrupted(deps: SlackDeps, stale_after: timedelta = STALE_CLAIM) -> list[SendKey]:
+    """Sends whose process died mid-post: mark them unknown (never posted twice) and tell."""
+    now = deps.now()
+    config = deps.runtime.config
+    teams = {t.name: t for t in config.teams}
+    reported = []
+    for record in interrupted_sends(deps.runtime.engine, now - stale_after):
+        key = record.key
+        if not mark_unknown(deps.runtime.engine, key):
+            continue
+        reported.append(key)
+        what = key.kind.replace("_", " ")
+        log.error(
+            "the %s of %s for %s in %s may not have been posted: the bot stopped while posting it",
+            what,
+            key.team,
+            key.period,
+            key.channel_id,
+        )
+        team = teams.get(key.team)
+        if team is not None:
+            text = (
+                f":warning: The {what} of *{key.team}* for {key.period} in <#{key.channel_id}> "
+                "may not have been posted: the bot stopped while posting it. Please look in "
+                "the channel; it is not posted again, so that it never appears twice."
+            )
+            tell_admins(
+                deps, team, _team_workspace(deps, team), f"admin_interrupted:{key.kind}", text
+            )
+    return reported

@@ -1,26 +1,26 @@
-"""slack_sdk's SQLAlchemy installation store, with every token sealed before it is stored.
+"""slack_sdk's SQLAlchemy installation store, with every token encrypted at rest (Fernet).
 
 slack_sdk writes OAuth tokens to its tables in clear text; vsm-bot never keeps secrets in clear
-text, so this store seals them (encrypt-then-MAC: an HMAC-SHA256 keystream and an HMAC-SHA256
-tag, stdlib only) with a key derived from the app's client secret. Rotating the client secret
-therefore means reinstalling the app. Values written before sealing are read as they are.
+text, so this store encrypts them with ``cryptography``'s Fernet (AES-128-CBC plus HMAC-SHA256)
+under the keys in ``slack.encryption_key`` (env ``VSM_ENCRYPTION_KEY``): comma-separated Fernet
+keys, the first encrypts and every one decrypts (:class:`~cryptography.fernet.MultiFernet`). To
+rotate, put a new key first, run ``vsm keys rotate`` (every stored token is re-encrypted with
+it), then drop the old key. Values stored in clear text by an older version are still read, and
+``vsm keys rotate`` encrypts them.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
-import secrets
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import Engine, MetaData, Table, Text, select, update
 
-PREFIX = "vsm1:"
-NONCE_BYTES = 16
-TAG_BYTES = 16
+PREFIX = "fernet:"
 SEALED_FIELDS = (
     "bot_token",
     "bot_refresh_token",
@@ -28,58 +28,78 @@ SEALED_FIELDS = (
     "user_refresh_token",
     "incoming_webhook_url",
 )
+HOW_TO_GENERATE = "generate one with `vsm keys generate` and export it as VSM_ENCRYPTION_KEY"
 T = TypeVar("T", Bot, Installation)
 
 
+class EncryptionKeyError(ValueError):
+    """The encryption key setting is missing or malformed; the message says how to fix it."""
+
+
 class SealError(ValueError):
-    """A sealed value does not verify: it was altered, or the client secret changed."""
+    """A stored token cannot be decrypted with the configured keys."""
 
 
-class TokenSealer:
-    """Seals and unseals short secrets with keys derived from one secret."""
+class TokenCipher:
+    """Encrypts and decrypts short secrets with one or more Fernet keys (the first encrypts)."""
 
-    def __init__(self, secret: str) -> None:
-        root = hashlib.sha256(b"vsm-bot token sealing\x00" + secret.encode()).digest()
-        self._enc = hmac.new(root, b"encrypt", hashlib.sha256).digest()
-        self._mac = hmac.new(root, b"authenticate", hashlib.sha256).digest()
+    def __init__(self, keys: str) -> None:
+        parts = [k.strip() for k in keys.split(",") if k.strip()]
+        if not parts:
+            raise EncryptionKeyError(f"slack.encryption_key is empty; {HOW_TO_GENERATE}")
+        fernets = []
+        for index, part in enumerate(parts, start=1):
+            try:
+                fernets.append(Fernet(part.encode()))
+            except ValueError:
+                raise EncryptionKeyError(
+                    f"key {index} of slack.encryption_key (VSM_ENCRYPTION_KEY) is not a Fernet "
+                    f"key (32 url-safe base64-encoded bytes); {HOW_TO_GENERATE}"
+                ) from None
+        self._fernet = MultiFernet(fernets)
 
-    def _keystream(self, nonce: bytes, length: int) -> bytes:
-        blocks = (length + 31) // 32
-        return b"".join(
-            hmac.new(self._enc, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest()
-            for i in range(blocks)
-        )[:length]
-
-    def _tag(self, nonce: bytes, cipher: bytes) -> bytes:
-        return hmac.new(self._mac, nonce + cipher, hashlib.sha256).digest()[:TAG_BYTES]
+    @staticmethod
+    def generate() -> str:
+        """A fresh random key."""
+        return Fernet.generate_key().decode()
 
     def seal(self, value: str | None) -> str | None:
-        """The sealed form of ``value`` (None and already sealed values pass through)."""
+        """The encrypted form of ``value`` (None and already encrypted values pass through)."""
         if value is None or value.startswith(PREFIX):
             return value
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        plain = value.encode()
-        cipher = bytes(
-            a ^ b for a, b in zip(plain, self._keystream(nonce, len(plain)), strict=True)
-        )
-        return PREFIX + base64.urlsafe_b64encode(nonce + cipher + self._tag(nonce, cipher)).decode()
+        return PREFIX + self._fernet.encrypt(value.encode()).decode()
 
     def unseal(self, value: str | None) -> str | None:
-        """The clear value of a sealed one (unsealed values pass through)."""
+        """The clear value of an encrypted one (values stored in clear pass through)."""
         if value is None or not value.startswith(PREFIX):
             return value
-        raw = base64.urlsafe_b64decode(value.removeprefix(PREFIX).encode())
-        nonce, cipher, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
-        if not hmac.compare_digest(tag, self._tag(nonce, cipher)):
+        try:
+            return self._fernet.decrypt(value.removeprefix(PREFIX).encode()).decode()
+        except InvalidToken:
             raise SealError(
-                "a stored Slack token does not verify: the client secret changed or the "
-                "database was edited; reinstall the app through /slack/install"
-            )
-        stream = self._keystream(nonce, len(cipher))
-        return bytes(a ^ b for a, b in zip(cipher, stream, strict=True)).decode()
+                "a stored Slack token cannot be decrypted with VSM_ENCRYPTION_KEY: the key "
+                "changed without `vsm keys rotate`. Put the old key back after the new one "
+                "(comma-separated), run `vsm keys rotate`, or reinstall the app through "
+                "/slack/install"
+            ) from None
+
+    def rotate(self, value: str | None) -> str | None:
+        """``value`` encrypted with the first key (clear values get encrypted)."""
+        if value is None:
+            return None
+        if not value.startswith(PREFIX):
+            return self.seal(value)
+        try:
+            rotated = self._fernet.rotate(value.removeprefix(PREFIX).encode())
+        except InvalidToken:
+            raise SealError(
+                "a stored Slack token cannot be decrypted with any key in VSM_ENCRYPTION_KEY; "
+                "add the key it was encrypted with (after the new one) and run again"
+            ) from None
+        return PREFIX + rotated.decode()
 
 
-def _map_tokens(entity: T, convert: Any) -> T:
+def _map_tokens(entity: T, convert: Callable[[str | None], str | None]) -> T:
     changed = copy.copy(entity)
     for name in SEALED_FIELDS:
         if hasattr(changed, name):
@@ -87,18 +107,34 @@ def _map_tokens(entity: T, convert: Any) -> T:
     return changed
 
 
-class SealedInstallationStore(SQLAlchemyInstallationStore):
-    """The SQLAlchemy installation store with tokens sealed at rest."""
+def _widen(table: Table) -> Table:
+    """Encrypted tokens are longer than slack_sdk's 200-character columns allow."""
+    for name in SEALED_FIELDS:
+        if name in table.c:
+            table.c[name].type = Text()
+    return table
 
-    def __init__(self, client_id: str, client_secret: str, engine: Any) -> None:
+
+class SealedInstallationStore(SQLAlchemyInstallationStore):
+    """The SQLAlchemy installation store with tokens encrypted at rest."""
+
+    def __init__(self, client_id: str, engine: Engine, cipher: TokenCipher) -> None:
         super().__init__(client_id=client_id, engine=engine)
-        self.sealer = TokenSealer(client_secret)
+        self.cipher = cipher
+
+    @classmethod
+    def build_installations_table(cls, metadata: MetaData, table_name: str) -> Table:
+        return _widen(super().build_installations_table(metadata, table_name))
+
+    @classmethod
+    def build_bots_table(cls, metadata: MetaData, table_name: str) -> Table:
+        return _widen(super().build_bots_table(metadata, table_name))
 
     def save(self, installation: Installation) -> None:
-        super().save(_map_tokens(installation, self.sealer.seal))
+        super().save(_map_tokens(installation, self.cipher.seal))
 
     def save_bot(self, bot: Bot) -> None:
-        super().save_bot(_map_tokens(bot, self.sealer.seal))
+        super().save_bot(_map_tokens(bot, self.cipher.seal))
 
     def find_bot(
         self,
@@ -112,7 +148,7 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
-        return None if bot is None else _map_tokens(bot, self.sealer.unseal)
+        return None if bot is None else _map_tokens(bot, self.cipher.unseal)
 
     def find_installation(
         self,
@@ -128,4 +164,22 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
             user_id=user_id,
             is_enterprise_install=is_enterprise_install,
         )
-        return None if found is None else _map_tokens(found, self.sealer.unseal)
+        return None if found is None else _map_tokens(found, self.cipher.unseal)
+
+    def rotate_all(self) -> int:
+        """Re-encrypt every stored token with the first key; return how many values changed."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for table in (self.installations, self.bots):
+                columns = [table.c[name] for name in SEALED_FIELDS if name in table.c]
+                for row in conn.execute(select(table.c.id, *columns)).all():
+                    values: dict[str, Any] = {}
+                    for column in columns:
+                        old = getattr(row, column.name)
+                        new = self.cipher.rotate(old)
+                        if new != old:
+                            values[column.name] = new
+                    if values:
+                        conn.execute(update(table).where(table.c.id == row.id).values(**values))
+                        changed += len(values)
+        return changed

@@ -4,8 +4,9 @@
 
 It reads app.yaml from ``VSM_CONFIG`` (default ``app.yaml``) and the database from
 ``VSM_DATABASE_URL`` (default: app.yaml's), applies migrations, and starts the scheduler unless
-``VSM_SCHEDULER=off``. On SQLite run one worker process; on PostgreSQL several may run (one
-leads the scheduler).
+``VSM_SCHEDULER=off`` (with the ``VSM_*`` settings of :mod:`bot.scheduler`). On SQLite run one
+worker process; on PostgreSQL run as many workers and machines as needed: one leads the scheduler
+and the others stand by.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 
 from bot.config import load_config
 from bot.runtime import open_runtime
-from bot.scheduler import BotScheduler
+from bot.scheduler import BotScheduler, SchedulerSettings
 from bot.slack.app import Wsgi, build_bot, wsgi_app
 from bot.slack.chart_processes import default_workers
 
@@ -26,10 +27,11 @@ def create(
     chart_processes: int | None = None,
 ) -> Wsgi:
     """Build the bot from app.yaml and return its WSGI application."""
+    settings = SchedulerSettings.from_env(os.environ)
     config = load_config(config_path or os.environ.get("VSM_CONFIG", "app.yaml"))
     runtime = open_runtime(config, database=os.environ.get("VSM_DATABASE_URL"))
     processes = default_workers() if chart_processes is None else chart_processes
     bot = build_bot(runtime, http=True, chart_processes=processes)
     if scheduler if scheduler is not None else os.environ.get("VSM_SCHEDULER") != "off":
-        BotScheduler(bot.deps).start()
-    return wsgi_app(bot.app)
+        BotScheduler(bot.deps, settings=settings).start()
+    return wsgi_app(bot)
