@@ -304,7 +304,7 @@ def _plant(rng: random.Random, issues: list[_Issue], anchor: datetime) -> None:
 
 def _issue_history(issue: _Issue, team: str, workflow: Workflow) -> ItemHistory:
     key = f"PAY-{issue.n}"
-    iid = make_id("demo", "issue", key)
+    iid = make_id("demo", "issue", f"{team}/{key}")
     transitions, prev = [], "Backlog"
     for status, at in issue.steps:
         stages = workflow.stage_for(prev), workflow.stage_for(status)
@@ -379,7 +379,7 @@ def _reviews(
 
 def _pr_history(rng: random.Random, n: int, pr: _PR, team: str, anchor: datetime) -> ItemHistory:
     key, issue = f"{REPO}#{n}", pr.issue
-    pid, author = make_id("demo", "pr", key), PEOPLE[issue.assignee]
+    pid, author = make_id("demo", "pr", f"{team}/{key}"), PEOPLE[issue.assignee]
     words = "".join(c if c.isalnum() else " " for c in issue.title.lower()).split()[:4]
     prefix = "fix" if issue.type == "Bug" else "feature"
     status = "merged" if pr.merged else "open" if pr.end is None else "closed"
@@ -441,7 +441,7 @@ def _pipeline_runs(
         )
         result.append(
             PipelineRun(
-                id=make_id("demo", "run", str(n)),
+                id=make_id("demo", "run", f"{team}/{n}"),
                 team=team,
                 source="demo",
                 name="ci",
@@ -478,7 +478,7 @@ def _deployments(
             n = len(out) + 1
             out.append(
                 Deployment(
-                    id=make_id("demo", "deploy", str(n)),
+                    id=make_id("demo", "deploy", f"{team}/{n}"),
                     team=team,
                     source="demo",
                     environment="production",
@@ -506,7 +506,7 @@ def _incidents(
         at = deploy.finished_at + timedelta(minutes=rng.randint(15, 240))
         out.append(
             Incident(
-                id=make_id("demo", "incident", str(n)),
+                id=make_id("demo", "incident", f"{team}/{n}"),
                 team=team,
                 source="demo",
                 title=rng.choice(INCIDENTS),

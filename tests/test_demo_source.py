@@ -246,8 +246,8 @@ def test_ids_are_unique_and_source_qualified(records: list[object]) -> None:
     ids = [record_id(r) for r in records]
     assert len(ids) == len(set(ids))
     assert all(i.startswith("demo:") for i in ids)
-    issue_ids = {i for i in ids if i.startswith("demo:issue:PAY-")}
-    assert issue_ids == {f"demo:issue:PAY-{n}" for n in range(1, 421)}
+    issue_ids = {i for i in ids if i.startswith("demo:issue:payments/PAY-")}
+    assert issue_ids == {f"demo:issue:payments/PAY-{n}" for n in range(1, 421)}
 
 
 def test_transitions_chain_strictly_in_time_with_workflow_stages(

@@ -190,3 +190,24 @@ def test_sources_sync_concurrently_but_never_two_against_one_vendor_host(
     assert [r.source for r in results] == ["one", "two", "github"]  # configuration order
     assert log.index("end one") < log.index("start two")  # same vendor host: one at a time
     assert log.index("start github") < log.index("end one")  # other hosts: concurrently
+
+
+def test_two_demo_teams_in_one_database_keep_their_own_items(demo_runtime) -> None:
+    from bot.config import parse_config
+
+    demo_runtime.config = parse_config(
+        {
+            "teams": [
+                {"name": "payments", "sources": [{"type": "demo", "items": 40}]},
+                {"name": "checkout", "sources": [{"type": "demo", "items": 30, "seed": 3}]},
+            ]
+        },
+        env={},
+    )
+    results = sync_teams(demo_runtime)
+
+    assert [r.error for r in results] == [None, None]
+    payments = load_snapshot(demo_runtime.engine, "payments")
+    checkout = load_snapshot(demo_runtime.engine, "checkout")
+    assert len(payments.issues()) == 40 and len(checkout.issues()) == 30
+    assert not {i.id for i in payments.items} & {i.id for i in checkout.items}
