@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from bot.config import AppConfig, ConfigError, TeamConfig, load_config
+from bot.redact import protect_logs, secret_values
 from bot.runtime import Runtime, open_runtime
 
 CONFIG_ERROR_EXIT = 2
@@ -28,9 +29,11 @@ class CliState:
     def config(self) -> AppConfig:
         """The validated app.yaml (exits with status 2 when invalid)."""
         try:
-            return load_config(self.config_path)
+            config = load_config(self.config_path)
         except ConfigError as exc:
             fail_config(exc)
+        protect_logs(secret_values(config))  # every command's logs, even with -vv
+        return config
 
     def team_name(self, name: str | None) -> str | None:
         """Check that ``name`` (if given) is a configured team; exit with status 2 if not."""

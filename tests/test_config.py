@@ -140,3 +140,23 @@ def test_errors_never_echo_secrets_or_whole_sections() -> None:
     assert "xoxb-secret-1" not in text and "s3cr3t" not in text and "12345" not in text
     assert "slack.bot_token: got a list of 1" in text
     assert "slack.signing_secret: got <hidden>" in text
+
+
+def test_every_cli_command_scrubs_config_secrets_from_logs(tmp_path: Path, caplog) -> None:
+    import logging
+
+    secret = "gh-token-that-must-never-be-logged"
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "teams:\n  - name: payments\n    sources:\n"
+        "      - {type: github, token: '${GH_TOKEN}', repos: [acme/api]}\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(path), "check-config", "--no-dry-run"], env={"GH_TOKEN": secret}
+    )
+    assert result.exit_code == 0, result.output
+
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("vsm.test").warning("calling GitHub with %s", secret)
+    assert secret not in caplog.text
+    assert "calling GitHub with" in caplog.text

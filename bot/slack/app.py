@@ -4,7 +4,7 @@
 ``slack.bot_token`` (Socket Mode or HTTP), or multi-workspace with the OAuth install flow and
 slack_sdk's SQLAlchemy stores on the app database when ``slack.client_id``/``client_secret``
 are set (tokens encrypted with ``slack.encryption_key``). It also makes sure no secret of the
-config reaches a log (:mod:`bot.slack.redact`). :func:`wsgi_app` serves ``/slack/events``
+config reaches a log (:mod:`bot.redact`). :func:`wsgi_app` serves ``/slack/events``
 (signature checked first, see :class:`~bot.slack.guard.RequestGuard`), ``/slack/install``,
 ``/slack/oauth_redirect`` and ``/health`` to any WSGI server.
 """
@@ -26,6 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.config import SlackConfig
+from bot.redact import protect_logs, secret_values
 from bot.runtime import Runtime
 from bot.slack.chart_processes import ChartProcesses
 from bot.slack.client import make_client
@@ -34,7 +35,6 @@ from bot.slack.guard import RequestGuard
 from bot.slack.listeners import register_listeners
 from bot.slack.manifest import BOT_SCOPES
 from bot.slack.problems import classify
-from bot.slack.redact import protect_logs, secret_values
 from bot.slack.sealed_store import (
     HOW_TO_GENERATE,
     EncryptionKeyError,
