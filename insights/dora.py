@@ -133,6 +133,8 @@ def pr_lead_times(snapshot: Snapshot, bots: Collection[str] = ()) -> list[PrLead
     for d in sorted(deployments, key=lambda d: (d.started_at or d.finished_at, d.id)):
         for item_id in d.shipped_item_ids:
             shipper.setdefault(item_id, d)
+    if not shipper:
+        return []  # nothing shipped: no need to index the pull requests
     pulls = {i.id: i for i in snapshot.items if i.kind is ItemKind.PULL_REQUEST}
     out = []
     for item_id, d in shipper.items():
@@ -311,6 +313,8 @@ def unplanned_deployments(
 
     ``incidents`` must already be attributed (:func:`attribute_incidents`).
     """
+    if not deployments:
+        return set()  # nothing deployed: no need to index the pull requests
     pulls = {i.id: i for i in snapshot.items if i.kind is ItemKind.PULL_REQUEST}
     natives = {i.id.split(":", 2)[-1].lower() for i in incidents}
     spans = _open_incident_spans(incidents)

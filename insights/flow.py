@@ -12,11 +12,16 @@ parent and its children; the default level is stories, bugs and tasks).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from operator import attrgetter
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from insights.model import FlowType, ItemKind, Snapshot, Stage, WorkItem
 from insights.percentiles import cycle_time_percentiles, median
@@ -27,18 +32,16 @@ from insights.timeline import (
     ItemTimeline,
     Reentry,
     Span,
-    Timelines,
-    as_timelines,
     clip,
-    day_start,
+    day_end_states,
     local_date,
     overlap_seconds,
-    states_at_day_ends,
     timeline_of,
     total_seconds,
     union_seconds,
     week_start,
 )
+from insights.timelines import Timelines, as_timelines, collect_timelines
 
 Period = Literal["day", "week"]
 EXCLUDED_TYPES = frozenset({"epic", "sub-task", "subtask"})
@@ -52,6 +55,7 @@ _SUBTASK_TYPES = frozenset({"sub-task", "subtask"})
 _ISSUE = ItemKind.ISSUE
 _ACTIVE = Stage.ACTIVE
 _BLOCKED = frozenset({Stage.BLOCKED})
+_AT = attrgetter("at")
 
 
 # --- Which items flow, and of which type ----------------------------------------------------------
@@ -61,10 +65,23 @@ def flow_items(
     snapshot: Snapshot, exclude_types: Collection[str] = EXCLUDED_TYPES
 ) -> list[WorkItem]:
     """The snapshot's issues that are flow items (types in ``exclude_types`` left out)."""
+    return [item for _, item in _flow_items(snapshot, exclude_types)]
+
+
+def _flow_items(
+    snapshot: Snapshot, exclude_types: Collection[str]
+) -> Iterator[tuple[int, WorkItem]]:
+    """The flow items with their positions among the snapshot's items."""
     excluded = {t.lower() for t in exclude_types}
-    return [
-        item for item in snapshot.items if item.kind is _ISSUE and item.type.lower() not in excluded
-    ]
+    flows: dict[str, bool] = {}  # by issue type: a snapshot has few, and many items
+    for position, item in enumerate(snapshot.items):
+        if item.kind is _ISSUE:
+            kind = item.type
+            flowing = flows.get(kind)
+            if flowing is None:
+                flowing = flows[kind] = kind.lower() not in excluded
+            if flowing:
+                yield position, item
 
 
 def item_timelines(
@@ -74,13 +91,37 @@ def item_timelines(
 ) -> Timelines:
     """The timeline of every flow item of ``snapshot`` (issues; no epics, no sub-tasks).
 
-    Build it once per report and pass it to every metric: its indexes are shared.
+    Pass the result to every metric: its columns are shared. The timelines of the last
+    ``TIMELINES_KEPT`` snapshots asked for are kept (a snapshot is immutable), so the reports,
+    digests and charts of a snapshot the bot keeps build them once.
     """
-    transitions, flags = snapshot.transitions, snapshot.flags
-    return Timelines(
-        timeline_of(item, transitions.get(item.id, ()), flags.get(item.id, ()), reentry)
-        for item in flow_items(snapshot, exclude_types)
+    key = (id(snapshot), reentry, frozenset(t.lower() for t in exclude_types))
+    kept = _timelines_kept.get(key)
+    if kept is not None and kept[0] is snapshot:
+        return kept[1]
+    transitions, flags, none = snapshot.transitions, snapshot.flags, ()
+    timelines = collect_timelines(
+        (
+            position,
+            timeline_of(item, transitions.get(item.id, none), flags.get(item.id, none), reentry),
+        )
+        for position, item in _flow_items(snapshot, exclude_types)
     )
+    _keep(key, snapshot, timelines)
+    return timelines
+
+
+TIMELINES_KEPT = 2
+"""How many snapshots' timelines :func:`item_timelines` keeps (each keeps its snapshot alive)."""
+_TimelinesKey = tuple[int, str, frozenset[str]]
+_timelines_kept: dict[_TimelinesKey, tuple[Snapshot, Timelines]] = {}
+
+
+def _keep(key: _TimelinesKey, snapshot: Snapshot, timelines: Timelines) -> None:
+    """Remember ``timelines``, forgetting the oldest (replaced whole: safe across threads)."""
+    global _timelines_kept
+    entries = list(_timelines_kept.items())[-(TIMELINES_KEPT - 1) :] if TIMELINES_KEPT > 1 else []
+    _timelines_kept = {**dict(entries), key: (snapshot, timelines)}
 
 
 def flow_type(item: WorkItem, parent: WorkItem | None = None) -> FlowType | None:
@@ -222,24 +263,38 @@ def cycle_time_summary(
     timelines: Iterable[ItemTimeline], start: datetime, end: datetime
 ) -> DurationSummary:
     """Cycle time (start to finish) of the items finished in ``[start, end)``."""
+    indexed = as_timelines(timelines)
+    rows = indexed.finished_rows(start, end).tolist()
+    keys = indexed.columns.keys
     return _summary(
         [
-            (t.item.key, (finished - started).total_seconds())
-            for t, started, finished in finished_between(timelines, start, end)
+            (keys[row], seconds)
+            for row, seconds in zip(rows, cycle_seconds(indexed, rows), strict=True)
+            if seconds is not None
         ]
     )
+
+
+def cycle_seconds(timelines: Timelines, rows: Iterable[int]) -> list[float | None]:
+    """:meth:`ItemTimeline.cycle_time_seconds` of the timelines at ``rows`` (each computed once)."""
+    return timelines.each("cycle_seconds", rows, ItemTimeline.cycle_time_seconds)
 
 
 def lead_time_summary(
     timelines: Iterable[ItemTimeline], start: datetime, end: datetime
 ) -> DurationSummary:
     """Lead time (created to finished, never mixed with cycle time) of items finished in window."""
-    pairs = []
-    for t in as_timelines(timelines).finished_between(start, end):
-        seconds = t.lead_time_seconds()
-        if seconds is not None:
-            pairs.append((t.item.key, seconds))
-    return _summary(pairs)
+    indexed = as_timelines(timelines)
+    rows = indexed.finished_rows(start, end).tolist()
+    keys = indexed.columns.keys
+    lead = indexed.each("lead_seconds", rows, ItemTimeline.lead_time_seconds)
+    return _summary(
+        [
+            (keys[row], seconds)
+            for row, seconds in zip(rows, lead, strict=True)
+            if seconds is not None
+        ]
+    )
 
 
 def issue_lead_time_minutes(timeline: ItemTimeline) -> int | None:
@@ -273,12 +328,39 @@ def service_level_expectation(
     """
     if fixed_days is not None:
         return ServiceLevelExpectation(fixed_days, 0.85, 0, True, ())
-    points = cycle_time_points(timelines, now - timedelta(days=history_days), now, tz)
-    lines = cycle_time_percentiles([float(p.cycle_time_days) for p in points])
+    keys, days = cycle_days(timelines, now - timedelta(days=history_days), now, tz)
+    lines = cycle_time_percentiles([float(d) for d in days])
     if lines is None:
         return None
-    keys = tuple(p.key for p in points)
-    return ServiceLevelExpectation(lines[85], 0.85, len(points), False, keys)
+    return ServiceLevelExpectation(lines[85], 0.85, len(keys), False, tuple(keys))
+
+
+def cycle_days(
+    timelines: Iterable[ItemTimeline], start: datetime, end: datetime, tz: tzinfo
+) -> tuple[list[str], list[int]]:
+    """Keys and AA calendar-day cycle times of the items finished in ``[start, end)``.
+
+    The same items, order and days as :func:`cycle_time_points`, without building the points;
+    each item's days are worked out once per time zone (the SLE, its compliance and the aging
+    detector share them).
+    """
+    indexed = as_timelines(timelines)
+    known: dict[int, int] = indexed.memo(("cycle_days", tz), dict)
+    keys, days = [], []
+    for row in indexed.finished_rows(start, end).tolist():
+        count = known.get(row)
+        if count is None:
+            t = indexed[row]
+            started, finished = t.started_at, t.finished_at
+            if started is None or finished is None or finished < started:
+                count = known[row] = -1  # no cycle time (METRICS.md 0.5)
+            else:
+                count = (finished.astimezone(tz).date() - started.astimezone(tz).date()).days + 1
+                known[row] = count
+        if count >= 0:
+            keys.append(indexed.columns.keys[row])
+            days.append(count)
+    return keys, days
 
 
 @dataclass(frozen=True)
@@ -297,8 +379,8 @@ def sle_compliance(
     """How many items finished in ``[start, end)`` met the SLE (None rate when none finished)."""
     within: list[str] = []
     beyond: list[str] = []
-    for point in cycle_time_points(timelines, start, end, tz):
-        (within if point.cycle_time_days <= sle_days else beyond).append(point.key)
+    for key, days in zip(*cycle_days(timelines, start, end, tz), strict=True):
+        (within if days <= sle_days else beyond).append(key)
     total = len(within) + len(beyond)
     return SleCompliance(
         sle_days, len(within) / total if total else None, tuple(within), tuple(beyond)
@@ -317,30 +399,41 @@ class PeriodCount:
     item_keys: tuple[str, ...]
 
 
-def count_per_period(
-    events: Iterable[tuple[datetime, str]], start: date, end: date, tz: tzinfo, period: Period
-) -> list[PeriodCount]:
-    """Count ``(instant, key)`` events per local day or Monday week of ``[start, end)``.
+def _per_period(window: DayIndex, per_day: list[list[str]], period: Period) -> list[PeriodCount]:
+    """Per-day keys as :class:`PeriodCount` per day or per Monday week.
 
-    Zero-filled. Weeks are labelled by their Monday; the first and last week only cover their
-    days inside the window.
+    The first and last week only cover their days inside the window.
     """
-    if period not in ("day", "week"):
-        raise ValueError(f"period must be 'day' or 'week', got {period!r}")
-    window = DayIndex(start, end, tz)
-    per_day: list[list[str]] = [[] for _ in window.days]
-    first, last = window.first, window.last
-    for at, key in events:
-        if first <= at < last:
-            index = window.index(at)
-            assert index is not None
-            per_day[index].append(key)
     if period == "day":
         return [PeriodCount(d, len(k), tuple(k)) for d, k in zip(window.days, per_day, strict=True)]
     weeks: dict[date, list[str]] = {}
     for day, keys in zip(window.days, per_day, strict=True):
         weeks.setdefault(week_start(day), []).extend(keys)
     return [PeriodCount(w, len(k), tuple(k)) for w, k in weeks.items()]
+
+
+def _rows_per_period(
+    timelines: Timelines,
+    rows: npt.NDArray[np.int64],
+    instants: npt.NDArray[np.float64],
+    window: DayIndex,
+    period: Period,
+) -> list[PeriodCount]:
+    """The timelines at ``rows`` counted per day or week of their ``instants``, zero-filled.
+
+    ``instants`` are POSIX seconds inside the window; each day keeps the keys in row order.
+    """
+    if period not in ("day", "week"):
+        raise ValueError(f"period must be 'day' or 'week', got {period!r}")
+    edges = np.array([e.timestamp() for e in window.edges], dtype=np.float64)
+    days = np.searchsorted(edges, instants, side="right") - 1
+    order = np.argsort(days, kind="stable")
+    ordered, bounds = rows[order].tolist(), np.searchsorted(days[order], range(len(edges))).tolist()
+    keys = timelines.columns.keys
+    per_day = [
+        [keys[row] for row in ordered[bounds[k] : bounds[k + 1]]] for k in range(len(window.days))
+    ]
+    return _per_period(window, per_day, period)
 
 
 def throughput(
@@ -351,9 +444,10 @@ def throughput(
     period: Period = "day",
 ) -> list[PeriodCount]:
     """Items finished per day or Monday week of ``[start, end)``, zero-filled (METRICS.md 3.5)."""
-    finished = as_timelines(timelines).finished_between(day_start(start, tz), day_start(end, tz))
-    events = ((t.finished_at, t.item.key) for t in finished if t.finished_at is not None)
-    return count_per_period(events, start, end, tz, period)
+    indexed = as_timelines(timelines)
+    window = DayIndex(start, end, tz)
+    rows = indexed.finished_rows(window.first, window.last)
+    return _rows_per_period(indexed, rows, indexed.columns.finished[rows], window, period)
 
 
 @dataclass(frozen=True)
@@ -385,9 +479,9 @@ def net_flow(
     finished).
     """
     indexed = as_timelines(timelines)
-    started = indexed.started_between(day_start(start, tz), day_start(end, tz))
-    began = ((t.started_at, t.item.key) for t in started if t.started_at is not None)
-    starts = count_per_period(began, start, end, tz, period)
+    window = DayIndex(start, end, tz)
+    rows = indexed.started_rows(window.first, window.last)
+    starts = _rows_per_period(indexed, rows, indexed.columns.started[rows], window, period)
     ends = throughput(indexed, start, end, tz, period)
     return [
         NetFlow(s.start, s.count, f.count, s.item_keys, f.item_keys)
@@ -420,17 +514,20 @@ def wip_per_day(
     timelines = item_timelines(source) if isinstance(source, Snapshot) else as_timelines(source)
     window = DayIndex(start, end, tz)
     keys: list[list[str]] = [[] for _ in window.days]
-    by_status: list[Counter[str]] = [Counter() for _ in window.days]
+    statuses: list[list[str]] = [[] for _ in window.days]
     for t in timelines.live_between(window.first, window.last):
-        started, ended = t.started_at, t.ended_at
+        started = t.started_at
         assert started is not None
         key = t.item.key
-        for k, status, _ in states_at_day_ends(t, window, window.present(started, ended)):
-            keys[k].append(key)
-            by_status[k][status] += 1
+        for first, stop, status, _ in day_end_states(
+            t, window, window.present(started, t.ended_at)
+        ):
+            for k in range(first, stop):
+                keys[k].append(key)
+                statuses[k].append(status)
     return [
-        DailyWip(day, len(k), dict(s), tuple(k))
-        for day, k, s in zip(window.days, keys, by_status, strict=True)
+        DailyWip(day, len(k), dict(Counter(s)), tuple(k))
+        for day, k, s in zip(window.days, keys, statuses, strict=True)
     ]
 
 
@@ -476,14 +573,16 @@ def flow_load(timelines: Iterable[ItemTimeline], start: date, end: date, tz: tzi
         since = t.status_since
         days = window.present(item.created_at, None if item.stage in IN_PROGRESS else since)
         counts = None
-        for k, _, stage in states_at_day_ends(t, window, days):
+        key = item.key
+        for first_day, stop, _, stage in day_end_states(t, window, days):
             if stage in IN_PROGRESS:
                 if counts is None:
                     kind = type_of(item)
                     label = kind.value if kind is not None else "unclassified"
                     counts = by_type.setdefault(label, [0] * len(window.days))
-                keys[k].append(item.key)
-                counts[k] += 1
+                for k in range(first_day, stop):
+                    keys[k].append(key)
+                    counts[k] += 1
     return FlowLoad(window.days, [len(k) for k in keys], [tuple(k) for k in keys], by_type)
 
 
@@ -560,16 +659,31 @@ def item_efficiency(t: ItemTimeline) -> ItemEfficiency | None:
         return None
     active: list[Span] = []
     seconds = 0.0
-    for _, stage, entered, left in t.stays(start):
-        if entered >= finish:
-            break
+    flagged = bool(t.flags)
+    # The stays of t.stays(start), read in place: each status from its entry to the next change.
+    transitions = t.transitions
+    count = len(transitions)
+    i = bisect_right(transitions, start, key=_AT) if count else 0
+    stage: Stage | None
+    if i:
+        stage, entered = transitions[i - 1].to_stage, transitions[i - 1].at
+    else:
+        stage = transitions[0].from_stage if count else t.item.stage
+        entered = t.item.created_at
+    while entered < finish:
+        left = transitions[i].at if i < count else None
         if stage is _ACTIVE:
             a = entered if entered > start else start
             b = finish if left is None or left > finish else left
             if a < b:
                 seconds += (b - a).total_seconds()
-                active.append((a, b))
-    if t.flags:
+                if flagged:
+                    active.append((a, b))
+        if left is None:
+            break
+        stage, entered = transitions[i].to_stage, left
+        i += 1
+    if flagged:
         seconds -= overlap_seconds(active, clip(t.flag_spans(), start, finish))
     return ItemEfficiency(t.item.key, seconds, (finish - start).total_seconds())
 
@@ -597,11 +711,9 @@ def flow_efficiency(
     timelines: Iterable[ItemTimeline], start: datetime, end: datetime
 ) -> FlowEfficiency:
     """Flow efficiency over the items finished in ``[start, end)``; None values when none."""
-    items = [
-        e
-        for t in as_timelines(timelines).finished_between(start, end)
-        if (e := item_efficiency(t)) is not None
-    ]
+    indexed = as_timelines(timelines)
+    rows = indexed.finished_rows(start, end).tolist()
+    items = [e for e in indexed.each("efficiency", rows, item_efficiency) if e is not None]
     active = sum(e.active_seconds for e in items)
     flow = sum(e.flow_seconds for e in items)
     return FlowEfficiency(
@@ -687,13 +799,17 @@ def item_blocked_time(
     not at all in JAM days (JAM counts only flags set while in progress). ``finished_keys`` are the
     keys of finished items, whose "blocked by" links are resolved.
     """
-    end = t.ended_at or now
     links = t.item.blocked_by
-    open_links = tuple(k for k in links if k not in finished_keys) if t.in_progress else ()
-    ever_blocked = _ever_blocked(t)
-    if t.started_at is None or end <= t.started_at or not (t.flags or ever_blocked):
-        return BlockedTime(t.item.key, 0.0, 0.0, 0.0, 0, open_links)
+    open_links = (
+        tuple(k for k in links if k not in finished_keys) if links and t.in_progress else ()
+    )
     start = t.started_at
+    ever_blocked = t.ever_blocked
+    if start is None or not (t.flags or ever_blocked):
+        return BlockedTime(t.item.key, 0.0, 0.0, 0.0, 0, open_links)
+    end = t.ended_at or now
+    if end <= start:
+        return BlockedTime(t.item.key, 0.0, 0.0, 0.0, 0, open_links)
     spans = t.flag_spans()
     flagged = clip(spans, start, end)
     staged = clip(t.stage_spans(_BLOCKED), start, end) if ever_blocked else []
@@ -710,13 +826,6 @@ def item_blocked_time(
         blocked_days_jam=jam_days,
         blocked_by=open_links,
     )
-
-
-def _ever_blocked(t: ItemTimeline) -> bool:
-    if not t.transitions:
-        return t.item.stage in _BLOCKED
-    first = t.transitions[0].from_stage
-    return first in _BLOCKED or any(tr.to_stage in _BLOCKED for tr in t.transitions)
 
 
 @dataclass(frozen=True)
@@ -742,17 +851,18 @@ def blocked_time(
 ) -> BlockedSummary:
     """Blocked time of items finished in ``[start, end)`` and of items in progress at ``now``."""
     indexed = as_timelines(timelines)
-    finished = indexed.finished_between(start, end)
+    rows = indexed.finished_rows(start, end).tolist()
     wip = indexed.in_progress
     finished_keys: set[str] = set()
     if any(t.item.blocked_by for t in wip):
         finished_keys = {t.item.key for t in indexed if t.item.stage in FINISHED}
     found = []
     blocked_sum = cycle_sum = 0.0
-    for t in finished:
-        b = item_blocked_time(t, now, tz, finished_keys)
+    for b, cycle in zip(
+        finished_blocked_times(indexed, rows, tz), cycle_seconds(indexed, rows), strict=True
+    ):
         blocked_sum += b.blocked_seconds
-        cycle_sum += t.cycle_time_seconds() or 0.0
+        cycle_sum += cycle or 0.0
         if b.blocked_seconds > 0:
             found.append(b)
     for t in wip:
@@ -761,3 +871,19 @@ def blocked_time(
             found.append(b)
     found.sort(key=lambda b: (-b.blocked_seconds, b.key))
     return BlockedSummary(found, blocked_sum, cycle_sum, tuple(b.key for b in found))
+
+
+def finished_blocked_times(
+    timelines: Timelines, rows: Iterable[int], tz: tzinfo
+) -> list[BlockedTime]:
+    """:func:`item_blocked_time` of the finished timelines at ``rows``.
+
+    Each is computed once: a finished item's blocked time no longer changes.
+    """
+
+    def blocked(t: ItemTimeline) -> BlockedTime:
+        if t.ended_at is None:
+            raise ValueError(f"{t.item.key} has not finished: its blocked time depends on now")
+        return item_blocked_time(t, t.ended_at, tz)
+
+    return timelines.each(("blocked", tz), rows, blocked)

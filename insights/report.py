@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 from insights.agreements import Agreements
 from insights.detectors import run_detectors
@@ -41,7 +44,8 @@ from insights.forecast import (
 )
 from insights.model import Snapshot
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
-from insights.timeline import ItemTimeline, Timelines, local_date
+from insights.timeline import ItemTimeline, local_date
+from insights.timelines import Timelines
 
 DAY = 86400.0
 SCHEMA_VERSION = 1
@@ -171,7 +175,7 @@ def build_report(
     flows = net_flow(lines, first_day, end_day, tz, "day")
     sle = service_level_expectation(lines, now, tz, agreements.history_days, agreements.sle_days)
     compliance = sle_compliance(lines, sle.days, start, now, tz) if sle else None
-    in_progress = [t for t in lines if t.in_progress and t.item.created_at <= now]
+    in_progress = lines.where(lines.columns.in_progress & lines.columns.created_by(now))
     percentiles = cycle.percentiles_seconds or {}
 
     metrics: dict[str, float | int | None] = {
@@ -238,31 +242,39 @@ def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _item_facts(
-    lines: list[ItemTimeline], start: datetime, now: datetime, tz: tzinfo
-) -> list[ItemFacts]:
-    facts = []
-    for t in lines:
-        relevant = (t.in_progress and t.item.created_at <= now) or (
-            t.finished_at is not None and start <= t.finished_at < now
-        )
-        if not relevant:
-            continue
-        facts.append(
-            ItemFacts(
-                key=t.item.key,
-                title=t.item.title,
-                status=t.item.status,
-                stage=t.item.stage.value,
-                started_at=t.started_at,
-                finished_at=t.finished_at,
-                cycle_time_seconds=t.cycle_time_seconds(),
-                age_seconds=t.age_seconds(now),
-                blocked_seconds=item_blocked_time(t, now, tz).blocked_seconds,
-                url=t.item.url,
-            )
-        )
-    return facts
+def _item_facts(lines: Timelines, start: datetime, now: datetime, tz: tzinfo) -> list[ItemFacts]:
+    """Items in progress now (created by now) or finished in the window, in the snapshot's order.
+
+    A finished item's facts no longer change: they are worked out once per timeline.
+    """
+    table = lines.columns
+    in_progress = np.flatnonzero(table.in_progress & table.created_by(now)).tolist()
+    finished = lines.finished_rows(start, now).tolist()
+    known = lines.each(("facts", tz), finished, partial(_facts, tz=tz))
+    facts = dict(zip(finished, known, strict=True))
+    for row in in_progress:
+        facts[row] = _facts(lines[row], tz, now)
+    return [facts[row] for row in sorted(facts)]
+
+
+def _facts(t: ItemTimeline, tz: tzinfo, now: datetime | None = None) -> ItemFacts:
+    """The facts of one item in progress at ``now``, or finished (``now`` then plays no part)."""
+    end = now or t.ended_at
+    if end is None:
+        raise ValueError(f"{t.item.key} is in progress: its facts depend on now")
+    item = t.item
+    return ItemFacts(
+        key=item.key,
+        title=item.title,
+        status=item.status,
+        stage=item.stage.value,
+        started_at=t.started_at,
+        finished_at=t.finished_at,
+        cycle_time_seconds=t.cycle_time_seconds(),
+        age_seconds=t.age_seconds(end),
+        blocked_seconds=item_blocked_time(t, end, tz).blocked_seconds,
+        url=item.url,
+    )
 
 
 def _daily(done: list[Any], wip_days: list[Any], cfd: CumulativeFlow) -> list[DayFacts]:

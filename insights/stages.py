@@ -21,18 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 import numpy as np
 
 from insights.flow import item_timelines
 from insights.model import Snapshot, Stage, Transition, WorkItem
 from insights.timeline import DayIndex, ItemTimeline, Reentry
+from insights.timelines import STAGE_CODES, as_timelines
 from insights.workflow import default_stage
 
 NOT_COLUMNS = frozenset({Stage.BLOCKED, Stage.CANCELLED})
 """Stages whose statuses are states of an item rather than places on the board."""
-_CANCELLED = Stage.CANCELLED
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ColumnIndex(dict[str, int | None]):
@@ -86,8 +87,8 @@ def stage_timestamps(
             continue
         if keep_last or entries[position] is None:
             entries[position] = transition.at
-        for later in range(position + 1, -1 if current is None else current + 1):
-            entries[later] = None
+        if current is not None and current > position:  # backflow wipes the later columns
+            entries[position + 1 : current + 1] = [None] * (current - position)
         current = position
     following = None
     for position in range(len(entries) - 1, -1, -1):
@@ -106,8 +107,12 @@ def board_columns(snapshot: Snapshot, stage_of: Mapping[str, Stage] | None = Non
     """
     known = {name.lower(): stage for name, stage in (stage_of or {}).items()}
     if stage_of is None:
+        first_seen: dict[str, Stage] = {}  # by status as spelled: few statuses, many items
         for item in snapshot.items:
-            known.setdefault(item.status.lower(), item.stage)
+            if item.status not in first_seen:
+                first_seen[item.status] = item.stage
+        for status, stage in first_seen.items():
+            known.setdefault(status.lower(), stage)
     return [
         s for s in snapshot.statuses if known.get(s.lower(), default_stage(s)) not in NOT_COLUMNS
     ]
@@ -149,35 +154,51 @@ def cumulative_flow(
     columns = column_index(statuses)
     window = DayIndex(start, end, tz)
     edges = np.array([e.timestamp() for e in window.edges[1:]])
+    timelines = as_timelines(item_timelines(source) if isinstance(source, Snapshot) else source)
+    table = timelines.columns
+    first = window.first.timestamp()
+    counted = (table.stage != STAGE_CODES[Stage.CANCELLED]) & table.created_before(window.last)
+    # Items unchanged since before the window sit in the column of their latest status.
+    settled = counted & (table.status_since < first)
+    latest = np.full(len(timelines), -1)  # each item's column at the end of the window
+    column_of = [-1 if (c := columns[status]) is None else c for status in table.statuses]
+    latest[settled] = np.array(column_of, dtype=np.int64)[table.last_status[settled]]
+    for row in np.flatnonzero(settled & (latest < 0) & table.has_history).tolist():
+        t = timelines[row]  # its last move was not into a column: look further back
+        position = current_column(t.item, t.transitions, columns)
+        latest[row] = -1 if position is None else position
+    # The other items' arrivals: counted before the window, or by their instant inside it.
+    arrived = [0] * len(statuses)
     arrivals: list[list[float]] = [[] for _ in statuses]
-    settled = [0] * len(statuses)  # items unchanged since before the window, by their column
-    last_day_keys: list[list[str]] = [[] for _ in statuses]
-    first, last = window.first, window.last
-    timelines = item_timelines(source) if isinstance(source, Snapshot) else source
-    for t in timelines:
-        item, transitions = t.item, t.transitions
-        if item.stage is _CANCELLED or item.created_at >= last:
-            continue
-        if (transitions[-1].at if transitions else item.created_at) < first:
-            latest = current_column(item, transitions, columns)
-            if latest is not None:
-                settled[latest] += 1
-                last_day_keys[latest].append(item.key)
-            continue
-        latest = None
-        for position, entered in enumerate(stage_timestamps(item, transitions, columns, reentry)):
-            if entered is not None and entered < last:
-                arrivals[position].append(entered.timestamp())
-                latest = position
-        if latest is not None:
-            last_day_keys[latest].append(item.key)
+    window_start, window_end = window.first, window.last
+    # Each item's entries do not depend on the window: worked out once per item and columns.
+    memo = ("stage_timestamps", tuple(statuses), reentry)
+    known: dict[int, list[datetime | None]] = timelines.memo(memo, dict)
+    for row in np.flatnonzero(counted & ~settled).tolist():
+        entries = known.get(row)
+        if entries is None:
+            t = timelines[row]
+            entries = known[row] = stage_timestamps(t.item, t.transitions, columns, reentry)
+        for position, entered in enumerate(entries):
+            if entered is None or entered >= window_end:
+                continue
+            if entered < window_start:
+                arrived[position] += 1
+            else:
+                arrivals[position].append((entered - _EPOCH).total_seconds())  # .timestamp()
+            latest[row] = position
+    settled_counts = np.bincount(latest[settled & (latest >= 0)], minlength=len(statuses))
     counts = {}
-    before = sum(settled)
+    before = int(settled_counts.sum())
     for position, (name, times) in enumerate(zip(statuses, arrivals, strict=True)):
         ordered = np.sort(np.array(times, dtype=float))
-        counts[name] = (np.searchsorted(ordered, edges, side="left") + before).tolist()
-        before -= settled[position]
-    keys = {name: tuple(k) for name, k in zip(statuses, last_day_keys, strict=True)}
+        found = np.searchsorted(ordered, edges, side="left") + (before + arrived[position])
+        counts[name] = found.tolist()
+        before -= int(settled_counts[position])
+    keys = {
+        name: tuple(table.keys[row] for row in np.flatnonzero(latest == position).tolist())
+        for position, name in enumerate(statuses)
+    }
     return CumulativeFlow(window.days, list(statuses), counts, keys)
 
 

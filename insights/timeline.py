@@ -25,16 +25,12 @@ and span helpers measure time inside intervals.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cached_property
 from itertools import pairwise
 from operator import attrgetter
 from typing import Literal
-
-import numpy as np
-import numpy.typing as npt
 
 from insights.model import FlagChange, Stage, Transition, WorkItem
 
@@ -80,6 +76,20 @@ class ItemTimeline:
     """The item's status changes, oldest first."""
     flags: Sequence[FlagChange] = ()
     """The item's impediment flag changes, oldest first."""
+    _ever_blocked: bool | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def ever_blocked(self) -> bool:
+        """Whether the item was ever in a blocked stage (worked out once, then kept)."""
+        if self._ever_blocked is None:
+            transitions = self.transitions
+            if not transitions:
+                self._ever_blocked = self.item.stage is _BLOCKED
+            else:
+                self._ever_blocked = transitions[0].from_stage is _BLOCKED or any(
+                    transition.to_stage is _BLOCKED for transition in transitions
+                )
+        return self._ever_blocked
 
     @property
     def status_since(self) -> datetime:
@@ -187,69 +197,6 @@ class ItemTimeline:
     def stage_spans(self, stages: frozenset[Stage]) -> list[tuple[datetime, datetime | None]]:
         """The item's stays in any of ``stages``, oldest first (None end: it is there now)."""
         return [(entered, left) for _, stage, entered, left in self.stays() if stage in stages]
-
-
-class Timelines(list[ItemTimeline]):
-    """Timelines that answer window queries, with the most asked one indexed on first use.
-
-    :func:`insights.flow.item_timelines` returns one; every metric accepts any iterable and wraps
-    it with :func:`as_timelines`. Build it once per snapshot and pass it to every metric; do not
-    modify it afterwards (the index is kept).
-    """
-
-    @cached_property
-    def _finished(self) -> tuple[npt.NDArray[np.float64], list[ItemTimeline]]:
-        """Finished timelines by finish instant, and those instants as POSIX seconds."""
-        finished = [t for t in self if t.finished_at is not None]
-        stamps = np.fromiter(
-            (t.finished_at.timestamp() for t in finished if t.finished_at is not None),
-            dtype=np.float64,
-            count=len(finished),
-        )
-        order = np.argsort(stamps, kind="stable")
-        return stamps[order], [finished[i] for i in order.tolist()]
-
-    @cached_property
-    def in_progress(self) -> list[ItemTimeline]:
-        """The timelines started and neither finished nor cancelled."""
-        return [t for t in self if t.started_at is not None and t.item.stage in IN_PROGRESS]
-
-    def finished_between(self, start: datetime, end: datetime) -> list[ItemTimeline]:
-        """The timelines finished in ``[start, end)``, oldest finish first."""
-        stamps, ordered = self._finished
-        lo, hi = np.searchsorted(stamps, (start.timestamp(), end.timestamp()), side="left")
-        return ordered[lo:hi]
-
-    def started_between(self, start: datetime, end: datetime) -> list[ItemTimeline]:
-        """The timelines started in ``[start, end)``."""
-        return [t for t in self if t.started_at is not None and start <= t.started_at < end]
-
-    def live_between(self, start: datetime, end: datetime) -> list[ItemTimeline]:
-        """The timelines started before ``end`` and not finished or cancelled before ``start``."""
-        out = []
-        for t in self:
-            started = t.started_at
-            if started is None or started >= end:
-                continue
-            ended = t.finished_at
-            if ended is None and t.item.stage is _CANCELLED:
-                ended = t.cancelled_at
-            if ended is None or ended >= start:
-                out.append(t)
-        return out
-
-    def changed_since(self, instant: datetime) -> list[ItemTimeline]:
-        """The timelines whose last status change (or creation) is at or after ``instant``."""
-        return [
-            t
-            for t in self
-            if (t.transitions[-1].at if t.transitions else t.item.created_at) >= instant
-        ]
-
-
-def as_timelines(timelines: Iterable[ItemTimeline]) -> Timelines:
-    """``timelines`` as a :class:`Timelines` (itself when it already is one)."""
-    return timelines if isinstance(timelines, Timelines) else Timelines(timelines)
 
 
 def build_timeline(
@@ -366,31 +313,41 @@ class DayIndex:
         return range(self.first_day_ending_after(since), stop)
 
 
-def states_at_day_ends(
-    timeline: ItemTimeline, window: DayIndex, days: range
-) -> Iterator[tuple[int, str, Stage | None]]:
-    """``(day index, status, stage)`` of the item at the end of each day of ``days``.
+DayRun = tuple[int, int, str, Stage | None]
+"""``(first, stop, status, stage)``: an item's state at the end of days ``first..stop - 1``."""
 
-    A change at the very instant a day ends belongs to the next day.
+
+def day_end_states(timeline: ItemTimeline, window: DayIndex, days: range) -> list[DayRun]:
+    """The item's status and stage at the end of each day of ``days``, as runs of days.
+
+    A change at the very instant a day ends belongs to the next day. Only the changes inside
+    ``days`` are read, so an item that sat still for the whole window costs one run.
     """
     if not days:
-        return
+        return []
     transitions = timeline.transitions
     edges = window.edges
-    count = len(transitions)
     i = bisect_left(transitions, edges[days.start + 1], key=_AT)
     if i == 0:
-        status = transitions[0].from_status if transitions else None
-        status = status or timeline.item.status
+        status = (transitions[0].from_status if transitions else None) or timeline.item.status
         stage = transitions[0].from_stage if transitions else timeline.item.stage
     else:
         status, stage = transitions[i - 1].to_status, transitions[i - 1].to_stage
-    for k in days:
-        end = edges[k + 1]
-        while i < count and transitions[i].at < end:
-            status, stage = transitions[i].to_status, transitions[i].to_stage
-            i += 1
-        yield k, status, stage
+    runs = []
+    first, stop, end = days.start, days.stop, edges[days.stop]
+    boundary = edges[first + 1]  # the end of the day the next change is checked against
+    for index in range(i, len(transitions)):
+        transition = transitions[index]
+        at = transition.at
+        if at >= boundary:  # the change belongs to a later day
+            if at >= end:
+                break
+            day = bisect_right(edges, at, first + 1) - 1  # the first day ending after it
+            runs.append((first, day, status, stage))
+            first, boundary = day, edges[day + 1]
+        status, stage = transition.to_status, transition.to_stage
+    runs.append((first, stop, status, stage))
+    return runs
 
 
 # --- Spans ---------------------------------------------------------------------------------------

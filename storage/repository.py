@@ -8,11 +8,9 @@ re-reading an item is harmless and a vendor-side edit of its history is reflecte
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import chain, groupby
 from operator import itemgetter
@@ -403,47 +401,71 @@ def load_health(engine: Engine, team: str | None = None) -> list[SourceHealth]:
         return [SourceHealth(**row._asdict()) for row in conn.execute(query)]
 
 
-STAGES = {stage.value: stage for stage in Stage}
+STAGES: dict[str | None, Stage | None] = {None: None, **{stage.value: stage for stage in Stage}}
 KINDS = {kind.value: kind for kind in ItemKind}
 REVIEW_STATES = {state.value: state for state in ReviewState}
-ITEM_COLUMNS = (
-    "id, team, source, key, kind, type, title, status, stage, created_at, updated_at, "
-    "resolved_at, assignee, url, priority, labels, parent_key, story_points, blocked_by, author, "
-    "draft, merged_at, first_commit_at, head_branch, additions, deletions, changed_files, "
-    "merge_sha, linked_keys"
+ITEM_FIELDS = (
+    "id", "team", "source", "key", "kind", "type", "title", "status", "stage", "created_at",
+    "updated_at", "resolved_at", "assignee", "url", "priority", "labels", "parent_key",
+    "story_points", "blocked_by", "author", "draft", "merged_at", "first_commit_at", "head_branch",
+    "additions", "deletions", "changed_files", "merge_sha", "linked_keys",
+)  # fmt: skip
+"""The ``items`` columns the loader reads: the fields of WorkItem, in order."""
+ITEM_TIMESTAMPS = frozenset(
+    ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at")
 )
+ITEM_LISTS = frozenset(("labels", "blocked_by", "linked_keys"))
+TRANSITION_FIELDS = ("item_id", "at", "from_status", "to_status", "from_stage", "to_stage")
+
+
+def _check_fields() -> None:
+    """The loader builds items and changes field by field: a new field must be read there too."""
+    for model, names in ((WorkItem, ITEM_FIELDS), (Transition, TRANSITION_FIELDS)):
+        if tuple(f.name for f in fields(model)) != names:  # pragma: no cover
+            raise RuntimeError(f"insights.model.{model.__name__} changed: update load_snapshot")
+
+
+_check_fields()
 TEAM_ITEMS = "item_id IN (SELECT id FROM items WHERE team = :team)"
+_new = object.__new__
+_ITEM_SETTERS = tuple(getattr(WorkItem, name).__set__ for name in ITEM_FIELDS)
 
 
-def _utc_reader(conn: Connection) -> Callable[[Any], datetime | None]:
-    """How to turn a raw timestamp column value into an aware UTC datetime, per database.
+def _utc_reader(conn: Connection) -> tuple[Callable[[Any], datetime], str | None]:
+    """How to turn a raw timestamp value into an aware UTC datetime on this database.
+
+    The function for a non-null value, and the text to append to the value first (None: none).
 
     The snapshot loader reads raw driver values (no per-value SQLAlchemy processing) because it
-    handles millions of rows: SQLite returns the stored naive UTC text, PostgreSQL an aware
-    datetime in the session's time zone (UTC, see storage.db).
+    handles millions of rows. SQLite stores naive UTC text: with ``"+00:00"`` appended, the C
+    parser ``datetime.fromisoformat`` does all the work. PostgreSQL returns aware datetimes in
+    the session's time zone (UTC, see storage.db).
     """
     if conn.dialect.name == "sqlite":
-        parse = datetime.fromisoformat
+        return datetime.fromisoformat, "+00:00"
 
-        def read_sqlite(value: Any) -> datetime | None:
-            return None if value is None else parse(value + "+00:00")
+    def read_aware(value: Any) -> datetime:
+        return value if value.tzinfo is UTC else value.astimezone(UTC)  # type: ignore[no-any-return]
 
-        return read_sqlite
-
-    def read_aware(value: Any) -> datetime | None:
-        if value is None or value.tzinfo is UTC:
-            return value  # type: ignore[no-any-return]
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
-
-    return read_aware
+    return read_aware, None
 
 
-def _raw_rows(conn: Connection, sql: str, team: str) -> Iterator[Any]:
-    """Rows of ``sql`` (one ``:team`` parameter) straight from the driver's cursor."""
-    return chain.from_iterable(_raw_batches(conn, sql, team))
+def _timestamps(conn: Connection) -> Callable[[Any], datetime]:
+    """The converter of timestamp values (see :func:`_utc_reader`)."""
+    parse, suffix = _utc_reader(conn)
+    if suffix is None:
+        return parse
+    return lambda value: parse(value + suffix)
+
+
+def _optional_timestamps(conn: Connection) -> Callable[[Any], datetime | None]:
+    """The converter of nullable timestamp values (see :func:`_utc_reader`)."""
+    timestamp = _timestamps(conn)
+    return lambda value: None if value is None else timestamp(value)
 
 
 def _raw_batches(conn: Connection, sql: str, team: str) -> Iterator[Sequence[Any]]:
+    """Rows of ``sql`` (one ``:team`` parameter) straight from the driver's cursor, in batches."""
     compiled = text(sql).bindparams(team=team).compile(dialect=conn.dialect)
     params: Any = compiled.params
     if compiled.positiontup is not None:
@@ -457,86 +479,101 @@ def _raw_batches(conn: Connection, sql: str, team: str) -> Iterator[Sequence[Any
         cursor.close()
 
 
+def _raw_rows(conn: Connection, sql: str, team: str) -> Iterator[Any]:
+    """Rows of ``sql`` (one ``:team`` parameter) straight from the driver's cursor."""
+    return chain.from_iterable(_raw_batches(conn, sql, team))
+
+
 def _json_tuple(value: Any) -> tuple[str, ...]:
     if not value or value == "[]":
         return ()
     return tuple(json.loads(value) if isinstance(value, str) else value)
 
 
-def _load_items(conn: Connection, team: str, ts: Callable[[Any], Any]) -> list[WorkItem]:
-    query = f"SELECT {ITEM_COLUMNS} FROM items WHERE team = :team ORDER BY id"
-    return [
-        WorkItem(
-            id=r[0],
-            team=r[1],
-            source=r[2],
-            key=r[3],
-            kind=KINDS[r[4]],
-            type=r[5],
-            title=r[6],
-            status=r[7],
-            stage=STAGES[r[8]],
-            created_at=ts(r[9]),
-            updated_at=ts(r[10]),
-            resolved_at=ts(r[11]),
-            assignee=r[12],
-            url=r[13],
-            priority=r[14],
-            labels=_json_tuple(r[15]),
-            parent_key=r[16],
-            story_points=r[17],
-            blocked_by=_json_tuple(r[18]),
-            author=r[19],
-            draft=bool(r[20]),
-            merged_at=ts(r[21]),
-            first_commit_at=ts(r[22]),
-            head_branch=r[23],
-            additions=r[24],
-            deletions=r[25],
-            changed_files=r[26],
-            merge_sha=r[27],
-            linked_keys=_json_tuple(r[28]),
-        )
-        for r in _raw_rows(conn, query, team)
-    ]
+def _load_items(conn: Connection, team: str) -> list[WorkItem]:
+    """The team's work items, by id.
+
+    Each is built field by field, without ``WorkItem.__init__``: its checks (UTC instants) hold
+    by construction for what this loader reads, and skipping them makes loading a large team a
+    third faster.
+    """
+    timestamp = _optional_timestamps(conn)
+    converters: list[Callable[[Any], Any] | None] = []
+    for name in ITEM_FIELDS:
+        if name in ITEM_TIMESTAMPS:
+            converters.append(timestamp)
+        elif name in ITEM_LISTS:
+            converters.append(_json_tuple)
+        elif name == "kind":
+            converters.append(KINDS.__getitem__)
+        elif name == "stage":
+            converters.append(STAGES.__getitem__)
+        elif name == "draft":
+            converters.append(bool)
+        else:
+            converters.append(None)
+    steps = tuple(zip(_ITEM_SETTERS, converters, strict=True))
+    items = []
+    query = f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE team = :team ORDER BY id"
+    for row in _raw_rows(conn, query, team):
+        item = _new(WorkItem)
+        for (set_field, convert), value in zip(steps, row, strict=True):
+            set_field(item, value if convert is None else convert(value))
+        items.append(item)
+    return items
 
 
 def _load_transitions(
-    conn: Connection, team: str, ts: Callable[[Any], Any]
-) -> dict[str, list[Transition]]:
+    conn: Connection, team: str, ids: dict[str, str]
+) -> dict[str, Sequence[Transition]]:
+    """The team's status changes by item id, in order.
+
+    A million changes are built here for a large team: each is made field by field, without
+    ``Transition.__init__`` (whose UTC check holds by construction), which halves their cost.
+    ``ids`` maps each item id to the item's own string, which the changes share.
+    """
+    parse, suffix = _utc_reader(conn)
     query = (
-        "SELECT item_id, at, from_status, to_status, from_stage, to_stage FROM transitions "
-        f"WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+        "SELECT item_id, at, from_status, to_status, from_stage, to_stage "
+        f"FROM transitions WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
     )
-    grouped: dict[str, list[Transition]] = {}
-    stages = STAGES
-    for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0)):
-        grouped[item_id] = [
-            Transition(item_id, ts(at), fs, to, stages.get(fst) if fst else None, stages[tst])
-            for _, at, fs, to, fst, tst in group
-        ]
+    grouped: dict[str, Sequence[Transition]] = {}
+    stages, new, kind = STAGES, _new, Transition
+    current: str | None = None  # the item id of the changes being read, as the driver gave it
+    owner = ""  # and as the item has it
+    events: list[Transition] = []
+    for item_id, at, from_status, to_status, from_stage, to_stage in _raw_rows(conn, query, team):
+        if item_id != current:
+            current, owner, events = item_id, ids.get(item_id, item_id), []
+            grouped[owner] = events
+        transition = new(kind)
+        transition.item_id = owner
+        transition.at = parse(at + suffix) if suffix else parse(at)
+        transition.from_status = from_status
+        transition.to_status = to_status
+        transition.from_stage = stages[from_stage]
+        transition.to_stage = stages[to_stage]  # type: ignore[assignment]
+        events.append(transition)
     return grouped
 
 
-def _load_flags(
-    conn: Connection, team: str, ts: Callable[[Any], Any]
-) -> dict[str, list[FlagChange]]:
+def _load_flags(conn: Connection, team: str) -> dict[str, Sequence[FlagChange]]:
+    timestamp = _timestamps(conn)
     query = f"SELECT item_id, at, flagged FROM flags WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
     return {
-        item_id: [FlagChange(item_id, ts(at), bool(flagged)) for _, at, flagged in group]
+        item_id: [FlagChange(item_id, timestamp(at), bool(flagged)) for _, at, flagged in group]
         for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
     }
 
 
-def _load_reviews(
-    conn: Connection, team: str, ts: Callable[[Any], Any]
-) -> dict[str, list[ReviewEvent]]:
+def _load_reviews(conn: Connection, team: str) -> dict[str, Sequence[ReviewEvent]]:
+    timestamp = _timestamps(conn)
     query = (
         f"SELECT item_id, at, state, reviewer FROM reviews WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
     )
     return {
         item_id: [
-            ReviewEvent(item_id, ts(at), REVIEW_STATES[state], reviewer)
+            ReviewEvent(item_id, timestamp(at), REVIEW_STATES[state], reviewer)
             for _, at, state, reviewer in group
         ]
         for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
@@ -588,34 +625,20 @@ def _incident_from_row(row: Any) -> Incident:
     )
 
 
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of acyclic objects.
-
-    Without this, collections triggered by the allocations rescan the growing snapshot again and
-    again, and loading a large team takes several times longer (benchmarks/insights.py).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Snapshot:
     """Everything stored for ``team``, as the immutable input of the metrics.
 
     Items and their events (the bulk of the data) are read as raw driver rows for speed; the
-    smaller delivery tables go through SQLAlchemy's typed results.
+    smaller delivery tables go through SQLAlchemy's typed results. A large team is millions of
+    objects: pause the cyclic garbage collector while loading and freeze the snapshot afterwards
+    (``gc.disable()``, then ``gc.freeze()`` and ``gc.enable()``), or collections triggered by the
+    allocations rescan the growing snapshot again and again (benchmarks/insights.py does so).
     """
-    with engine.connect() as conn, _no_gc_pauses():
-        ts = _utc_reader(conn)
-        items = _load_items(conn, team, ts)
-        transitions = _load_transitions(conn, team, ts)
-        flags = _load_flags(conn, team, ts)
-        reviews = _load_reviews(conn, team, ts)
+    with engine.connect() as conn:
+        items = _load_items(conn, team)
+        transitions = _load_transitions(conn, team, {item.id: item.id for item in items})
+        flags = _load_flags(conn, team)
+        reviews = _load_reviews(conn, team)
         deployments = [
             _deployment_from_row(r)
             for r in conn.execute(
@@ -643,9 +666,9 @@ def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Sn
     return Snapshot(
         team=team,
         items=items,
-        transitions=dict(transitions),
-        flags=dict(flags),
-        reviews=dict(reviews),
+        transitions=transitions,
+        flags=flags,
+        reviews=reviews,
         deployments=deployments,
         pipeline_runs=runs,
         incidents=incidents,

@@ -184,3 +184,14 @@ def test_local_dates_follow_the_team_time_zone() -> None:
     ctx = context(SnapshotBuilder().build(), tz=ZoneInfo("Pacific/Auckland"))
     assert ctx.today == (NOW + timedelta(hours=13)).date()
     assert context(SnapshotBuilder().build(), tz=UTC).today == NOW.date()
+
+
+def test_items_created_after_now_are_left_out_of_every_statistic() -> None:
+    builder = SnapshotBuilder()
+    history(builder, [1, 2, 3, 4, 5])
+    builder.issue("LATER", ("In Progress", ago(days=2)), created=NOW + timedelta(days=1))
+    ctx = context(builder.build())
+    assert "LATER" not in {t.item.key for t in ctx.timelines}
+    assert "LATER" not in {s.item.key for s in ctx.stays}
+    assert ctx.cycle_time_days is not None and ctx.cycle_time_days.count == 5
+    assert [item.key for _, item in ctx.other_items] == ["LATER"]  # no timeline here

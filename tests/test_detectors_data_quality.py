@@ -70,3 +70,14 @@ def test_long_lists_of_items_are_shortened_in_the_title() -> None:
 
 def test_a_healthy_team_has_clean_data() -> None:
     assert detect(data_quality, healthy_team().build()) == []
+
+
+def test_impossible_dates_of_every_kind_of_item_are_listed_in_the_snapshots_order() -> None:
+    builder = SnapshotBuilder()
+    builder.issue("B-1", ("In Progress", ago(days=5)), created=ago(days=3))
+    builder.issue("EPIC", ("In Progress", ago(days=5)), created=ago(days=3), type="Epic")
+    builder.issue("B-2", ("In Progress", ago(days=5)), created=ago(days=4))
+    builder.issue("LATER", ("In Progress", ago(days=5)), created=ago(days=-1))  # after now
+    [finding] = detect(data_quality, builder.build())
+    assert finding.evidence["problem"] == "transition_before_created"
+    assert finding.item_keys == ("B-1", "EPIC", "B-2")  # epics have no timeline but count

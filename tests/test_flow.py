@@ -377,3 +377,37 @@ def test_service_level_expectation_and_its_compliance() -> None:
     fixed = service_level_expectation(timelines, now, UTC, fixed_days=7)
     assert fixed is not None and (fixed.days, fixed.fixed) == (7, True)
     assert sle_compliance(timelines, 4, at(90), at(91), UTC).rate is None
+
+
+def test_a_snapshots_timelines_are_built_once_and_shared() -> None:
+    board = Board()
+    board.add("A-1", [(at(1), "In Progress"), (at(2), "Done")])
+    board.add("E-1", [(at(1), "In Progress")], type="Epic")
+    snapshot = board.snapshot()
+
+    first = item_timelines(snapshot)
+
+    assert item_timelines(snapshot) is first  # a snapshot is immutable: its timelines too
+    assert [t.item.key for t in first] == ["A-1"]
+    assert item_timelines(snapshot, exclude_types=()) is not first  # other options, other list
+    again = board.snapshot()  # equal content, another snapshot
+    assert item_timelines(again) is not first
+    assert [t.finished_at for t in item_timelines(again)] == [t.finished_at for t in first]
+
+
+def test_metrics_of_a_plain_list_of_timelines_match_those_of_the_snapshot() -> None:
+    board = Board()
+    board.add("A-1", [(at(0), "Ready"), (at(1), "In Progress"), (at(3), "Done")])
+    board.add("A-2", [(at(1), "In Progress"), (at(2), "Won't Do")])
+    board.add("A-3", [(at(2), "In Progress"), (at(4), "Review")], created=at(-1))
+    board.add("A-4", [(at(1), "In Progress"), (at(2), "Backlog")])
+    snapshot = board.snapshot()
+    shared, plain = item_timelines(snapshot), list(item_timelines(snapshot))
+    days = (date(2026, 3, 1), date(2026, 3, 8))
+
+    assert wip_per_day(plain, *days, UTC) == wip_per_day(shared, *days, UTC)
+    assert flow_load(plain, *days, UTC) == flow_load(shared, *days, UTC)
+    assert net_flow(plain, *days, UTC, "day") == net_flow(shared, *days, UTC, "day")
+    assert cycle_time_summary(plain, at(0), at(9)) == cycle_time_summary(shared, at(0), at(9))
+    # A-1 is in progress from 2 to 4 March, A-2 on 3 March, A-3 from 4 March; A-4 went back
+    assert [d.wip for d in wip_per_day(shared, *days, UTC)] == [0, 1, 2, 2, 1, 1, 1]

@@ -121,6 +121,54 @@ def test_page_round_trips_every_record_kind(engine) -> None:
     assert load_cursor(engine, "t/test") == "c1"
 
 
+def test_every_field_of_an_item_and_its_changes_round_trips(engine) -> None:
+    pr = WorkItem(
+        id="test:pr:acme/api#7",
+        team="t",
+        source="test",
+        key="acme/api#7",
+        kind=ItemKind.PULL_REQUEST,
+        type="pull_request",
+        title="Fix the ledger",
+        status="merged",
+        stage=Stage.DONE,
+        created_at=T0,
+        updated_at=T0 + timedelta(days=2),
+        resolved_at=T0 + timedelta(days=2),
+        assignee="ana",
+        url="https://git.invalid/acme/api/pull/7",
+        priority="High",
+        labels=("bug", "payments"),
+        parent_key="PAY-1",
+        story_points=2.5,
+        blocked_by=("PAY-2",),
+        author="ben",
+        draft=True,
+        merged_at=T0 + timedelta(days=2, microseconds=1),
+        first_commit_at=T0 - timedelta(hours=3),
+        head_branch="fix/ledger",
+        additions=120,
+        deletions=7,
+        changed_files=3,
+        merge_sha="abc123",
+        linked_keys=("PAY-1", "INC-9"),
+    )
+    moves = (
+        Transition(pr.id, T0 + timedelta(seconds=1), None, "open", None, Stage.ACTIVE),
+        Transition(pr.id, T0 + timedelta(days=2), "open", "merged", Stage.ACTIVE, Stage.DONE),
+    )
+    save_page(engine, "t/test", Page([ItemHistory(pr, moves)]), T0)
+
+    snap = load_snapshot(engine, "t")
+
+    [loaded] = snap.items
+    assert loaded == pr
+    assert list(snap.transitions[pr.id]) == list(moves)
+    instants = [loaded.created_at, loaded.merged_at, *(t.at for t in snap.transitions[pr.id])]
+    assert all(at is not None and at.utcoffset() == timedelta(0) for at in instants)
+    assert snap.transitions[pr.id][0].item_id is loaded.id  # shared, not a copy per change
+
+
 def test_saving_the_same_page_twice_changes_nothing(engine) -> None:
     page = Page([history("A-1"), history("A-2")], cursor="c1")
     save_page(engine, "t/test", page, T0)

@@ -10,18 +10,17 @@ import pytest
 from insights.model import FlagChange, ItemKind, Stage, Transition, WorkItem
 from insights.timeline import (
     DayIndex,
-    Timelines,
-    as_timelines,
     build_timeline,
     clip,
+    day_end_states,
     day_start,
     local_date,
     overlap_seconds,
-    states_at_day_ends,
     timeline_of,
     union_seconds,
     week_start,
 )
+from insights.timelines import Timelines, as_timelines
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 LONDON = ZoneInfo("Europe/London")
@@ -216,9 +215,13 @@ def test_the_state_at_the_end_of_a_day_excludes_a_change_at_midnight() -> None:
     item, moves = item_with([(at(0, 2), "In Progress"), (midnight, "Review")])
     t = build_timeline(item, moves)
     window = DayIndex(date(2026, 3, 1), date(2026, 3, 5), UTC)
-    states = [(k, status) for k, status, _ in states_at_day_ends(t, window, range(1, 4))]
+    runs = [
+        (first, stop, status) for first, stop, status, _ in day_end_states(t, window, range(1, 4))
+    ]
     # 2 March ends in progress; 3 March ends in progress (Review starts on the 4th at 00:00).
-    assert states == [(1, "In Progress"), (2, "In Progress"), (3, "Review")]
+    assert runs == [(1, 3, "In Progress"), (3, 4, "Review")]
+    assert day_end_states(t, window, range(0, 1)) == [(0, 1, "Backlog", Stage.BACKLOG)]
+    assert day_end_states(t, window, range(2, 2)) == []
     assert window.present(at(0, 2), midnight) == range(1, 3)
 
 

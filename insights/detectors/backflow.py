@@ -9,11 +9,14 @@ Each move is its own finding (its key carries the instant of the move), latest f
 
 from __future__ import annotations
 
+import numpy as np
+
 from insights.detectors.context import IN_PROGRESS, DetectionContext
 from insights.detectors.ranking import Candidate, more_items, report_worst
 from insights.detectors.wording import dedupe_key
 from insights.findings import Finding, Severity
 from insights.model import Stage, Transition, WorkItem
+from insights.timeline import ItemTimeline
 
 NAME = "backflow"
 WINDOW_DAYS = 7
@@ -44,22 +47,29 @@ def detect(ctx: DetectionContext) -> list[Finding]:
     start, now = ctx.days_ago(WINDOW_DAYS), ctx.now
     order = ctx.status_order
     candidates = []
-    transitions_of = ctx.snapshot.transitions
-    for timeline in ctx.recent:
-        item = timeline.item
-        transitions = transitions_of.get(item.id, ())
-        if not transitions or transitions[-1].at < start:
-            continue  # nothing moved this week: the common case
-        for transition in reversed(transitions):
+    timelines = ctx.timelines
+    table = timelines.columns
+    moved = ctx.recent_mask & table.has_history & (table.status_since >= start.timestamp())
+    rows = np.flatnonzero(moved).tolist()  # the rest did not move this week
+
+    def moves_back(timeline: ItemTimeline) -> list[tuple[Transition, bool]]:
+        return [
+            (t, reopened)
+            for t in timeline.transitions
+            if (reopened := _is_reopen(t)) or _is_moved_back(t, order)
+        ]
+
+    each_item = timelines.each(("backflow", tuple(ctx.snapshot.statuses)), rows, moves_back)
+    for row, moves in zip(rows, each_item, strict=True):
+        item = timelines[row].item
+        for transition, reopened in reversed(moves):
             if transition.at < start:
                 break
             if transition.at > now:
                 continue
-            reopened = _is_reopen(transition)
-            if reopened or _is_moved_back(transition, order):
-                severity = Severity.WARN if reopened else Severity.INFO
-                recency = transition.at.timestamp()
-                candidates.append((Candidate.of(severity, recency, item.key), (item, transition)))
+            severity = Severity.WARN if reopened else Severity.INFO
+            recency = transition.at.timestamp()
+            candidates.append((Candidate.of(severity, recency, item.key), (item, transition)))
     return report_worst(
         NAME,
         ctx.team,

@@ -13,7 +13,7 @@ from collections import defaultdict
 from insights.detectors.context import STAY_HORIZON_DAYS, DetectionContext
 from insights.detectors.wording import DAY_SECONDS, dedupe_key
 from insights.findings import Finding, Severity
-from insights.model import Stage
+from insights.model import Stage, WorkItem
 
 NAME = "bottleneck"
 WINDOW_DAYS = STAY_HORIZON_DAYS  # 30: the stays the context keeps for recent windows
@@ -24,17 +24,24 @@ def detect(ctx: DetectionContext) -> list[Finding]:
     """A finding naming the status with the largest share of waiting time."""
     start, now = ctx.days_ago(WINDOW_DAYS), ctx.now
     waiting: dict[str, float] = defaultdict(float)
+    items_in: dict[str, list[WorkItem]] = defaultdict(list)
     in_progress_seconds = 0.0
-    for _, status, stage, entered, left in ctx.stays:
-        seconds = ((left or now) - (entered if entered > start else start)).total_seconds()
+    for (item, status, stage, entered, left), lasted in zip(
+        ctx.stays, ctx.stay_seconds, strict=True
+    ):
+        if left is not None and entered >= start:
+            seconds = lasted  # the whole stay is in the window
+        else:
+            seconds = ((left or now) - (entered if entered > start else start)).total_seconds()
         in_progress_seconds += seconds
+        items_in[status].append(item)
         if stage in _WAITING:
             waiting[status] += seconds
     total_waiting = sum(waiting.values())
     if total_waiting <= 0:
         return []
     status = max(sorted(waiting), key=lambda s: waiting[s])
-    keys = dict.fromkeys(s.item.key for s in ctx.stays if s.status == status)
+    keys = dict.fromkeys(item.key for item in items_in[status])
     share = waiting[status] / total_waiting
     item_days = waiting[status] / DAY_SECONDS
     return [

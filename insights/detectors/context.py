@@ -8,19 +8,26 @@ items and events however many detectors read them.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
+from operator import attrgetter
 from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from insights.agreements import Agreements
 from insights.detectors.review_facts import ReviewFacts, review_facts
-from insights.flow import item_timelines
-from insights.model import Snapshot, Stage, WorkItem
-from insights.percentiles import percentile
+from insights.flow import cycle_days, item_timelines
+from insights.model import ItemKind, Snapshot, Stage, WorkItem
+from insights.percentiles import percentile_of_sorted
 from insights.timeline import ItemTimeline
+from insights.timelines import Timelines, as_timelines
 
 MIN_HISTORY_ITEMS = 5
 """Fewer finished items (or stays) than this in the look-back: no percentiles (METRICS 3.7)."""
@@ -30,6 +37,7 @@ PR_LOOKBACK_DAYS = 7
 """Merged pull requests older than this are not reviewed by the detectors."""
 IN_PROGRESS = frozenset(stage for stage in Stage if stage.in_progress)
 """``stage in IN_PROGRESS`` is ten times faster than ``stage.in_progress`` in the hot loops."""
+_AT = attrgetter("at")
 
 
 class Stay(NamedTuple):
@@ -74,8 +82,9 @@ class DetectionContext:
         self.now = now
         self.tz = tz
         self.team = snapshot.team
-        source = item_timelines(snapshot) if timelines is None else timelines
-        self.timelines = [t for t in source if t.item.created_at <= now]
+        source = as_timelines(item_timelines(snapshot) if timelines is None else timelines)
+        created = source.columns.created_by(now)
+        self.timelines: Timelines = source if created.all() else source.subset(created)
         """The flow items' timelines (issues; no epics or sub-tasks), created by now."""
 
     # --- dates --------------------------------------------------------------------------------
@@ -109,51 +118,41 @@ class DetectionContext:
         return self.days_ago(max(self.agreements.history_days, STAY_HORIZON_DAYS))
 
     @cached_property
-    def recent(self) -> list[ItemTimeline]:
-        """Timelines with a status change, creation or finish since :attr:`horizon`, or in progress.
+    def recent_mask(self) -> npt.NDArray[np.bool_]:
+        """The timelines the windowed statistics look at (over ``timelines.columns``).
 
-        One pass over every item; the windowed statistics (stays, finished items, moves of the
-        week) then only walk these.
+        Those that changed status, were created or finished since :attr:`horizon`, or are in
+        progress.
         """
-        horizon, transitions_of = self.horizon, self.snapshot.transitions
-        recent = []
-        for t in self.timelines:
-            transitions = transitions_of.get(t.item.id)
-            last = transitions[-1].at if transitions else t.item.created_at
-            if (
-                last >= horizon
-                or (t.finished_at is not None and t.finished_at >= horizon)
-                or (t.started_at is not None and t.item.stage in IN_PROGRESS)
-            ):
-                recent.append(t)
-        return recent
+        columns, horizon = self.timelines.columns, self.horizon.timestamp()
+        return (
+            (columns.status_since >= horizon) | (columns.finished >= horizon) | columns.in_progress
+        )
 
     @cached_property
     def in_progress(self) -> list[ItemTimeline]:
         """Issues started and not finished, as of now."""
-        return [t for t in self.recent if t.started_at is not None and t.item.stage in IN_PROGRESS]
-
-    @cached_property
-    def finished_in_history(self) -> list[ItemTimeline]:
-        """Issues finished (done) within the look-back of ``agreements.history_days``."""
-        start = self.days_ago(self.agreements.history_days)
-        return [
-            t
-            for t in self.recent
-            if t.finished_at is not None and start <= t.finished_at < self.now
-        ]
+        return self.timelines.in_progress
 
     @cached_property
     def cycle_time_days(self) -> Percentiles | None:
         """Percentiles of cycle time in AA calendar days over the look-back; None under 5 items."""
-        values: list[float] = []
-        keys: list[str] = []
-        for t in self.finished_in_history:
-            if t.started_at is None or t.finished_at is None or t.finished_at < t.started_at:
-                continue
-            values.append((self.local_date(t.finished_at) - self.local_date(t.started_at)).days + 1)
-            keys.append(t.item.key)
-        return _percentiles(values, self.aging_percents(), tuple(keys))
+        start = self.days_ago(self.agreements.history_days)
+        keys, days = cycle_days(self.timelines, start, self.now, self.tz)
+        return _percentiles(days, self.aging_percents(), tuple(keys))
+
+    @cached_property
+    def other_items(self) -> list[tuple[int, WorkItem]]:
+        """The snapshot's items without a timeline here, with their positions, in order.
+
+        Pull requests, epics, sub-tasks, and items created after now.
+        """
+        items, positions = self.snapshot.items, self.timelines.columns.positions
+        if positions is None:  # timelines of unknown origin: every item
+            return list(enumerate(items))
+        covered = np.zeros(len(items), dtype=np.bool_)
+        covered[positions] = True
+        return [(position, items[position]) for position in np.flatnonzero(~covered).tolist()]
 
     @cached_property
     def items_by_ref(self) -> dict[str, WorkItem]:
@@ -174,60 +173,88 @@ class DetectionContext:
         return self._stays_and_durations[0]
 
     @cached_property
+    def stay_seconds(self) -> list[float]:
+        """How long each of :attr:`stays` lasted, in seconds (NaN while it lasts)."""
+        return self._stays_and_durations[1]
+
+    @cached_property
     def time_in_status_seconds(self) -> dict[str, Percentiles]:
         """Per status, percentiles of finished stays that ended in the look-back (5+ stays)."""
         result = {}
-        for status, values in self._stays_and_durations[1].items():
+        for status, values in self._stays_and_durations[2].items():
             stats = _percentiles(values, self.aging_percents(), ())
             if stats is not None:
                 result[status] = stats
         return result
 
     @cached_property
-    def _stays_and_durations(self) -> tuple[list[Stay], dict[str, list[float]]]:
-        """The recent stays, and per status the seconds of stays that ended in the look-back.
+    def _stays_and_durations(self) -> tuple[list[Stay], list[float], dict[str, list[float]]]:
+        """The recent stays, their seconds, and per status the seconds of those ended lately.
 
-        Each item's transitions are read newest first and only back to :attr:`horizon`, so the
-        cost is one step per recent item plus its recent events.
+        Lately is the look-back (``agreements.history_days``). Each recent item's history is read
+        newest first and only back to :attr:`horizon`, so the cost is one step per recent item
+        plus its recent changes.
         """
-        horizon, now, transitions_of = self.horizon, self.now, self.snapshot.transitions
+        horizon, now = self.horizon, self.now
         history_start = self.days_ago(self.agreements.history_days)
         recent_start = self.days_ago(STAY_HORIZON_DAYS)
         stays: list[Stay] = []
+        stay_seconds: list[float] = []
         durations: dict[str, list[float]] = defaultdict(list)
-        for timeline in self.recent:
-            item = timeline.item
-            transitions = transitions_of.get(item.id, ())
-            if transitions and horizon > transitions[-1].at:  # in progress for long: one stay
-                last = transitions[-1]
-                if last.to_stage in IN_PROGRESS:
-                    stays.append(Stay(item, last.to_status, last.to_stage, last.at, None))
+        add, add_seconds, nan = stays.append, stay_seconds.append, math.nan
+
+        def record(
+            item: WorkItem, status: str, stage: Stage, entered: datetime, left: datetime | None
+        ) -> None:
+            """Keep a stay in progress if recent, and its seconds if it ended in the look-back."""
+            if left is None:
+                add(_stay(item, status, stage, entered, None))
+                add_seconds(nan)
+            elif left > recent_start or left >= history_start:
+                seconds = (left - entered).total_seconds()
+                if left > recent_start:
+                    add(_stay(item, status, stage, entered, left))
+                    add_seconds(seconds)
+                if left >= history_start:
+                    durations[status].append(seconds)
+
+        for timeline in self.timelines.where(self.recent_mask):
+            item, transitions = timeline.item, timeline.transitions
+            if not transitions:
+                if item.stage in IN_PROGRESS:
+                    record(item, item.status, item.stage, item.created_at, None)
                 continue
-            left: datetime | None = None
-            status, stage = item.status, item.stage
+            last = transitions[-1]
+            if horizon > last.at:  # in progress for long: one stay
+                if last.to_stage in IN_PROGRESS:
+                    record(item, last.to_status, last.to_stage, last.at, None)
+                continue
+            if last.at > now:  # a report as of a past instant: later changes did not happen yet
+                transitions = transitions[: bisect_right(transitions, now, key=_AT)]
+            left: datetime | None = None  # when the stay being read ended (None: not yet)
             for transition in reversed(transitions):
-                at = transition.at
-                if at > now:
-                    continue
-                status, stage = transition.to_status, transition.to_stage
-                if stage in IN_PROGRESS:
-                    if left is None or left > recent_start:
-                        stays.append(Stay(item, status, stage, at, left))
-                    if left is not None and left >= history_start:
-                        durations[status].append((left - at).total_seconds())
+                at, stage = transition.at, transition.to_stage
+                if stage in IN_PROGRESS:  # record(...), inlined: this runs once per change
+                    if left is None:
+                        add(_stay(item, transition.to_status, stage, at, None))
+                        add_seconds(nan)
+                    elif left > recent_start or left >= history_start:
+                        seconds = (left - at).total_seconds()
+                        if left > recent_start:
+                            add(_stay(item, transition.to_status, stage, at, left))
+                            add_seconds(seconds)
+                        if left >= history_start:
+                            durations[transition.to_status].append(seconds)
                 left = at
-                if left < horizon:
+                if at < horizon:
                     break
-            else:
-                if transitions:
-                    status = transitions[0].from_status or status
-                    stage = transitions[0].from_stage or Stage.BACKLOG
+            else:  # read back to the first change: the stay in the initial status
+                first = timeline.transitions[0]
+                stage = first.from_stage or Stage.BACKLOG
                 if stage in IN_PROGRESS:
-                    if left is None or left > recent_start:
-                        stays.append(Stay(item, status, stage, item.created_at, left))
-                    if left is not None and left >= history_start:
-                        durations[status].append((left - item.created_at).total_seconds())
-        return stays, durations
+                    status = first.from_status or (first.to_status if transitions else item.status)
+                    record(item, status, stage, item.created_at, left)
+        return stays, stay_seconds, durations
 
     @cached_property
     def status_order(self) -> dict[str, int]:
@@ -245,8 +272,8 @@ class DetectionContext:
         """Review facts of open pull requests and those merged in the last week, by item id."""
         since = self.days_ago(PR_LOOKBACK_DAYS)
         facts = {}
-        for pr in self.snapshot.pull_requests():
-            if pr.created_at > self.now:
+        for _, pr in self.other_items:
+            if pr.kind is not ItemKind.PULL_REQUEST or pr.created_at > self.now:
                 continue
             if pr.merged_at is None and pr.stage.finished:
                 continue  # closed without merging
@@ -264,12 +291,19 @@ class DetectionContext:
         ]
 
 
+def _stay(
+    item: WorkItem, status: str, stage: Stage, entered: datetime, left: datetime | None
+) -> Stay:
+    """``Stay(...)`` without the Python-level ``__new__`` of a NamedTuple (hot loop)."""
+    return tuple.__new__(Stay, (item, status, stage, entered, left))
+
+
 def _percentiles(
-    values: list[float], percents: Sequence[int], keys: tuple[str, ...]
+    values: Sequence[float], percents: Sequence[int], keys: tuple[str, ...]
 ) -> Percentiles | None:
     if len(values) < MIN_HISTORY_ITEMS:
         return None
-    values.sort()
+    ordered = np.sort(np.asarray(values)).tolist()  # the same numbers, sorted in C
     wanted = sorted({50, 70, 85, 95, *percents})
-    computed = {p: percentile(values, p / 100) for p in wanted}
+    computed = {p: percentile_of_sorted(ordered, p / 100) for p in wanted}
     return Percentiles({p: v for p, v in computed.items() if v is not None}, len(values), keys)

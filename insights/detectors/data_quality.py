@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
+
 from insights.detectors.context import DetectionContext
 from insights.detectors.wording import dedupe_key, plural
 from insights.findings import Finding, Severity
@@ -38,25 +40,16 @@ _CHECKS = {
 
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for unmapped statuses and impossible item timelines."""
-    now, transitions_of = ctx.now, ctx.snapshot.transitions
     by_problem: dict[str, list[str]] = defaultdict(list)
-    for item in ctx.snapshot.items:
-        if item.created_at > now:
-            continue
-        transitions = transitions_of.get(item.id)
-        if transitions and transitions[0].at < item.created_at:  # a snapshot's events are sorted
-            by_problem["transition_before_created"].append(item.key)
-        if item.resolved_at is not None and item.resolved_at < item.created_at:
-            by_problem["resolved_before_created"].append(item.key)
-    for t in ctx.timelines:
-        # METRICS 3.1 back-fills a skipped start from the finish: backlog -> done starts and
-        # finishes at once; an item without any history is exempt (its source knows none)
-        if (
-            t.finished_at is not None
-            and t.started_at == t.finished_at
-            and transitions_of.get(t.item.id)
-        ):
-            by_problem["done_without_start"].append(t.item.key)
+    items = ctx.snapshot.items
+    for problem, positions in _impossible_histories(ctx).items():
+        by_problem[problem] = [items[p].key for p in sorted(positions)]
+    # METRICS 3.1 back-fills a skipped start from the finish: backlog -> done starts and finishes
+    # at once; an item without any history is exempt (its source knows none)
+    table = ctx.timelines.columns
+    done_without_start = (table.started == table.finished) & table.has_history
+    for row in np.flatnonzero(done_without_start).tolist():
+        by_problem["done_without_start"].append(table.keys[row])
     findings = _unmapped(ctx)
     for problem, keys in sorted(by_problem.items()):
         severity, what, action = _CHECKS[problem]
@@ -75,14 +68,45 @@ def detect(ctx: DetectionContext) -> list[Finding]:
     return findings
 
 
+def _impossible_histories(ctx: DetectionContext) -> dict[str, list[int]]:
+    """Positions among the snapshot's items of those created by now with impossible dates.
+
+    The flow items' facts come from their timelines' columns; the other items (pull requests,
+    epics) are read directly.
+    """
+    found: dict[str, list[int]] = defaultdict(list)
+    table = ctx.timelines.columns
+    if table.positions is not None:
+        for problem, mask in (
+            ("transition_before_created", table.changed_before_created),
+            ("resolved_before_created", table.resolved_before_created),
+        ):
+            if mask.any():
+                found[problem] += table.positions[mask].tolist()
+    now, transitions_of = ctx.now, ctx.snapshot.transitions
+    for position, item in ctx.other_items:
+        if item.created_at > now:
+            continue
+        transitions = transitions_of.get(item.id)
+        if transitions and transitions[0].at < item.created_at:  # a snapshot's events are sorted
+            found["transition_before_created"].append(position)
+        if item.resolved_at is not None and item.resolved_at < item.created_at:
+            found["resolved_before_created"].append(position)
+    return found
+
+
 def _unmapped(ctx: DetectionContext) -> list[Finding]:
     if not ctx.snapshot.statuses:
         return []
     known = ctx.status_order
+    mapped: dict[str, bool] = {}  # by status as spelled: few statuses, many items
     by_status: dict[str, list[str]] = defaultdict(list)
     for item in ctx.snapshot.issues():
-        if item.status.lower() not in known and item.created_at <= ctx.now:
-            by_status[item.status].append(item.key)
+        status = item.status
+        if status not in mapped:
+            mapped[status] = status.lower() in known
+        if not mapped[status] and item.created_at <= ctx.now:
+            by_status[status].append(item.key)
     return [
         Finding(
             detector=NAME,

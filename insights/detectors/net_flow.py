@@ -7,6 +7,9 @@ the growing WIP is already past what the team agreed to carry.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from insights.detectors.context import DetectionContext
 from insights.detectors.wording import dedupe_key, plural
 from insights.findings import Finding, Severity
@@ -17,11 +20,11 @@ WINDOW_DAYS = 7
 
 def detect(ctx: DetectionContext) -> list[Finding]:
     """A finding when more items started than finished in the last week."""
-    start = ctx.days_ago(WINDOW_DAYS)
-    started = [t.item.key for t in ctx.recent if t.started_at and start <= t.started_at < ctx.now]
-    finished = [
-        t.item.key for t in ctx.recent if t.finished_at and start <= t.finished_at < ctx.now
-    ]
+    start, now = ctx.days_ago(WINDOW_DAYS).timestamp(), ctx.now.timestamp()
+    table = ctx.timelines.columns
+    recent = ctx.recent_mask
+    started = _keys(table.keys, recent & (table.started >= start) & (table.started < now))
+    finished = _keys(table.keys, recent & (table.finished >= start) & (table.finished < now))
     if len(started) <= len(finished):
         return []
     wip, limit = len(ctx.in_progress), ctx.agreements.wip_limit
@@ -48,3 +51,7 @@ def detect(ctx: DetectionContext) -> list[Finding]:
             item_keys=tuple(started),
         )
     ]
+
+
+def _keys(keys: list[str], mask: npt.NDArray[np.bool_]) -> list[str]:
+    return [keys[row] for row in np.flatnonzero(mask).tolist()]

@@ -33,20 +33,30 @@ def _trend(counts: list[int]) -> float:
 
 def daily_counts(ctx: DetectionContext, window_days: int = WINDOW_DAYS) -> dict[str, list[int]]:
     """Items in each waiting status at now minus k days, k = window_days..0 (oldest first)."""
+    return _queues(ctx, window_days)[0]
+
+
+def _queues(
+    ctx: DetectionContext, window_days: int = WINDOW_DAYS
+) -> tuple[dict[str, list[int]], dict[str, list[str]]]:
+    """:func:`daily_counts`, and per waiting status the keys of the items in it now."""
     samples = window_days + 1
     first = ctx.days_ago(window_days)
     changes: dict[str, list[int]] = defaultdict(lambda: [0] * (samples + 1))
-    for stay in ctx.stays:
-        if stay.stage is not Stage.WAITING or (stay.left is not None and stay.left <= first):
+    waiting_now: dict[str, list[str]] = defaultdict(list)
+    for item, status, stage, entered, left in ctx.stays:
+        if stage is not Stage.WAITING or (left is not None and left <= first):
             continue
         # present at sample k when entered <= first + k days < left
-        begin = max(0, math.ceil((stay.entered - first).total_seconds() / DAY_SECONDS))
+        begin = max(0, math.ceil((entered - first).total_seconds() / DAY_SECONDS))
         end = samples
-        if stay.left is not None:
-            end = min(samples, math.ceil((stay.left - first).total_seconds() / DAY_SECONDS))
+        if left is not None:
+            end = min(samples, math.ceil((left - first).total_seconds() / DAY_SECONDS))
+        else:
+            waiting_now[status].append(item.key)
         if begin < end:
-            changes[stay.status][begin] += 1
-            changes[stay.status][end] -= 1
+            changes[status][begin] += 1
+            changes[status][end] -= 1
     counts = {}
     for status, deltas in changes.items():
         running, series = 0, []
@@ -54,17 +64,18 @@ def daily_counts(ctx: DetectionContext, window_days: int = WINDOW_DAYS) -> dict[
             running += delta
             series.append(running)
         counts[status] = series
-    return counts
+    return counts, waiting_now
 
 
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for waiting statuses whose queue grew over the last two weeks."""
     findings = []
-    for status, counts in sorted(daily_counts(ctx).items()):
+    queues, waiting_now = _queues(ctx)
+    for status, counts in sorted(queues.items()):
         growth = _trend(counts)
         if growth < MIN_GROWTH_ITEMS or counts[-1] <= counts[0]:
             continue
-        now_keys = tuple(s.item.key for s in ctx.stays if s.status == status and s.left is None)
+        now_keys = tuple(waiting_now[status])
         findings.append(
             Finding(
                 detector=NAME,

@@ -14,14 +14,16 @@ for the better it is info.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
+import numpy as np
+
 from insights.detectors.context import DetectionContext
 from insights.detectors.wording import DAY_SECONDS, dedupe_key, plural
 from insights.findings import Finding, Severity
+from insights.flow import cycle_seconds
 from insights.xmr import XmrLimits, xmr_limits
 
 NAME = "signals"
@@ -58,19 +60,21 @@ def _weekly(ctx: DetectionContext, weeks: list[date]) -> tuple[_Metric, _Metric]
         for week in [*weeks, weeks[-1] + timedelta(weeks=1)]
     ]
     first, last = edges[0], min(edges[-1], ctx.now)
-    finished: list[list[tuple[str, float | None]]] = [[] for _ in weeks]
-    for t in ctx.timelines:
-        done = t.finished_at
-        if done is None or not first <= done < last:
-            continue
-        seconds = t.cycle_time_seconds()
-        week = finished[bisect_right(edges, done) - 1]
-        week.append((t.item.key, None if seconds is None else seconds / DAY_SECONDS))
-    keys = [[key for key, _ in week] for week in finished]
-    medians: list[float | None] = []
-    for week in finished:
-        days = [d for _, d in week if d is not None]
-        medians.append(median(days) if days else None)
+    timelines = ctx.timelines
+    table = timelines.columns
+    rows = np.sort(timelines.finished_rows(first, last))
+    week_of = (
+        np.searchsorted([e.timestamp() for e in edges], table.finished[rows], side="right") - 1
+    )
+    keys: list[list[str]] = [[] for _ in weeks]
+    days: list[list[float]] = [[] for _ in weeks]
+    rows_in_order = rows.tolist()
+    cycles = cycle_seconds(timelines, rows_in_order)
+    for row, week, seconds in zip(rows_in_order, week_of.tolist(), cycles, strict=True):
+        keys[week].append(table.keys[row])
+        if seconds is not None:
+            days[week].append(seconds / DAY_SECONDS)
+    medians = [median(d) if d else None for d in days]
     return (
         _Metric("cycle_time", "median_days", "above", medians, keys),
         _Metric("throughput", "items", "below", [float(len(k)) for k in keys], keys),
@@ -80,10 +84,12 @@ def _weekly(ctx: DetectionContext, weeks: list[date]) -> tuple[_Metric, _Metric]
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for a weekly cycle time or throughput outside (or back inside) its limits."""
     this_week = ctx.today - timedelta(days=ctx.today.weekday())
-    starts = [t.item.created_at for t in ctx.timelines]
-    if not starts:
+    timelines = ctx.timelines
+    if not timelines:
         return []
-    earliest = ctx.local_date(min(starts))
+    created_range = timelines.columns.created_range
+    assert created_range is not None
+    earliest = ctx.local_date(created_range[0])
     first = max(
         this_week - timedelta(weeks=BASELINE_WEEKS + RECENT_WEEKS),
         earliest - timedelta(days=earliest.weekday()) + timedelta(weeks=1),  # first full week
