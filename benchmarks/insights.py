@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from benchmarks.summary import headline
 from insights.agreements import Agreements
 from insights.flow import item_timelines
 from insights.forecast import daily_samples, forecast_how_many, forecast_when
@@ -133,11 +134,13 @@ def peak_mb() -> float:
 T = TypeVar("T")
 
 
-def timed(what: str, run: Callable[[], T]) -> T:
-    """Run ``run()`` and print its wall and CPU time."""
+def timed(what: str, run: Callable[[], T], goal: str = "") -> T:
+    """Run ``run()``, print its wall and CPU time, and record it as a headline."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = run()
-    print(f"{what}: {time.perf_counter() - wall:.2f} s ({time.process_time() - cpu:.2f} s CPU)")
+    figure = f"{time.perf_counter() - wall:.2f} s ({time.process_time() - cpu:.2f} s CPU)"
+    print(f"{what}: {figure}")
+    headline("insights", what, figure, goal)
     return result
 
 
@@ -179,7 +182,7 @@ def main() -> None:
         statuses = [name for name, _ in WORKFLOW]
         snapshot = timed("load (cold)", lambda: load_frozen(engine, statuses))
         del snapshot  # replaced, as the bot replaces a team's snapshot after a sync
-        snapshot = timed("load (warm)", lambda: load_frozen(engine, statuses))
+        snapshot = timed("load (warm)", lambda: load_frozen(engine, statuses), "< 1.5 s")
         events = sum(len(t) for t in snapshot.transitions.values())
         print(f"items loaded: {len(snapshot.items):,}, transitions: {events:,}")
         agreements = Agreements(wip_limit=3000)
@@ -188,6 +191,7 @@ def main() -> None:
                 report = timed(
                     f"full report ({attempt})",
                     lambda: build_report(snapshot, agreements, NOW, UTC, 30),
+                    "< 1.0 s warm",
                 )
         print(f"report: {len(report.findings)} findings, WIP {report.metrics['wip']}")
         samples = daily_samples(item_timelines(snapshot), NOW, UTC)
@@ -197,6 +201,7 @@ def main() -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         print(f"forecast (10,000 trials each, when + how many): {elapsed_ms:.0f} ms")
         print(f"peak memory (max RSS): {peak_mb():.0f} MB")
+        headline("insights", "peak memory (max RSS)", f"{peak_mb():.0f} MB", "< 1 GB")
 
 
 if __name__ == "__main__":
