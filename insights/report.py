@@ -175,7 +175,7 @@ def build_report(
     flows = net_flow(lines, first_day, end_day, tz, "day")
     sle = service_level_expectation(lines, now, tz, agreements.history_days, agreements.sle_days)
     compliance = sle_compliance(lines, sle.days, start, now, tz) if sle else None
-    in_progress = lines.where(lines.columns.in_progress & lines.columns.created_by(now))
+    in_progress = lines.where(lines.columns.in_progress & lines.created_by(now))
     percentiles = cycle.percentiles_seconds or {}
 
     metrics: dict[str, float | int | None] = {
@@ -248,7 +248,7 @@ def _item_facts(lines: Timelines, start: datetime, now: datetime, tz: tzinfo) ->
     A finished item's facts no longer change: they are worked out once per timeline.
     """
     table = lines.columns
-    in_progress = np.flatnonzero(table.in_progress & table.created_by(now)).tolist()
+    in_progress = np.flatnonzero(table.in_progress & lines.created_by(now)).tolist()
     finished = lines.finished_rows(start, now).tolist()
     known = lines.each(("facts", tz), finished, partial(_facts, tz=tz))
     facts = dict(zip(finished, known, strict=True))

@@ -157,7 +157,7 @@ def cumulative_flow(
     timelines = as_timelines(item_timelines(source) if isinstance(source, Snapshot) else source)
     table = timelines.columns
     first = window.first.timestamp()
-    counted = (table.stage != STAGE_CODES[Stage.CANCELLED]) & table.created_before(window.last)
+    counted = (table.stage != STAGE_CODES[Stage.CANCELLED]) & timelines.created_before(window.last)
     # Items unchanged since before the window sit in the column of their latest status.
     settled = counted & (table.status_since < first)
     latest = np.full(len(timelines), -1)  # each item's column at the end of the window

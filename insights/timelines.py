@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, TypeVar
@@ -45,7 +45,6 @@ MEMOS_KEPT = 16
 class TimelineColumns:
     """Per timeline, in list order: its instants as POSIX seconds (NaN: none) and a few facts."""
 
-    timelines: Sequence[ItemTimeline] = field(repr=False)
     keys: list[str]
     started: FloatArray
     finished: FloatArray
@@ -65,11 +64,6 @@ class TimelineColumns:
     """The earliest and the latest creation (None without timelines)."""
     positions: IntArray | None
     """Each timeline's position among the snapshot's items, when built from a snapshot."""
-
-    @cached_property
-    def created(self) -> FloatArray:
-        """The creations (read on first use: most reports only need :attr:`created_range`)."""
-        return np.array([seconds(t.item.created_at) for t in self.timelines], dtype=np.float64)
 
     @cached_property
     def ended(self) -> FloatArray:
@@ -99,24 +93,11 @@ class TimelineColumns:
         """The item was resolved before it was created (impossible)."""
         return np.bitwise_and(self.facts, _RESOLVED_BEFORE_CREATED).astype(np.bool_)
 
-    def created_by(self, instant: datetime) -> BoolArray:
-        """Which timelines' items were created at or before ``instant``."""
-        if self.created_range is not None and self.created_range[1] <= instant:
-            return np.ones(len(self.keys), dtype=np.bool_)
-        return self.created <= instant.timestamp()
-
-    def created_before(self, instant: datetime) -> BoolArray:
-        """Which timelines' items were created before ``instant``."""
-        if self.created_range is not None and self.created_range[1] < instant:
-            return np.ones(len(self.keys), dtype=np.bool_)
-        return self.created < instant.timestamp()
-
     def take(self, rows: IntArray, timelines: Sequence[ItemTimeline]) -> TimelineColumns:
         """The columns of the ``timelines`` at ``rows``."""
         kept = {row: n for n, row in enumerate(rows.tolist())}
         creations = [t.item.created_at for t in timelines]
         return TimelineColumns(
-            timelines,
             [self.keys[i] for i in kept],
             self.started[rows],
             self.finished[rows],
@@ -143,7 +124,26 @@ class Timelines(list[ItemTimeline]):
     @cached_property
     def columns(self) -> TimelineColumns:
         """The columns of these timelines (one pass over them on first use)."""
-        return _columns(self, ((None, t) for t in self), None)
+        return _columns(((None, t) for t in self), None)
+
+    @cached_property
+    def _created(self) -> FloatArray:
+        """The creations (read on first use: most reports only need ``columns.created_range``)."""
+        return np.array([seconds(t.item.created_at) for t in self], dtype=np.float64)
+
+    def created_by(self, instant: datetime) -> BoolArray:
+        """Which timelines' items were created at or before ``instant``."""
+        latest = self.columns.created_range
+        if latest is not None and latest[1] <= instant:
+            return np.ones(len(self), dtype=np.bool_)
+        return self._created <= instant.timestamp()
+
+    def created_before(self, instant: datetime) -> BoolArray:
+        """Which timelines' items were created before ``instant``."""
+        latest = self.columns.created_range
+        if latest is not None and latest[1] < instant:
+            return np.ones(len(self), dtype=np.bool_)
+        return self._created < instant.timestamp()
 
     def at(self, rows: Iterable[int]) -> list[ItemTimeline]:
         """The timelines at positions ``rows`` of this list, in that order."""
@@ -249,18 +249,16 @@ def collect_timelines(timelines: Iterable[tuple[int, ItemTimeline]]) -> Timeline
     One pass: each timeline's instants are read while it is fresh in memory.
     """
     result = Timelines()
-    result.__dict__["columns"] = _columns(result, timelines, result)
+    result.__dict__["columns"] = _columns(timelines, result)
     return result
 
 
 def _columns(
-    owner: Sequence[ItemTimeline],
-    timelines: Iterable[tuple[int | None, ItemTimeline]],
-    kept: list[ItemTimeline] | None,
+    timelines: Iterable[tuple[int | None, ItemTimeline]], kept: list[ItemTimeline] | None
 ) -> TimelineColumns:
-    """The columns of ``timelines``, the list ``owner`` (positions all given or all None).
+    """The columns of ``timelines`` (their positions all given or all None).
 
-    Each timeline is appended to ``kept`` when given (``owner`` built in the same pass).
+    Each timeline is appended to ``kept`` when given, so a list is built in the same pass.
     """
     keys: list[str] = []
     positions: list[int] = []
@@ -312,7 +310,6 @@ def _columns(
     table = np.array(instants, dtype=np.float64).reshape(-1, 3)
     small = np.array(codes, dtype=np.int64).reshape(-1, 3)
     return TimelineColumns(
-        timelines=owner,
         keys=keys,
         started=table[:, 0].copy(),
         finished=table[:, 1].copy(),

@@ -8,8 +8,10 @@ re-reading an item is harmless and a vendor-side edit of its history is reflecte
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import chain, groupby
@@ -625,16 +627,27 @@ def _incident_from_row(row: Any) -> Incident:
     )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Snapshot:
     """Everything stored for ``team``, as the immutable input of the metrics.
 
     Items and their events (the bulk of the data) are read as raw driver rows for speed; the
     smaller delivery tables go through SQLAlchemy's typed results. A large team is millions of
-    objects: pause the cyclic garbage collector while loading and freeze the snapshot afterwards
-    (``gc.disable()``, then ``gc.freeze()`` and ``gc.enable()``), or collections triggered by the
-    allocations rescan the growing snapshot again and again (benchmarks/insights.py does so).
+    acyclic objects, so the cyclic garbage collector is paused while loading: otherwise the
+    collections the allocations trigger rescan the growing snapshot again and again. A
+    long-running caller may also ``gc.freeze()`` the snapshot afterwards (benchmarks/insights.py).
     """
-    with engine.connect() as conn:
+    with engine.connect() as conn, _collector_paused():
         items = _load_items(conn, team)
         transitions = _load_transitions(conn, team, {item.id: item.id for item in items})
         flags = _load_flags(conn, team)

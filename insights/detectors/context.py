@@ -83,7 +83,7 @@ class DetectionContext:
         self.tz = tz
         self.team = snapshot.team
         source = as_timelines(item_timelines(snapshot) if timelines is None else timelines)
-        created = source.columns.created_by(now)
+        created = source.created_by(now)
         self.timelines: Timelines = source if created.all() else source.subset(created)
         """The flow items' timelines (issues; no epics or sub-tasks), created by now."""
 
