@@ -181,7 +181,7 @@ def main() -> None:
         return
     vsm = str(Path(sys.executable).parent / "vsm")
     fake = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fake"],
+        [sys.executable, "-m", "benchmarks.slack_latency", "--serve-fake"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
