@@ -8,9 +8,9 @@ merge. An open, non-draft pull request whose review has run longer than
 from __future__ import annotations
 
 from insights.detectors.context import DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
+from insights.detectors.overdue_prs import overdue_pull_requests
+from insights.detectors.ranking import more_items, report_worst
 from insights.detectors.review_facts import ReviewFacts
-from insights.detectors.severity import past_threshold
 from insights.detectors.wording import HOUR_SECONDS, dedupe_key, duration
 from insights.findings import Finding, Severity
 
@@ -20,14 +20,7 @@ NAME = "pr_review_long"
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for open pull requests whose review has run longer than the agreement."""
     limit_hours = ctx.agreements.review_running_hours
-    candidates = []
-    for pr, facts in ctx.open_pull_requests():
-        if pr.draft or facts.first_review_at is None:
-            continue
-        running = max(0.0, (ctx.now - facts.first_review_at).total_seconds())
-        severity = past_threshold(running / HOUR_SECONDS, limit_hours)
-        if severity is not None:
-            candidates.append((Candidate.of(severity, running, pr.key), (facts, running, severity)))
+    candidates = overdue_pull_requests(ctx, lambda facts: facts.first_review_at, limit_hours)
     return report_worst(
         NAME,
         ctx.team,

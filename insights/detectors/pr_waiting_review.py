@@ -8,10 +8,12 @@ comment). Drafts and pull requests opened by bots are not waited on. Warn past
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from insights.detectors.context import DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
+from insights.detectors.overdue_prs import overdue_pull_requests
+from insights.detectors.ranking import more_items, report_worst
 from insights.detectors.review_facts import ReviewFacts
-from insights.detectors.severity import past_threshold
 from insights.detectors.wording import HOUR_SECONDS, dedupe_key, duration
 from insights.findings import Finding, Severity
 
@@ -21,14 +23,7 @@ NAME = "pr_waiting_review"
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for open pull requests waiting for a review longer than the agreement."""
     limit_hours = ctx.agreements.review_within_hours
-    candidates = []
-    for pr, facts in ctx.open_pull_requests():
-        if pr.draft or facts.by_bot or facts.reviewed_since_waiting:
-            continue
-        waited = max(0.0, (ctx.now - facts.waiting_since).total_seconds())
-        severity = past_threshold(waited / HOUR_SECONDS, limit_hours)
-        if severity is not None:
-            candidates.append((Candidate.of(severity, waited, pr.key), (facts, waited, severity)))
+    candidates = overdue_pull_requests(ctx, _waiting_since, limit_hours)
     return report_worst(
         NAME,
         ctx.team,
@@ -37,6 +32,13 @@ def detect(ctx: DetectionContext) -> list[Finding]:
         lambda n: more_items(n, f"have waited over {duration(limit_hours * 3600)} for review"),
         "Agree a review slot in the team's day and clear the queue, oldest first.",
     )
+
+
+def _waiting_since(facts: ReviewFacts) -> datetime | None:
+    """When the wait for a review began; None for bot authors or PRs reviewed since."""
+    if facts.by_bot or facts.reviewed_since_waiting:
+        return None
+    return facts.waiting_since
 
 
 def _finding(
