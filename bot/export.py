@@ -1,7 +1,8 @@
 """The export contract: every stored record as one JSON object per line (``vsm export``).
 
 Each line has a ``record`` field naming its kind: ``item``, ``transition``, ``flag``, ``review``,
-``deployment``, ``pipeline_run`` or ``incident``. Timestamps are ISO 8601 UTC. Scripts rely on
+``deployment``, ``pipeline_run`` or ``incident``. Timestamps are ISO 8601 UTC. Items removed at
+their vendor are exported too, with their ``removed_at``. Scripts rely on
 these names; the README documents them and a test keeps them stable.
 """
 
@@ -27,6 +28,7 @@ ITEM_FIELDS = (
     "resolved_at",
     "assignee",
     "url",
+    "removed_at",
 )
 
 
@@ -79,7 +81,17 @@ def export_records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
         yield _record(
             "pipeline_run",
             p,
-            ("id", "source", "name", "branch", "outcome", "started_at", "finished_at", "url"),
+            (
+                "id",
+                "source",
+                "name",
+                "branch",
+                "outcome",
+                "created_at",
+                "started_at",
+                "finished_at",
+                "url",
+            ),
         )
     for i in snapshot.incidents:
         yield _record(

@@ -122,9 +122,19 @@ class WorkItem:
     changed_files: int | None = None
     merge_sha: str | None = None
     linked_keys: tuple[str, ...] = ()
+    removed_at: datetime | None = None
+    """When a reconciliation found the item gone at its vendor (deleted, or moved out of the
+    team's scope). A removed item is out of every metric; the export keeps it."""
 
     def __post_init__(self) -> None:
-        for name in ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at"):
+        for name in (
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "merged_at",
+            "first_commit_at",
+            "removed_at",
+        ):
             require_utc(getattr(self, name), self.id, name)
 
 
@@ -211,10 +221,13 @@ class PipelineRun:
     started_at: datetime
     finished_at: datetime | None = None
     url: str | None = None
+    created_at: datetime | None = None
+    """When the run was queued (a re-run attempt is created before it starts); None if unknown."""
 
     def __post_init__(self) -> None:
         require_utc(self.started_at, self.id, "started_at")
         require_utc(self.finished_at, self.id, "finished_at")
+        require_utc(self.created_at, self.id, "created_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +268,20 @@ class ItemHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveItems:
+    """Every live item of one source's scope at the vendor, from a reconciliation.
+
+    Stored items of ``team`` from ``source`` whose id starts with one of ``id_prefixes`` and is
+    not in ``ids`` are marked removed; an item that comes back (or is re-read) is live again.
+    """
+
+    team: str
+    source: str
+    id_prefixes: tuple[str, ...]
+    ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page pulled from a source, and the cursor that is safe to resume from once stored."""
 
@@ -265,6 +292,8 @@ class Page:
     cursor: str | None = None
     skipped: int = 0
     unmapped_statuses: frozenset[str] = field(default_factory=frozenset)
+    live_items: LiveItems | None = None
+    """Set on a reconciliation page: what is still live, so storage can mark the rest removed."""
 
     @property
     def record_count(self) -> int:

@@ -27,6 +27,7 @@ from insights.model import (
     Incident,
     ItemHistory,
     ItemKind,
+    LiveItems,
     Outcome,
     Page,
     PipelineRun,
@@ -64,18 +65,20 @@ ID_CHUNK = 500
 
 @dataclass
 class WriteCounts:
-    """What a write did: rows new, updated (changed), unchanged, and events stored."""
+    """What a write did: rows new, updated (changed), unchanged, events stored, items removed."""
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     events: int = 0
+    removed: int = 0
 
     def add(self, other: WriteCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.events += other.events
+        self.removed += other.removed
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def item_to_row(item: WorkItem) -> dict[str, Any]:
         "changed_files": item.changed_files,
         "merge_sha": item.merge_sha,
         "linked_keys": list(item.linked_keys),
+        "removed_at": item.removed_at,
     }
 
 
@@ -269,6 +273,7 @@ def _pipeline_row(r: PipelineRun) -> dict[str, Any]:
         "started_at": r.started_at,
         "finished_at": r.finished_at,
         "url": r.url,
+        "created_at": r.created_at,
     }
 
 
@@ -331,10 +336,29 @@ def write_page(conn: Connection, page: Page) -> WriteCounts:
     return counts
 
 
+def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
+    """Mark removed (at ``now``) the stored items of ``live``'s scope that are not live.
+
+    Returns how many items were newly marked. Items already marked keep their first date.
+    """
+    scope = (ITEMS.c.team == live.team) & (ITEMS.c.source == live.source)
+    stored = conn.execute(select(ITEMS.c.id).where(scope, ITEMS.c.removed_at.is_(None))).scalars()
+    gone = [
+        item_id
+        for item_id in stored
+        if item_id not in live.ids and item_id.startswith(live.id_prefixes)
+    ]
+    for chunk in _chunks(gone):
+        conn.execute(ITEMS.update().where(ITEMS.c.id.in_(chunk)).values(removed_at=now))
+    return len(gone)
+
+
 def save_page(engine: Engine, source_key: str, page: Page, now: datetime) -> WriteCounts:
     """Store ``page`` and advance the source's cursor, atomically."""
     with engine.begin() as conn:
         counts = write_page(conn, page)
+        if page.live_items is not None:
+            counts.removed = mark_removed(conn, page.live_items, now)
         if page.cursor is not None:
             upsert(
                 conn,
@@ -410,11 +434,11 @@ ITEM_FIELDS = (
     "id", "team", "source", "key", "kind", "type", "title", "status", "stage", "created_at",
     "updated_at", "resolved_at", "assignee", "url", "priority", "labels", "parent_key",
     "story_points", "blocked_by", "author", "draft", "merged_at", "first_commit_at", "head_branch",
-    "additions", "deletions", "changed_files", "merge_sha", "linked_keys",
+    "additions", "deletions", "changed_files", "merge_sha", "linked_keys", "removed_at",
 )  # fmt: skip
 """The ``items`` columns the loader reads: the fields of WorkItem, in order."""
 ITEM_TIMESTAMPS = frozenset(
-    ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at")
+    ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at", "removed_at")
 )
 ITEM_LISTS = frozenset(("labels", "blocked_by", "linked_keys"))
 TRANSITION_FIELDS = ("item_id", "at", "from_status", "to_status", "from_stage", "to_stage")
@@ -428,7 +452,17 @@ def _check_fields() -> None:
 
 
 _check_fields()
-TEAM_ITEMS = "item_id IN (SELECT id FROM items WHERE team = :team)"
+LIVE_ITEMS = "team = :team AND removed_at IS NULL"
+"""The items a snapshot holds: the team's, less those removed at their vendor."""
+ALL_ITEMS = "team = :team"
+"""The items an export holds: removed ones too."""
+
+
+def _events_of(items: str) -> str:
+    """The condition selecting the events of the items that ``items`` selects."""
+    return f"item_id IN (SELECT id FROM items WHERE {items})"
+
+
 _new = object.__new__
 _ITEM_SETTERS = tuple(getattr(WorkItem, name).__set__ for name in ITEM_FIELDS)
 
@@ -492,7 +526,7 @@ def _json_tuple(value: Any) -> tuple[str, ...]:
     return tuple(json.loads(value) if isinstance(value, str) else value)
 
 
-def _load_items(conn: Connection, team: str) -> list[WorkItem]:
+def _load_items(conn: Connection, team: str, scope: str) -> list[WorkItem]:
     """The team's work items, by id.
 
     Each is built field by field, without ``WorkItem.__init__``: its checks (UTC instants) hold
@@ -516,7 +550,7 @@ def _load_items(conn: Connection, team: str) -> list[WorkItem]:
             converters.append(None)
     steps = tuple(zip(_ITEM_SETTERS, converters, strict=True))
     items = []
-    query = f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE team = :team ORDER BY id"
+    query = f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE {scope} ORDER BY id"
     for row in _raw_rows(conn, query, team):
         item = _new(WorkItem)
         for (set_field, convert), value in zip(steps, row, strict=True):
@@ -526,7 +560,7 @@ def _load_items(conn: Connection, team: str) -> list[WorkItem]:
 
 
 def _load_transitions(
-    conn: Connection, team: str, ids: dict[str, str]
+    conn: Connection, team: str, scope: str, ids: dict[str, str]
 ) -> dict[str, Sequence[Transition]]:
     """The team's status changes by item id, in order.
 
@@ -537,7 +571,7 @@ def _load_transitions(
     parse, suffix = _utc_reader(conn)
     query = (
         "SELECT item_id, at, from_status, to_status, from_stage, to_stage "
-        f"FROM transitions WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+        f"FROM transitions WHERE {_events_of(scope)} ORDER BY item_id, seq"
     )
     grouped: dict[str, Sequence[Transition]] = {}
     stages, new, kind = STAGES, _new, Transition
@@ -559,19 +593,22 @@ def _load_transitions(
     return grouped
 
 
-def _load_flags(conn: Connection, team: str) -> dict[str, Sequence[FlagChange]]:
+def _load_flags(conn: Connection, team: str, scope: str) -> dict[str, Sequence[FlagChange]]:
     timestamp = _timestamps(conn)
-    query = f"SELECT item_id, at, flagged FROM flags WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+    query = (
+        f"SELECT item_id, at, flagged FROM flags WHERE {_events_of(scope)} ORDER BY item_id, seq"
+    )
     return {
         item_id: [FlagChange(item_id, timestamp(at), bool(flagged)) for _, at, flagged in group]
         for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
     }
 
 
-def _load_reviews(conn: Connection, team: str) -> dict[str, Sequence[ReviewEvent]]:
+def _load_reviews(conn: Connection, team: str, scope: str) -> dict[str, Sequence[ReviewEvent]]:
     timestamp = _timestamps(conn)
     query = (
-        f"SELECT item_id, at, state, reviewer FROM reviews WHERE {TEAM_ITEMS} ORDER BY item_id, seq"
+        "SELECT item_id, at, state, reviewer "
+        f"FROM reviews WHERE {_events_of(scope)} ORDER BY item_id, seq"
     )
     return {
         item_id: [
@@ -609,6 +646,7 @@ def _pipeline_from_row(row: Any) -> PipelineRun:
         started_at=row.started_at,
         finished_at=row.finished_at,
         url=row.url,
+        created_at=row.created_at,
     )
 
 
@@ -638,8 +676,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Snapshot:
+def load_snapshot(
+    engine: Engine, team: str, statuses: Sequence[str] = (), *, include_removed: bool = False
+) -> Snapshot:
     """Everything stored for ``team``, as the immutable input of the metrics.
+
+    Items removed at their vendor (deleted, or moved out of the team's scope) are left out,
+    since they are out of every metric; ``include_removed`` keeps them (the export does).
 
     Items and their events (the bulk of the data) are read as raw driver rows for speed; the
     smaller delivery tables go through SQLAlchemy's typed results. A large team is millions of
@@ -648,10 +691,11 @@ def load_snapshot(engine: Engine, team: str, statuses: Sequence[str] = ()) -> Sn
     long-running caller may also ``gc.freeze()`` the snapshot afterwards (benchmarks/insights.py).
     """
     with engine.connect() as conn, _collector_paused():
-        items = _load_items(conn, team)
-        transitions = _load_transitions(conn, team, {item.id: item.id for item in items})
-        flags = _load_flags(conn, team)
-        reviews = _load_reviews(conn, team)
+        scope = ALL_ITEMS if include_removed else LIVE_ITEMS
+        items = _load_items(conn, team, scope)
+        transitions = _load_transitions(conn, team, scope, {item.id: item.id for item in items})
+        flags = _load_flags(conn, team, scope)
+        reviews = _load_reviews(conn, team, scope)
         deployments = [
             _deployment_from_row(r)
             for r in conn.execute(

@@ -96,6 +96,7 @@ class ItemRow(Base):
     changed_files: Mapped[int | None] = mapped_column(Integer)
     merge_sha: Mapped[str | None] = mapped_column(String(64))
     linked_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TransitionRow(Base):
@@ -173,6 +174,7 @@ class PipelineRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IncidentRow(Base):

@@ -28,6 +28,7 @@ CONTRACT = {
         "resolved_at",
         "assignee",
         "url",
+        "removed_at",
     },
     "transition": {"record", "item_id", "at", "from_status", "to_status", "from_stage", "to_stage"},
     "flag": {"record", "item_id", "at", "flagged"},
@@ -52,6 +53,7 @@ CONTRACT = {
         "name",
         "branch",
         "outcome",
+        "created_at",
         "started_at",
         "finished_at",
         "url",
@@ -77,6 +79,7 @@ TIME_FIELDS = {
     "started_at",
     "finished_at",
     "acknowledged_at",
+    "removed_at",
 }
 
 

@@ -16,6 +16,7 @@ from insights.model import (
     Incident,
     ItemHistory,
     ItemKind,
+    LiveItems,
     Outcome,
     Page,
     PipelineRun,
@@ -91,7 +92,15 @@ def test_page_round_trips_every_record_kind(engine) -> None:
         ("test:pr:1",),
     )
     run = PipelineRun(
-        "test:run:1", "t", "test", "ci", "main", Outcome.FAILURE, T0, T0 + timedelta(minutes=7)
+        "test:run:1",
+        "t",
+        "test",
+        "ci",
+        "main",
+        Outcome.FAILURE,
+        T0,
+        T0 + timedelta(minutes=7),
+        created_at=T0 - timedelta(minutes=1),
     )
     incident = Incident(
         "test:inc:1",
@@ -167,6 +176,26 @@ def test_every_field_of_an_item_and_its_changes_round_trips(engine) -> None:
     instants = [loaded.created_at, loaded.merged_at, *(t.at for t in snap.transitions[pr.id])]
     assert all(at is not None and at.utcoffset() == timedelta(0) for at in instants)
     assert snap.transitions[pr.id][0].item_id is loaded.id  # shared, not a copy per change
+
+
+def test_a_reconciliation_removes_vanished_items_from_metrics_but_not_from_the_export(
+    engine,
+) -> None:
+    save_page(engine, "t/test", Page([history("A-1"), history("A-2"), history("B-1")]), T0)
+    later = T0 + timedelta(days=3)
+    live = LiveItems("t", "test", ("test:issue:A-",), frozenset({"test:issue:A-1"}))
+
+    counts = save_page(engine, "t/test", Page(live_items=live), later)
+
+    assert counts.removed == 1  # A-2 vanished; B-1 is outside the reconciled scope
+    assert [i.key for i in load_snapshot(engine, "t").items] == ["A-1", "B-1"]
+    everything = {i.key: i for i in load_snapshot(engine, "t", include_removed=True).items}
+    assert everything["A-2"].removed_at == later
+    assert len(load_snapshot(engine, "t", include_removed=True).transitions["test:issue:A-2"]) == 2
+    again = save_page(engine, "t/test", Page(live_items=live), later + timedelta(days=1))
+    assert again.removed == 0  # already removed: keeps its first date
+    save_page(engine, "t/test", Page([history("A-2")]), later + timedelta(days=2))
+    assert [i.key for i in load_snapshot(engine, "t").items] == ["A-1", "A-2", "B-1"]
 
 
 def test_saving_the_same_page_twice_changes_nothing(engine) -> None:

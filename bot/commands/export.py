@@ -18,6 +18,6 @@ def command(state: CliState, team: str | None) -> None:
     """Write every stored record as JSON Lines to stdout, one record per line."""
     runtime = state.runtime()
     for team_config in runtime.config.teams_named(state.team_name(team)):
-        snapshot = load_snapshot(runtime.engine, team_config.name)
+        snapshot = load_snapshot(runtime.engine, team_config.name, include_removed=True)
         for record in export_records(snapshot):
             click.echo(json.dumps(record, separators=(",", ":")))
