@@ -2,6 +2,10 @@
 
 Each module there defines ``command`` (a click command); adding a command is adding a module.
 Configuration problems exit with status 2 and a message naming the field path.
+
+The clock is injectable like everywhere else: whoever invokes the group may pass a clock as the
+context object (``CliRunner().invoke(cli, args, obj=lambda: fixed_instant)``); the console script
+reads the real one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from rich.logging import RichHandler
 
 import bot.commands
 from bot.cli_state import CliState
+from bot.runtime import utc_now
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +47,8 @@ def cli(ctx: click.Context, config_path: Path, database: str | None, verbose: in
     logging.basicConfig(
         level=level, format="%(message)s", handlers=[RichHandler(show_path=False)], force=True
     )
-    ctx.obj = CliState(config_path=config_path, database=database)
+    clock = ctx.obj if callable(ctx.obj) else utc_now
+    ctx.obj = CliState(config_path=config_path, database=database, clock=clock)
 
 
 def _register_commands() -> None:

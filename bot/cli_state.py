@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -12,7 +14,7 @@ from rich.console import Console
 
 from bot.config import AppConfig, ConfigError, TeamConfig, load_config
 from bot.redact import protect_logs, secret_values
-from bot.runtime import Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime, utc_now
 
 CONFIG_ERROR_EXIT = 2
 
@@ -23,6 +25,7 @@ class CliState:
 
     config_path: Path
     database: str | None
+    clock: Callable[[], datetime] = utc_now
     console: Console = field(default_factory=Console)
     _runtime: Runtime | None = None
 
@@ -51,7 +54,7 @@ class CliState:
     def runtime(self) -> Runtime:
         """The runtime (config, migrated database, clock), built once."""
         if self._runtime is None:
-            self._runtime = open_runtime(self.config(), database=self.database)
+            self._runtime = open_runtime(self.config(), database=self.database, clock=self.clock)
         return self._runtime
 
 

@@ -12,6 +12,7 @@ from insights.dora import dora_metrics
 from insights.model import Outcome
 from storage.db import make_engine
 from storage.repository import load_health, load_snapshot
+from tests.conftest import NOW
 from tests.fake_github import FakeGitHub, load_fixture
 
 TOKEN = "ghp-cli-secret-token"
@@ -50,9 +51,11 @@ def test_vsm_sync_stores_prs_reviews_deployments_and_incidents(tmp_path) -> None
         config, database = write_app_yaml(tmp_path, fake)
         runner = CliRunner(env={"GITHUB_TOKEN": TOKEN})
 
-        first = runner.invoke(cli, ["--config", config, "sync"], terminal_width=200)
+        # The fixture's last events are on 2026-11-25: sync as of that afternoon, whatever today is.
+        sync = ["--config", config, "sync"]
+        first = runner.invoke(cli, sync, obj=lambda: NOW, terminal_width=200)
         fake.reset_log()
-        second = runner.invoke(cli, ["--config", config, "sync"], terminal_width=200)
+        second = runner.invoke(cli, sync, obj=lambda: NOW, terminal_width=200)
 
     assert first.exit_code == 0, first.output
     assert "ok" in first.output and "failed" not in first.output
