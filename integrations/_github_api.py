@@ -2,26 +2,38 @@
 
 GitHub.com answers REST at ``https://api.github.com`` and GraphQL at ``/graphql`` beside it;
 GitHub Enterprise Server answers REST at ``https://HOST/api/v3`` and GraphQL at
-``https://HOST/api/graphql``. GraphQL reports errors inside a 200 answer: a ``RATE_LIMITED`` error
-waits for the reset (``X-RateLimit-Reset``) and retries, any other error stops the sync with the
-vendor's message. The cost of every query (``rateLimit { cost }``) is added up for the benchmark.
+``https://HOST/api/graphql``. GraphQL reports errors inside a 200 answer ("Rate limits and query
+limits for the GraphQL API"): a primary limit is a ``RATE_LIMITED`` error with
+``X-RateLimit-Remaining: 0`` (wait for ``X-RateLimit-Reset``), a secondary limit an error whose
+message says so (wait ``Retry-After``, else a minute, doubling); both are retried a few times. A
+secondary limit may also come as a 403, which the shared client waits out like a REST one. Any
+other error stops the sync with the vendor's message, and a missing scope also names the scopes the
+token has (``X-OAuth-Scopes``). A refused REST request names the repository. The cost of every
+query (``rateLimit { cost }``) is added up for the benchmark.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from integrations._rest import RestApi
 from integrations.base import SourceError
-from integrations.http import HttpClient
-
-log = logging.getLogger(__name__)
+from integrations.http import HttpClient, mentions_rate_limit
 
 API_VERSION = "2022-11-28"
 RATE_LIMITED_RETRIES = 3
+REPOSITORY_PATH = re.compile(r"(?:^|/)repos/([^/]+/[^/]+)")
+SCOPE_ERRORS = frozenset({"INSUFFICIENT_SCOPES", "FORBIDDEN"})
+
+
+def repository_of(path: str) -> str:
+    """What a refused request names: "repository owner/name" under ``repos/``, else the path."""
+    match = REPOSITORY_PATH.search(urlsplit(path).path)
+    return f"repository {match[1]}" if match else path
 
 
 def graphql_url(api_url: str) -> str:
@@ -56,6 +68,7 @@ class GitHubApi(RestApi):
                     "X-GitHub-Api-Version": API_VERSION,
                 },
                 timeout=timeout,
+                name_resource=repository_of,
                 sleep=sleep,
                 clock=lambda: now().timestamp(),
             )
@@ -69,17 +82,20 @@ class GitHubApi(RestApi):
         """Run ``query`` and return its ``data``; rate-limit errors wait, others raise."""
         body = {"query": query, "variables": variables, "operationName": operation}
         for attempt in range(RATE_LIMITED_RETRIES + 1):
-            response = self.post(self.graphql_path, body)
+            response = self.http.request("POST", self.graphql_path, json=body)
             self.graphql_calls += 1
             answer = self.decode(response, f"GraphQL {operation}")
             if not isinstance(answer, dict):
                 raise SourceError(f"{self.source}: GraphQL {operation} answered {answer!r:.200}")
             errors = answer.get("errors") or []
             if errors and attempt < RATE_LIMITED_RETRIES and _rate_limited(errors):
-                self._wait_for_reset(response.headers.get("X-RateLimit-Reset"))
+                wait = self.http.rate_limit_wait(response.headers, attempt)
+                self.http.wait_out(wait, f"GraphQL {operation}")
                 continue
             if errors:
-                raise SourceError(_describe_errors(self.source, operation, errors))
+                granted = response.headers.get("X-OAuth-Scopes")
+                raise SourceError(_describe_errors(self.source, operation, errors, granted))
+            self._pause_if_spent(response)
             data = answer.get("data")
             if not isinstance(data, dict):
                 raise SourceError(f"{self.source}: GraphQL {operation} answered without data")
@@ -87,30 +103,29 @@ class GitHubApi(RestApi):
             return data
         raise SourceError(f"{self.source}: GraphQL {operation} stayed rate limited; try later")
 
-    def _wait_for_reset(self, reset: str | None) -> None:
-        wait = float(reset) - self.http.clock() if reset and reset.isdigit() else 60.0
-        if wait > self.http.max_rate_limit_wait:
-            raise SourceError(
-                f"{self.source}: the GraphQL rate limit resets in {wait:.0f}s, longer than the "
-                f"{self.http.max_rate_limit_wait:.0f}s allowed; the sync resumes next time"
-            )
-        wait = max(1.0, wait)
-        log.warning("%s: GraphQL rate limited, waiting %.0fs", self.source, wait)
-        self.http.stats.rate_limit_wait_seconds += wait
-        self.http.sleep(wait)
-
 
 def _rate_limited(errors: list[Any]) -> bool:
-    return any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors)
+    return any(
+        isinstance(e, dict)
+        and (e.get("type") == "RATE_LIMITED" or mentions_rate_limit(str(e.get("message", ""))))
+        for e in errors
+    )
 
 
-def _describe_errors(source: str, operation: str, errors: list[Any]) -> str:
+def _describe_errors(
+    source: str, operation: str, errors: list[Any], granted_scopes: str | None
+) -> str:
     messages = "; ".join(
         str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors[:3]
     )
-    hint = (
-        "check the repository names in app.yaml and that the token can read them"
-        if any(isinstance(e, dict) and e.get("type") == "NOT_FOUND" for e in errors)
-        else "the sync stops and resumes from its last stored page next time"
-    )
+    types = {e.get("type") for e in errors if isinstance(e, dict)}
+    if "NOT_FOUND" in types:
+        hint = "check the repository names in app.yaml and that the token can read them"
+    elif types & SCOPE_ERRORS:
+        hint = (
+            f"the token (scopes: {(granted_scopes or 'none stated')[:200]}) lacks a scope or "
+            "permission the query needs"
+        )
+    else:
+        hint = "the sync stops and resumes from its last stored page next time"
     return f"{source}: GraphQL {operation} failed: {messages}; {hint}"

@@ -4,14 +4,13 @@
   GitHub, costs nothing against the rate limit.
 - ``Link: <...>; rel="next"`` pagination (GitHub, GitLab offset and keyset), refusing to follow a
   link to another host so the token is never sent elsewhere.
-- A pause when a successful answer says the primary rate limit is spent
-  (``X-RateLimit-Remaining: 0`` with ``X-RateLimit-Reset``, or GitLab's ``RateLimit-*``), instead of
-  spending one more request on a 403.
+- A pause when a successful answer says the rate limit is spent (``X-RateLimit-Remaining: 0``, or
+  ``RateLimit-Remaining: 0`` on GitLab and PagerDuty) until its reset, read as the client reads it
+  (a Unix time, or seconds to wait on PagerDuty), instead of spending a request on a rejection.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +19,6 @@ import requests
 
 from integrations.base import SourceError
 from integrations.http import HttpClient
-
-log = logging.getLogger(__name__)
 
 
 class RestApi:
@@ -40,12 +37,6 @@ class RestApi:
         """GET ``path``; with ``etag`` the request is conditional and may answer 304."""
         headers = {"If-None-Match": etag} if etag else None
         response = self.http.request("GET", path, params=params, headers=headers)
-        self._pause_if_spent(response)
-        return response
-
-    def post(self, path: str, body: Any) -> requests.Response:
-        """POST a JSON body to ``path``."""
-        response = self.http.request("POST", path, json=body)
         self._pause_if_spent(response)
         return response
 
@@ -99,18 +90,8 @@ class RestApi:
     def _pause_if_spent(self, response: requests.Response) -> None:
         headers = response.headers
         remaining = headers.get("X-RateLimit-Remaining", headers.get("RateLimit-Remaining"))
-        reset = headers.get("X-RateLimit-Reset", headers.get("RateLimit-Reset"))
-        if remaining != "0" or reset is None or not reset.isdigit():
+        if remaining is None or remaining.strip() != "0":
             return
-        wait = float(reset) - self.http.clock()
-        if wait <= 0:
-            return
-        if wait > self.http.max_rate_limit_wait:
-            raise SourceError(
-                f"{self.source}: the API rate limit is spent until {wait:.0f}s from now, longer "
-                f"than the {self.http.max_rate_limit_wait:.0f}s allowed; the sync resumes from its "
-                "last stored page next time"
-            )
-        log.warning("%s: rate limit spent, waiting %.0fs for its reset", self.source, wait)
-        self.http.stats.rate_limit_wait_seconds += wait
-        self.http.sleep(wait)
+        wait = self.http.seconds_until_reset(headers)
+        if wait is not None and wait > 0:
+            self.http.wait_out(wait, "budget spent until its reset")

@@ -1,14 +1,24 @@
 """The shared HTTP client of every vendor source: timeouts, retries with backoff, rate limits.
 
-It honours ``Retry-After`` on 429 (and on 403 secondary limits), GitHub's ``X-RateLimit-Reset``
-when ``X-RateLimit-Remaining`` is 0, retries 5xx answers and connection errors with exponential
-backoff up to a cap, and raises :class:`~integrations.base.SourceError` naming the source when it
-gives up. ``sleep`` and ``clock`` are injected so tests never wait for real time.
+A rejected answer is a rate limit when it is a 429, or a 403 that GitHub marks as one (its
+documented rules, "Troubleshooting the REST API"): ``Retry-After`` present, the remaining budget
+at ``0`` (a primary limit), or a message saying a rate limit was exceeded (a secondary limit). Any
+other 403 is a refusal, reported at once with the scopes or permissions GitHub says the endpoint
+accepts (``X-Accepted-OAuth-Scopes`` against ``X-OAuth-Scopes``, ``X-Accepted-GitHub-Permissions``).
+
+The wait is ``Retry-After`` (seconds or an HTTP date; ``0`` means retry now); else, when the
+budget is spent or not stated, the reset header (``X-RateLimit-Reset`` / ``RateLimit-Reset``: a
+Unix time on GitHub and GitLab, seconds to wait on PagerDuty, see ``reset_counts_seconds``); else
+a minute, doubling on each further limit of the same request, capped at ``max_rate_limit_wait``.
+5xx answers and connection errors are retried with exponential backoff up to a cap; giving up
+raises :class:`~integrations.base.SourceError` naming the source. ``sleep`` and ``clock`` are
+injected so tests never wait for real time.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +32,9 @@ from integrations.base import SourceError
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+UNSTATED_WAIT = 60.0
+RATE_LIMIT_MESSAGE = re.compile(r"rate limit|abuse detection", re.IGNORECASE)
+NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 @dataclass
@@ -33,9 +46,18 @@ class HttpStats:
     rate_limit_wait_seconds: float = 0.0
 
 
+def _same_path(path: str) -> str:
+    return path
+
+
 @dataclass
 class HttpClient:
-    """A ``requests`` session wrapper for one source (one base URL, one set of credentials)."""
+    """A ``requests`` session wrapper for one source (one base URL, one set of credentials).
+
+    ``reset_counts_seconds``: the vendor's ``RateLimit-Reset`` counts seconds to wait
+    (PagerDuty) instead of naming a Unix time (GitHub, GitLab). ``name_resource`` turns a request
+    path into what a refusal names ("repository acme/api"); by default the path itself.
+    """
 
     source_name: str
     base_url: str
@@ -46,6 +68,8 @@ class HttpClient:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     max_rate_limit_wait: float = 900.0
+    reset_counts_seconds: bool = False
+    name_resource: Callable[[str], str] = _same_path
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     session: requests.Session = field(default_factory=requests.Session)
@@ -88,7 +112,7 @@ class HttpClient:
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying what is worth retrying; raise SourceError when giving up."""
         url = self.url(path)
-        attempt = 0
+        attempt = limited = 0
         while True:
             self.stats.requests += 1
             try:
@@ -96,28 +120,18 @@ class HttpClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = f"{type(exc).__name__}"
             else:
-                wait = self._rate_limit_wait(response)
-                if wait is not None:
-                    if wait > self.max_rate_limit_wait:
-                        raise SourceError(
-                            f"{self.source_name}: rate limited by {self.base_url} for "
-                            f"{wait:.0f}s, longer than the {self.max_rate_limit_wait:.0f}s "
-                            "allowed; try again later"
-                        )
+                if is_rate_limited(response):
                     if attempt >= self.max_retries:
                         raise self._give_up(
                             method, path, f"still rate limited ({response.status_code})"
                         )
-                    log.warning(
-                        "%s: rate limited (%s), waiting %.1fs",
-                        self.source_name,
-                        response.headers.get("RateLimit-Reason", f"HTTP {response.status_code}"),
-                        wait,
+                    reason = response.headers.get(
+                        "RateLimit-Reason", f"HTTP {response.status_code}"
                     )
-                    self.stats.rate_limit_wait_seconds += wait
+                    self.wait_out(self.rate_limit_wait(response.headers, limited), reason)
                     self.stats.retries += 1
                     attempt += 1
-                    self.sleep(wait)
+                    limited += 1
                     continue
                 if response.status_code not in RETRY_STATUSES:
                     if response.status_code >= 400 and response.status_code != 304:
@@ -140,16 +154,40 @@ class HttpClient:
             attempt += 1
             self.sleep(delay)
 
-    def _rate_limit_wait(self, response: requests.Response) -> float | None:
-        status = response.status_code
-        headers = response.headers
-        if status == 429 or (status == 403 and "Retry-After" in headers):
-            return _retry_after(headers.get("Retry-After"), self.clock()) or 60.0
-        if status in (403, 429) or headers.get("X-RateLimit-Remaining") == "0":
-            reset = headers.get("X-RateLimit-Reset")
-            if status in (403, 429) and reset is not None and reset.isdigit():
-                return max(1.0, float(reset) - self.clock())
-        return None
+    def rate_limit_wait(self, headers: Mapping[str, str], limited_before: int) -> float:
+        """Seconds to wait after an answer known to be rate limited.
+
+        ``Retry-After`` first; then the reset header when the budget is spent (or not stated: it
+        was then the budget that limited us); else a minute doubled per earlier limit
+        (``limited_before``), capped at ``max_rate_limit_wait``.
+        """
+        retry_after = _retry_after(headers.get("Retry-After"), self.clock())
+        if retry_after is not None:
+            return retry_after
+        if _remaining(headers) in (None, "0"):
+            reset = self.seconds_until_reset(headers)
+            if reset is not None:
+                return max(1.0, reset)
+        return min(self.max_rate_limit_wait, UNSTATED_WAIT * 2.0**limited_before)
+
+    def seconds_until_reset(self, headers: Mapping[str, str]) -> float | None:
+        """Seconds until the budget resets, from ``X-RateLimit-Reset`` or ``RateLimit-Reset``."""
+        value = (headers.get("X-RateLimit-Reset") or headers.get("RateLimit-Reset") or "").strip()
+        if not NUMBER.fullmatch(value):
+            return None
+        return float(value) if self.reset_counts_seconds else float(value) - self.clock()
+
+    def wait_out(self, wait: float, reason: str) -> None:
+        """Sleep ``wait`` seconds for a rate limit; SourceError when that is longer than allowed."""
+        if wait > self.max_rate_limit_wait:
+            raise SourceError(
+                f"{self.source_name}: rate limited by {self.base_url} for {wait:.0f}s, longer "
+                f"than the {self.max_rate_limit_wait:.0f}s allowed; the sync resumes from its last "
+                "stored page next time"
+            )
+        log.warning("%s: rate limited (%s), waiting %.1fs", self.source_name, reason, wait)
+        self.stats.rate_limit_wait_seconds += wait
+        self.sleep(wait)
 
     def _give_up(self, method: str, path: str, reason: str) -> SourceError:
         return SourceError(
@@ -160,7 +198,7 @@ class HttpClient:
     def _client_error(self, method: str, path: str, response: requests.Response) -> SourceError:
         hint = {
             401: "check the credentials (token or email + api_token) in app.yaml's environment",
-            403: "the credentials lack permission for this resource",
+            403: self._refusal_hint(response.headers, path),
             404: "check the url and the project/repository names in app.yaml",
         }.get(response.status_code, "see the answer above")
         body = response.text[:200].replace("\n", " ")
@@ -170,10 +208,73 @@ class HttpClient:
             status=response.status_code,
         )
 
+    def _refusal_hint(self, headers: Mapping[str, str], path: str) -> str:
+        resource = self.name_resource(path)
+        return f"the credentials lack permission for {resource}" + _missing_grant(headers, resource)
+
+
+def is_rate_limited(response: requests.Response) -> bool:
+    """A 429, or a 403 that says it is a rate limit rather than a refusal."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 403:
+        return False
+    headers = response.headers
+    return (
+        "Retry-After" in headers
+        or _remaining(headers) == "0"
+        or mentions_rate_limit(_message(response))
+    )
+
+
+def mentions_rate_limit(message: str) -> bool:
+    """Whether a vendor's error message says a rate limit was hit (GitHub's secondary limits)."""
+    return bool(RATE_LIMIT_MESSAGE.search(message))
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _remaining(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("X-RateLimit-Remaining") or headers.get("RateLimit-Remaining")
+    return value.strip() if value is not None else None
+
+
+def _missing_grant(headers: Mapping[str, str], resource: str) -> str:
+    """What GitHub says the endpoint accepts and the token lacks ('' when it says nothing)."""
+    permissions = [p.strip() for p in headers.get("X-Accepted-GitHub-Permissions", "").split(";")]
+    permissions = [p[:100] for p in permissions if p]
+    if permissions:
+        return f": the token needs the permissions {' or '.join(permissions)}"
+    accepted = _scopes(headers.get("X-Accepted-OAuth-Scopes"))
+    if not accepted:
+        return ""
+    granted = _scopes(headers.get("X-OAuth-Scopes"))
+    held = [scope for scope in accepted if scope in granted]
+    if held:
+        return (
+            f": the token has the {held[0]} scope the endpoint accepts, so the token's owner "
+            f"lacks access to {resource}"
+        )
+    return (
+        f": the endpoint accepts {' or '.join(accepted)}, the token has "
+        f"{', '.join(granted) or 'no scope'}; add one of the accepted scopes"
+    )
+
+
+def _scopes(value: str | None) -> list[str]:
+    return [s.strip()[:50] for s in (value or "").split(",") if s.strip()][:20]
+
 
 def _retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+    if value is None or not value.strip():
         return None
     value = value.strip()
     if value.isdigit():

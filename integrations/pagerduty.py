@@ -4,7 +4,9 @@
 first (``sort_by=created_at:asc``), 100 at a time with ``offset``/``more`` paging. The range is cut
 into 30-day windows (PagerDuty caps a range, and an offset at 10,000). When an incident was
 acknowledged or resolved, its overview log entries (``/incidents/{id}/log_entries``) give the
-times. Auth is ``Authorization: Token token=...``.
+times. Auth is ``Authorization: Token token=...``. PagerDuty's ``ratelimit-reset`` header counts the
+seconds to wait (not a Unix time): the client pauses that long when ``ratelimit-remaining`` reaches
+0, and after a 429.
 
 Incremental: the cursor keeps the newest creation time read (``mark``) and the incidents still open
 (id -> created). A sync lists from the older of the two, yields the new incidents and the open
@@ -83,6 +85,7 @@ class PagerDutySource:
                     "Accept": "application/vnd.pagerduty+json;version=2",
                 },
                 timeout=config.timeout,
+                reset_counts_seconds=True,
                 sleep=ctx.sleep,
                 clock=lambda: ctx.now().timestamp(),
             )

@@ -35,10 +35,13 @@ class Harness:
         self.sleeps: list[float] = []
         self.clock = clock or [NOW]
         config = Config(token=fake.token, api_url=fake.url, services=["PSVC001"], **options)
-        ctx = SourceContext(
-            "payments", Workflow({}), lambda: self.clock[0], self.sleeps.append, ("PAY",)
-        )
+        ctx = SourceContext("payments", Workflow({}), lambda: self.clock[0], self.sleep, ("PAY",))
         self.source: PagerDutySource = build(config, ctx)
+
+    def sleep(self, seconds: float) -> None:
+        """Record the wait and let that much time pass."""
+        self.sleeps.append(seconds)
+        self.clock[0] += timedelta(seconds=seconds)
 
     def pull(self, cursor: str | None = None) -> list[Page]:
         return list(self.source.pull(cursor))
@@ -144,7 +147,9 @@ def test_malformed_incidents_are_skipped_and_rate_limits_waited_out(fake, caplog
         {"id": "PBROKEN", "status": "triggered", "created_at": "2026-11-20T00:00:00Z",
          "service": {"id": "PSVC001"}}
     )  # fmt: skip
-    fake.fail("^/incidents$", 429, headers={"Retry-After": "12"})
+    # PagerDuty's 429 says how long to wait in ratelimit-reset (seconds), with no Retry-After.
+    limited = {"ratelimit-limit": "960", "ratelimit-remaining": "0", "ratelimit-reset": "12"}
+    fake.fail("^/incidents$", 429, headers=limited)
     fake.fail("/log_entries$", 500)
     caplog.set_level(logging.WARNING)
     harness = Harness(fake)
@@ -154,6 +159,31 @@ def test_malformed_incidents_are_skipped_and_rate_limits_waited_out(fake, caplog
     assert sum(p.skipped for p in pages) == 1 and "PBROKEN" in caplog.text
     assert len(incidents(pages)) == 3
     assert harness.sleeps == [12.0, 1.0]
+
+
+def test_a_spent_budget_pauses_for_the_reset_seconds_instead_of_hitting_429(fake) -> None:
+    fake.rate_limit = 3  # 8 requests: 6 monthly windows and 2 log-entry lists
+    harness = Harness(fake)
+    fake.clock = lambda: harness.clock[0].timestamp()
+
+    found = incidents(harness.pull())
+
+    assert len(found) == 3
+    assert harness.sleeps == [60.0, 60.0]  # after the 3rd and the 6th request
+    assert fake.count(status=429) == 0
+
+
+def test_a_429_waits_the_reset_it_sends(fake) -> None:
+    fake.rate_limit = 1
+    fake.window_start = 0.0
+    fake.clock = lambda: 48.0  # time stands still 12 s before the window ends
+    harness = Harness(fake)
+
+    with pytest.raises(SourceError, match="still rate limited"):
+        harness.pull()
+
+    assert fake.count(status=429) == 6  # the first try, then max_retries (5) more
+    assert harness.sleeps == [12.0] * 6  # the pause after the 1st answer, then each 429
 
 
 def test_config_and_credentials(fake) -> None:
