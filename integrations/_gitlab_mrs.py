@@ -1,19 +1,21 @@
 """GitLab merge requests with their review timeline, read by ``updated_after``, newest first.
 
-A sync lists ``/merge_requests?updated_after=<mark>&order_by=updated_at&sort=desc`` (GitLab
-offers only offset pages here, no keyset) and, per changed MR, its notes and commits. Newest
-first keeps offset paging safe: an MR updated mid-sweep jumps to the top, before the pages still
-to read, so nothing is skipped. The mark moves to the newest update once the sweep completes; an
-interrupted sweep resumes at its next page number.
+A sync sweeps ``/merge_requests`` updated since the stored mark (see :mod:`_gitlab_sweep`) and
+reads, per changed MR, its notes and commits. ``locked`` is the short state of an MR being
+merged: it is still open until GitLab writes ``merged``.
 
 The review timeline comes from the notes: GitLab writes system notes for review requests
 ("requested review from @a and @b"), approvals ("approved this merge request"), requested
 changes ("requested changes") and drafts marked ready ("marked this merge request as
-**ready**"); a human's own comment is a COMMENTED review. Bots are left out (METRICS.md 0.9).
+**ready**"); a human's own comment is a COMMENTED review. An approval later withdrawn
+("unapproved this merge request", or "reset approvals from @a by pushing to the branch") stays a
+COMMENTED review, as GitHub's dismissed reviews do: the reviewer reviewed, the verdict is gone.
+Bots are left out (METRICS.md 0.9).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,10 +33,11 @@ from insights.model import (
     WorkItem,
     make_id,
 )
-from integrations._records import MALFORMED, map_each
+from integrations._gitlab_sweep import UpdatedSweep
+from integrations._records import map_each
 from integrations._rest import RestApi
 from integrations._shipping import ShipLedger
-from integrations._times import format_precise, parse_precise, parse_time, require_time
+from integrations._times import parse_time, require_time
 from integrations.linking import extract_keys
 
 GITLAB_BOT = re.compile(r"^(project|group)_\d+_bot(_\w+)?$|\[bot\]$", re.IGNORECASE)
@@ -42,6 +45,10 @@ GITLAB_BOT = re.compile(r"^(project|group)_\d+_bot(_\w+)?$|\[bot\]$", re.IGNOREC
 MENTION = re.compile(r"@([A-Za-z0-9_.][A-Za-z0-9_.\-]*[A-Za-z0-9_\-])")
 READY_NOTES = ("marked this merge request as **ready**", "marked this merge request as ready")
 READY_LEGACY = ("unmarked as a **work in progress**", "unmarked this merge request as a draft")
+UNAPPROVED = "unapproved this merge request"
+APPROVALS_RESET = "reset approvals from"
+"""``reset approvals from @a, @b, and @c by pushing to the branch`` (new commits, when the project
+resets approvals on push)."""
 
 
 @dataclass(frozen=True)
@@ -77,41 +84,75 @@ def reviews_from_notes(
     item_id: str, notes: list[dict[str, Any]], m: MrMapping
 ) -> list[ReviewEvent]:
     """The review timeline an MR's notes tell, oldest first, without bots."""
-    events = []
+    events: list[ReviewEvent] = []
     for note in sorted(notes, key=lambda n: require_time(n["created_at"], "note created_at")):
         at = require_time(note["created_at"], "note created_at")
         body = str(note.get("body") or "").strip()
-        lowered = body.lower()
-        author = note.get("author")
-        if not note.get("system"):
-            if not m.is_bot(author):
-                events.append(ReviewEvent(item_id, at, ReviewState.COMMENTED, m.login(author)))
-        elif lowered.startswith("requested review from"):
-            asked = lowered.split("removed review request", 1)[0]
-            for name in MENTION.findall(body[: len(asked)]):
-                if not m.is_bot({"username": name}):
-                    events.append(ReviewEvent(item_id, at, ReviewState.REQUESTED, name))
-        elif m.is_bot(author):
-            continue
-        elif lowered.startswith("approved this merge request"):
-            events.append(ReviewEvent(item_id, at, ReviewState.APPROVED, m.login(author)))
-        elif lowered.startswith("requested changes"):
-            events.append(ReviewEvent(item_id, at, ReviewState.CHANGES_REQUESTED, m.login(author)))
-        elif lowered.startswith(READY_NOTES + READY_LEGACY):
-            events.append(ReviewEvent(item_id, at, ReviewState.READY_FOR_REVIEW, None))
+        withdrawn = _withdrawn_approvals(note, body, m)
+        if withdrawn:
+            events = [_as_comment(e) if e.reviewer in withdrawn else e for e in events]
+        else:
+            events += _note_events(item_id, at, note, body, m)
     return events
+
+
+def _withdrawn_approvals(note: dict[str, Any], body: str, m: MrMapping) -> frozenset[str]:
+    """Whose approvals a system note withdraws; empty for every other note."""
+    lowered = body.lower()
+    if not note.get("system"):
+        return frozenset()
+    if lowered.startswith(APPROVALS_RESET):
+        return frozenset(MENTION.findall(body))
+    if lowered.startswith(UNAPPROVED):
+        login = m.login(note.get("author"))
+        return frozenset({login} if login else ())
+    return frozenset()
+
+
+def _as_comment(event: ReviewEvent) -> ReviewEvent:
+    if event.state is not ReviewState.APPROVED:
+        return event
+    return dataclasses.replace(event, state=ReviewState.COMMENTED)
+
+
+def _note_events(
+    item_id: str, at: datetime, note: dict[str, Any], body: str, m: MrMapping
+) -> list[ReviewEvent]:
+    """The review events one note stands for (most notes stand for none)."""
+    lowered = body.lower()
+    author = note.get("author")
+    if not note.get("system"):
+        if m.is_bot(author):
+            return []
+        return [ReviewEvent(item_id, at, ReviewState.COMMENTED, m.login(author))]
+    if lowered.startswith("requested review from"):
+        asked = body[: len(lowered.split("removed review request", 1)[0])]
+        return [
+            ReviewEvent(item_id, at, ReviewState.REQUESTED, name)
+            for name in MENTION.findall(asked)
+            if not m.is_bot({"username": name})
+        ]
+    if m.is_bot(author):
+        return []
+    if lowered.startswith("approved this merge request"):
+        return [ReviewEvent(item_id, at, ReviewState.APPROVED, m.login(author))]
+    if lowered.startswith("requested changes"):
+        return [ReviewEvent(item_id, at, ReviewState.CHANGES_REQUESTED, m.login(author))]
+    if lowered.startswith(READY_NOTES + READY_LEGACY):
+        return [ReviewEvent(item_id, at, ReviewState.READY_FOR_REVIEW, None)]
+    return []
 
 
 def _lifecycle(raw: dict[str, Any]) -> tuple[str, Stage, datetime | None]:
     state = raw["state"]
     if state == "merged":
         return "merged", Stage.DONE, require_time(raw["merged_at"], "merged_at")
-    if state in ("closed", "locked"):
+    if state == "closed":
         end = parse_time(raw.get("closed_at"), "closed_at") or require_time(
             raw["updated_at"], "updated_at"
         )
         return "closed", Stage.CANCELLED, end
-    if state == "opened":
+    if state in ("opened", "locked"):  # locked: being merged right now
         return ("draft" if _draft(raw) else "open"), Stage.ACTIVE, None
     raise ValueError(f"unknown merge request state {state!r}")
 
@@ -180,33 +221,13 @@ class MergeRequestSweep:
         self.path = path
         self.m = mapping
         self.ledger = ledger
-        self.page_size = page_size
+        self.sweep = UpdatedSweep(
+            api, f"{path}/merge_requests", {"state": "all", "scope": "all"}, page_size
+        )
 
     def pull(self, state: dict[str, Any]) -> Iterator[Page]:
         """Pages of changed MRs; ``state`` (``mark``, ``sweep``) advances with them."""
-        sweep = state.get("sweep") or {"page": 1, "after": state.get("mark"), "top": None}
-        top = parse_precise(sweep.get("top"))
-        seen = parse_precise(sweep.get("after"))
-        while True:
-            params = {
-                "state": "all",
-                "scope": "all",
-                "order_by": "updated_at",
-                "sort": "desc",
-                "per_page": self.page_size,
-                "page": sweep["page"],
-            }
-            if sweep.get("after"):
-                params["updated_after"] = sweep["after"]
-            response = self.api.get(f"{self.path}/merge_requests", params)
-            raws = self.api.decode(response, f"{self.path}/merge_requests")
-            changed = []
-            for raw in raws:
-                updated = _updated(raw)
-                if updated is not None and (top is None or updated > top):
-                    top = updated
-                if updated is None or seen is None or updated > seen:
-                    changed.append(raw)  # equal to the mark: stored last time, unchanged
+        for changed in self.sweep.changed(state):
             mapped = map_each(
                 self.api.source,
                 "merge request",
@@ -214,17 +235,7 @@ class MergeRequestSweep:
                 self._history,
                 lambda raw: f"{self.m.project}!{raw.get('iid') if isinstance(raw, dict) else '?'}",
             )
-            following = next_page(response)
-            if following is None:
-                state.pop("sweep", None)
-                if top is not None:
-                    state["mark"] = format_precise(top)
-            else:
-                state["sweep"] = {**sweep, "page": following, "top": _text(top)}
-                sweep = state["sweep"]
             yield Page(histories=mapped.records, skipped=mapped.skipped)
-            if following is None:
-                return
 
     def _history(self, raw: dict[str, Any]) -> ItemHistory:
         base = f"{self.path}/merge_requests/{int(raw['iid'])}"
@@ -238,24 +249,3 @@ class MergeRequestSweep:
     def _all(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         query = {**params, "per_page": 100}
         return [entry for _, body in self.api.pages(path, query) for entry in body]
-
-
-def next_page(response: Any) -> int | None:
-    """The next page number from ``X-Next-Page`` (empty on the last page) or the Link header."""
-    header = response.headers.get("X-Next-Page")
-    if header is not None:
-        return int(header) if header.strip() else None
-    link = response.links.get("next", {}).get("url")
-    match = re.search(r"[?&]page=(\d+)", link or "")
-    return int(match.group(1)) if match else None
-
-
-def _updated(raw: Any) -> datetime | None:
-    try:
-        return parse_precise(raw["updated_at"])
-    except MALFORMED:
-        return None
-
-
-def _text(at: datetime | None) -> str | None:
-    return None if at is None else format_precise(at)

@@ -3,16 +3,20 @@
 For each configured project (``group/subgroup/project`` or its numeric id) it pulls, in order:
 
 1. merge requests updated since the last sync (``updated_after``, newest first), each with its
-   notes (review requests, approvals, requested changes, ready, comments) and commits (first
-   commit time), linked to the team's work items by the keys in branch, title and description;
-2. production deployments with the merge requests they shipped (first-parent commits between
-   them and the previous successful deployment of the same environment);
-3. pipelines (pipeline health);
-4. with ``incident_label``, incidents from the issues carrying that label.
+   notes (review requests, approvals and withdrawn ones, requested changes, ready, comments) and
+   commits (first commit time), linked to the team's work items by the keys in branch, title and
+   description;
+2. production deployments (by environment name or tier) with the merge requests they shipped
+   (first-parent commits between them and the previous successful deployment of the same
+   environment);
+3. pipelines updated since the last sync (pipeline health; a retried pipeline is stored again);
+4. incidents: GitLab's own (issues of type ``incident``, unless ``native_incidents: false``) and,
+   with ``incident_label``, the issues carrying that label.
 
 GitLab answers lists with offset pages (``X-Next-Page``/``Link``) and authenticates with the
 ``PRIVATE-TOKEN`` header; 429s carry ``Retry-After`` (handled by the shared HTTP client). The
-cursor holds, per project, each stream's high-water mark and a merge-request sweep's next page.
+cursor holds, per project, each stream's high-water mark and a sweep's next page. GitLab leaves
+``X-Total`` out of lists of more than 10,000 records, so ``dry_run`` counts those by probing.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from integrations.base import SourceConfig, SourceContext
 from integrations.http import HttpClient
 
 SOURCE_TYPE = "gitlab"
+COUNT_LIMIT = 10_000
+"""GitLab omits ``X-Total`` (and ``X-Total-Pages``) from lists of more records than this."""
 
 
 class Config(SourceConfig):
@@ -51,6 +57,7 @@ class Config(SourceConfig):
     pipelines: bool = True
     pipeline_days: int = Field(default=30, ge=1)
     incident_label: str | None = None
+    native_incidents: bool = True
     timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("projects")
@@ -127,20 +134,29 @@ class GitLabSource:
         streams = section(state, "projects", project)
         yield from self._stamp(state, delivery.deployments(section(streams, "deployments")))
         if self.config.pipelines:
-            pipelines = delivery.pipelines(section(streams, "pipelines"), self.config.pipeline_days)
-            yield from self._stamp(state, pipelines)
-        if self.config.incident_label:
-            incidents = delivery.incident_issues(
-                section(streams, "incidents"), self.config.incident_label
+            pipelines = delivery.pipelines(
+                section(streams, "pipelines"), self.config.pipeline_days, self.config.page_size
             )
+            yield from self._stamp(state, pipelines)
+        for stream, criteria in self._incident_criteria():
+            incidents = delivery.incident_issues(section(streams, stream), criteria)
             yield from self._stamp(state, incidents)
+
+    def _incident_criteria(self) -> list[tuple[str, dict[str, str]]]:
+        """(cursor section, issue filter) of each configured kind of incident issue."""
+        kinds = []
+        if self.config.incident_label:
+            kinds.append(("incidents", {"labels": self.config.incident_label}))
+        if self.config.native_incidents:
+            kinds.append(("native_incidents", {"issue_type": "incident"}))
+        return kinds
 
     def _stamp(self, state: dict[str, Any], pages: Iterator[Page]) -> Iterator[Page]:
         for page in pages:
             yield dataclasses.replace(page, cursor=dump_state(state))
 
     def dry_run(self) -> dict[str, int]:
-        """Count merge requests and deployments (GitLab's ``X-Total``), storing nothing."""
+        """Count merge requests and deployments, storing nothing."""
         counts = {"merge_requests": 0, "deployments": 0}
         for project in self.config.projects:
             path = project_path(project)
@@ -149,8 +165,34 @@ class GitLabSource:
         return counts
 
     def _total(self, path: str, params: dict[str, Any]) -> int:
-        response = self.api.get(path, {**params, "per_page": 1})
-        return int(response.headers.get("X-Total") or 0)
+        """``X-Total``, or (above GitLab's count limit, where it is left out) a probed count."""
+        first = self.api.get(path, {**params, "per_page": 1})
+        total = first.headers.get("X-Total", "").strip()
+        if total.isdigit():
+            return int(total)
+        if not self.api.decode(first, path):
+            return 0
+        return self._probe_total(path, params)
+
+    def _probe_total(self, path: str, params: dict[str, Any]) -> int:
+        """The number of records, found with one-record pages: record ``n`` is page ``n``.
+
+        Doubling from past the count limit finds a missing record, then halving the gap finds the
+        last one: about twice log2(total) requests instead of a walk of every page.
+        """
+        present, missing = 1, COUNT_LIMIT + 1
+        while self._has_record(path, params, missing):
+            present, missing = missing, missing * 2
+        while missing - present > 1:
+            middle = (present + missing) // 2
+            if self._has_record(path, params, middle):
+                present = middle
+            else:
+                missing = middle
+        return present
+
+    def _has_record(self, path: str, params: dict[str, Any], position: int) -> bool:
+        return bool(self.api.get_json(path, {**params, "per_page": 1, "page": position}))
 
 
 def build(config: Config, ctx: SourceContext) -> GitLabSource:

@@ -2,10 +2,20 @@
 
 Projects are addressed by URL-encoded path (``acme%2Fapi``). Lists use offset pagination with
 GitLab's headers (``X-Page``, ``X-Next-Page`` (empty on the last page), ``X-Per-Page``,
-``X-Total``, ``X-Total-Pages``, ``Link``); requests authenticate with ``PRIVATE-TOKEN``. Served:
-merge requests (``state``, ``updated_after`` on or after, ``order_by=updated_at``), their notes
-and commits, deployments and pipelines (``order_by=id&sort=desc``), repository commits over a
-``ref_name=A..B`` range with ``first_parent``, a commit's merge requests, and issues.
+``X-Total``, ``X-Total-Pages``, ``Link``); as on GitLab, ``X-Total``, ``X-Total-Pages`` and the
+``rel="last"`` link are left out when a list holds more than :attr:`FakeGitLab.count_limit`
+(10,000) records. Requests authenticate with ``PRIVATE-TOKEN``. Served: merge requests
+(``state``, ``updated_after`` on or after, ``order_by=updated_at``), their notes and commits,
+deployments (``order_by=id&sort=desc``), environments (with their ``tier``), pipelines
+(``updated_after``, ``order_by=id|updated_at``) and a single pipeline, repository commits over a
+``ref_name=A..B`` range with ``first_parent``, a commit's merge requests, and issues (``labels``,
+``issue_type``, ``updated_after``).
+
+The fake holds full objects but a list answers only the fields GitLab's list entity has: a
+deployment's environment is the basic entity (no ``tier``) and a deployment has no ``finished_at``
+of its own (its job, ``deployable``, has); a listed pipeline has no ``started_at`` or
+``finished_at`` (the single pipeline has). So a source reading a field the list lacks finds it
+missing here as it would on GitLab.
 """
 
 from __future__ import annotations
@@ -18,6 +28,34 @@ from urllib.parse import unquote
 from tests.fake_github import FakeServer, Reply, Request, paged
 
 API = "/api/v4"
+COUNT_LIMIT = 10_000
+"""GitLab counts a list (``X-Total``) only up to this many records."""
+DEPLOYMENT_FIELDS = (
+    "id",
+    "iid",
+    "ref",
+    "sha",
+    "created_at",
+    "updated_at",
+    "user",
+    "environment",
+    "deployable",
+    "status",
+)
+ENVIRONMENT_BASIC_FIELDS = ("id", "name", "slug", "external_url", "created_at", "updated_at")
+PIPELINE_LIST_FIELDS = (
+    "id",
+    "iid",
+    "project_id",
+    "status",
+    "source",
+    "ref",
+    "sha",
+    "name",
+    "web_url",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass
@@ -28,6 +66,7 @@ class FakeProject:
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     mr_commits: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    environments: list[dict[str, Any]] = field(default_factory=list)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -41,6 +80,7 @@ class FakeGitLab(FakeServer):
         super().__init__()
         self.token = token
         self.projects: dict[str, FakeProject] = {}
+        self.count_limit = COUNT_LIMIT
 
     @property
     def api_url(self) -> str:
@@ -59,6 +99,7 @@ class FakeGitLab(FakeServer):
         for iid, commits in fixture.get("mr_commits", {}).items():
             project.mr_commits[int(iid)] = commits
         project.deployments += fixture.get("deployments", [])
+        project.environments += fixture.get("environments", [])
         project.pipelines += fixture.get("pipelines", [])
         project.issues += fixture.get("issues", [])
         for commit in fixture.get("commits", []):
@@ -79,7 +120,9 @@ class FakeGitLab(FakeServer):
             (r"/merge_requests/(?P<iid>\d+)/notes", self._notes),
             (r"/merge_requests/(?P<iid>\d+)/commits", self._mr_commits),
             (r"/deployments", self._deployments),
+            (r"/environments", self._environments),
             (r"/pipelines", self._pipelines),
+            (r"/pipelines/(?P<pipeline_id>\d+)", self._pipeline),
             (r"/repository/commits", self._commits),
             (r"/repository/commits/(?P<sha>\w+)/merge_requests", self._commit_mrs),
             (r"/issues", self._issues),
@@ -99,13 +142,15 @@ class FakeGitLab(FakeServer):
                 "X-Page": str(page),
                 "X-Per-Page": str(per_page),
                 "X-Next-Page": str(page + 1) if page < pages else "",
-                "X-Total": str(len(items)),
-                "X-Total-Pages": str(pages),
                 "RateLimit-Limit": "2000",
                 "RateLimit-Remaining": "1999",
                 "RateLimit-Reset": "1900000000",
             }
         )
+        if len(items) <= self.count_limit:
+            headers.update({"X-Total": str(len(items)), "X-Total-Pages": str(pages)})
+        elif "Link" in headers:
+            headers["Link"] = re.sub(r',\s*<[^>]*>; rel="last"', "", headers["Link"])
         return Reply(200, chunk, headers)
 
     def _merge_requests(self, request: Request, project: FakeProject) -> Reply:
@@ -113,9 +158,7 @@ class FakeGitLab(FakeServer):
         state = request.arg("state", "all")
         if state != "all":
             mrs = [mr for mr in mrs if mr["state"] == state]
-        after = request.arg("updated_after")
-        if after:
-            mrs = [mr for mr in mrs if _instant(mr["updated_at"]) >= _instant(after)]
+        mrs = _updated_after(mrs, request.arg("updated_after"))
         mrs.sort(key=lambda mr: (mr["updated_at"], mr["iid"]), reverse=request.arg("sort") != "asc")
         return self._list(request, mrs)
 
@@ -127,10 +170,23 @@ class FakeGitLab(FakeServer):
         return self._list(request, project.mr_commits.get(int(iid), []))
 
     def _deployments(self, request: Request, project: FakeProject) -> Reply:
-        return self._list(request, sorted(project.deployments, key=lambda d: -d["id"]))
+        listed = [_listed_deployment(d) for d in project.deployments]
+        return self._list(request, sorted(listed, key=lambda d: -d["id"]))
+
+    def _environments(self, request: Request, project: FakeProject) -> Reply:
+        return self._list(request, sorted(project.environments, key=lambda e: e["id"]))
 
     def _pipelines(self, request: Request, project: FakeProject) -> Reply:
-        return self._list(request, sorted(project.pipelines, key=lambda p: -p["id"]))
+        pipelines = _updated_after(project.pipelines, request.arg("updated_after"))
+        order = request.arg("order_by", "id")
+        pipelines.sort(key=lambda p: (p.get(order) or "", p["id"]), reverse=True)
+        return self._list(request, [_only(p, PIPELINE_LIST_FIELDS) for p in pipelines])
+
+    def _pipeline(self, request: Request, project: FakeProject, pipeline_id: str) -> Reply:
+        for pipeline in project.pipelines:
+            if pipeline["id"] == int(pipeline_id):
+                return Reply(200, pipeline)
+        return Reply(404, {"message": "404 Not found"})
 
     def _commits(self, request: Request, project: FakeProject) -> Reply:
         base, _, head = (request.arg("ref_name") or "").partition("..")
@@ -150,15 +206,31 @@ class FakeGitLab(FakeServer):
 
     def _issues(self, request: Request, project: FakeProject) -> Reply:
         wanted = {x for x in (request.arg("labels") or "").split(",") if x}
-        after = request.arg("updated_after")
+        kind = request.arg("issue_type")
         issues = [
             i
-            for i in project.issues
-            if wanted <= set(i["labels"])
-            and (after is None or _instant(i["updated_at"]) >= _instant(after))
+            for i in _updated_after(project.issues, request.arg("updated_after"))
+            if wanted <= set(i["labels"]) and kind in (None, i.get("issue_type"))
         ]
         issues.sort(key=lambda i: i["updated_at"], reverse=True)
         return self._list(request, issues)
+
+
+def _updated_after(records: list[dict[str, Any]], after: str | None) -> list[dict[str, Any]]:
+    """The records updated on or after ``after`` (all of them for None)."""
+    if after is None:
+        return list(records)
+    return [r for r in records if _instant(r.get("updated_at") or "") >= _instant(after)]
+
+
+def _only(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: record[name] for name in fields if name in record}
+
+
+def _listed_deployment(deployment: dict[str, Any]) -> dict[str, Any]:
+    listed = _only(deployment, DEPLOYMENT_FIELDS)
+    listed["environment"] = _only(deployment["environment"], ENVIRONMENT_BASIC_FIELDS)
+    return listed
 
 
 def _instant(text: str) -> str:

@@ -128,8 +128,8 @@ def test_deployments_ship_what_the_first_parent_commits_merged(fake) -> None:
         source="gitlab",
         environment="production",
         outcome=Outcome.SUCCESS,
-        finished_at=t("2026-11-04T18:10:00Z"),
-        started_at=t("2026-11-04T18:00:00Z"),
+        finished_at=t("2026-11-04T18:10:00Z"),  # its job's, not its own updated_at (18:10:05)
+        started_at=t("2026-11-04T18:01:00Z"),  # its job's start
         sha="d100" + "0" * 36,
         repo="acme/api",
         shipped_item_ids=(MR + "12", MR + "15"),
@@ -156,9 +156,10 @@ def test_pipelines_and_incident_issues(fake) -> None:
         name="Build and test",
         branch="main",
         outcome=Outcome.FAILURE,
-        started_at=t("2026-11-03T11:01:00Z"),
-        finished_at=t("2026-11-03T11:09:00Z"),
+        started_at=t("2026-11-03T11:02:00Z"),
+        finished_at=t("2026-11-03T11:08:30Z"),
         url="https://gitlab.com/acme/api/-/pipelines/302",
+        created_at=t("2026-11-03T11:01:00Z"),
     )
     assert runs["gitlab:pipeline:acme/api/303"].outcome is Outcome.RUNNING
     incidents = {i.id: i for p in pages for i in p.incidents}
@@ -190,12 +191,13 @@ def test_an_incremental_sync_reads_only_what_changed(fake) -> None:
 
     quiet = harness.pull(cursor)
 
-    # One list per stream; no MR is re-read (the newest sits on the mark and is unchanged).
+    # One list per stream; no MR or pipeline is re-read (the newest sits on its mark, unchanged).
     assert [r.path.rsplit("/", 1)[-1] for r in fake.requests] == [
         "merge_requests",
         "deployments",
         "pipelines",
-        "issues",
+        "issues",  # labelled incidents
+        "issues",  # GitLab's own incidents
     ]
     assert histories(quiet) == {}
     project = fake.projects["acme/api"]
@@ -235,12 +237,15 @@ def test_a_running_deployment_is_checked_again_and_ships_from_the_last_success(f
         "references": {"full": "acme/api!17"},
     }
     running = next(d for d in project.deployments if d["id"] == 45)
-    running.update(status="success", sha=e1, finished_at="2026-11-25T15:30:00.000Z")
-    running["environment"] = {"id": 9, "name": "production", "tier": "production"}
+    running.update(status="success", sha=e1, updated_at="2026-11-25T15:30:00.000Z")
+    running["deployable"].update(status="success", finished_at="2026-11-25T15:30:00.000Z")
+    running["environment"] = {"id": 9, "name": "production"}
 
     pages = harness.pull(cursor)
 
-    assert deployments(pages)["gitlab:deploy:acme/api/45"].shipped_item_ids == (MR + "17",)
+    settled = deployments(pages)["gitlab:deploy:acme/api/45"]
+    assert settled.shipped_item_ids == (MR + "17",)
+    assert settled.finished_at == t("2026-11-25T15:30:00Z")
     state = json.loads(pages[-1].cursor)["projects"]["acme/api"]["deployments"]
     assert state["last_id"] == 45 and state["open"] is False
 
@@ -296,7 +301,14 @@ def test_malformed_records_are_skipped_counted_and_logged(fake, caplog) -> None:
         "iid": 18,
         "created_at": "not a date",
     }
-    project.pipelines.append({"id": 304, "status": "success", "created_at": "last tuesday"})
+    project.pipelines.append(
+        {
+            "id": 304,
+            "status": "success",
+            "created_at": "last tuesday",
+            "updated_at": "2026-11-20T10:00:00.000Z",
+        }
+    )
     caplog.set_level(logging.WARNING)
 
     pages = Harness(fake).pull()
