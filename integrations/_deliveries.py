@@ -1,11 +1,20 @@
 """Deployments settled oldest first: outcome, what each success shipped, and a safe high-water id.
 
 Both GitHub and GitLab list deployments newest first by id. A sync reads the ids above
-``last_id``, the highest id up to which everything is *settled* (finished, or given up on after
-:data:`PENDING_TIMEOUT`) and stored, then processes them oldest first: a successful deployment
-ships the main-line commits since the previous successful one of the same environment, and
-``last_id``/``last_success`` move only past settled deployments. While one is still running
-(``open``), the ones after it are re-read (and re-shipped from the same base) on the next sync.
+``last_id``, the highest id up to which everything is *settled* and stored, then processes them
+oldest first: a successful deployment ships the main-line commits since the previous successful
+one of the same environment, and ``last_id``/``last_success`` move only past settled deployments.
+While one is still running (``open``), the ones after it are re-read (and re-shipped from the same
+base) on the next sync. A source may also hand in a deployment at or below ``last_id`` again (a
+re-run): it is settled from the latest success, and the mark never moves back.
+
+Settled means finished, or still unfinished :data:`PENDING_TIMEOUT` after its creation. Such a
+deployment is stored as it stands (running: the outcome is the vendor's, never made up) and stops
+holding the mark back: the ones after it are no longer re-read, and neither is it, unless the
+source hands it in again.
+
+Each record keeps the vendor's environment name; the source decides which environments are
+production and hands in only those.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from typing import Any
 from insights.model import Deployment, Outcome, Page
 
 PENDING_TIMEOUT = timedelta(hours=48)
-"""A deployment or run still unfinished after this long is settled as it stands."""
+"""A deployment or run still unfinished this long after its creation is settled as it stands."""
 CHUNK = 100
 
 
@@ -38,8 +47,10 @@ class Candidate:
     native_id: int
     record_id: str
     environment: str
+    """The vendor's name of the environment."""
     sha: str
     created_at: datetime
+    """When this attempt was created: the start of its :data:`PENDING_TIMEOUT`."""
     started_at: datetime | None
     settle: Callable[[], Settled]
 
@@ -69,19 +80,15 @@ class Settler:
         batch: list[Deployment] = []
         for candidate in sorted(candidates, key=lambda c: c.native_id):
             settled = candidate.settle()
-            outcome = settled.outcome
-            final = outcome is not Outcome.RUNNING
-            if not final and self.now - candidate.created_at > PENDING_TIMEOUT:
-                outcome, final = Outcome.CANCELLED, True
             shipped: tuple[str, ...] = ()
-            if outcome is Outcome.SUCCESS:
+            if settled.outcome is Outcome.SUCCESS:
                 previous = working.get(candidate.environment)
                 if previous and previous != candidate.sha:
                     shipped = self.ship(previous, candidate.sha)
                 working[candidate.environment] = candidate.sha
-            batch.append(self._deployment(candidate, settled, outcome, shipped))
-            if settled_so_far and final:
-                state["last_id"] = candidate.native_id
+            batch.append(self._deployment(candidate, settled, shipped))
+            if settled_so_far and is_final(settled.outcome, candidate.created_at, self.now):
+                state["last_id"] = max(int(state.get("last_id") or 0), candidate.native_id)
                 state["last_success"] = dict(working)
             else:
                 settled_so_far = False
@@ -95,14 +102,14 @@ class Settler:
         yield Page(deployments=batch, skipped=skipped)
 
     def _deployment(
-        self, candidate: Candidate, settled: Settled, outcome: Outcome, shipped: tuple[str, ...]
+        self, candidate: Candidate, settled: Settled, shipped: tuple[str, ...]
     ) -> Deployment:
         return Deployment(
             id=candidate.record_id,
             team=self.team,
             source=self.source,
-            environment="production",
-            outcome=outcome,
+            environment=candidate.environment,
+            outcome=settled.outcome,
             finished_at=settled.finished_at,
             started_at=candidate.started_at,
             sha=candidate.sha,
@@ -112,6 +119,6 @@ class Settler:
         )
 
 
-def is_final(outcome: Outcome, started_at: datetime, now: datetime) -> bool:
-    """A run is settled once finished, or once it has been pending too long."""
-    return outcome is not Outcome.RUNNING or now - started_at > PENDING_TIMEOUT
+def is_final(outcome: Outcome, created_at: datetime, now: datetime) -> bool:
+    """Settled: finished, or still unfinished :data:`PENDING_TIMEOUT` after ``created_at``."""
+    return outcome is not Outcome.RUNNING or now - created_at > PENDING_TIMEOUT

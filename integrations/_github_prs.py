@@ -2,8 +2,14 @@
 
 Why GraphQL: REST needs one ``/pulls/{n}/reviews`` call (and one timeline call) per pull request,
 about 2N requests for N PRs; one GraphQL page brings 100 PRs with their reviews, review requests
-and ready-for-review events (``timelineItems``), first commit and labels, for ~3 points. A PR whose
-timeline has more than 100 such items gets follow-up pages of its own.
+and ready-for-review events (``timelineItems``), commits' author dates and labels, for ~3 points.
+A PR whose timeline has more than 100 such items, or that has more than 100 commits, gets
+follow-up pages of its own.
+
+First commit: the earliest ``authoredDate`` over all the PR's commits (METRICS.md 2.3, as DevLake
+and the GitLab source do). ``PullRequest.commits`` ("commits present in this pull request's head
+branch not present in the base branch") takes no ``orderBy``; after a rebase or a cherry-pick the
+commit GitHub lists first need not be the earliest authored, so every page is read.
 
 Why a REST gate: GraphQL answers are never 304. Each sync first asks REST for the most recently
 updated PR (``/pulls?sort=updated&direction=desc&per_page=1``) with the stored ``ETag``; a 304
@@ -57,6 +63,12 @@ fragment TimelineFields on PullRequestTimelineItems {
   ... on ReadyForReviewEvent { createdAt }
 }
 """
+COMMIT_DATES = """
+fragment CommitDates on PullRequestCommitConnection {
+  pageInfo { hasNextPage endCursor }
+  nodes { commit { authoredDate } }
+}
+"""
 PULL_REQUESTS = (
     """
 query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String) {
@@ -70,7 +82,7 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
         author { __typename login }
         mergeCommit { oid }
         labels(first: 20) { nodes { name } }
-        commits(first: 1) { nodes { commit { authoredDate } } }
+        commits(first: 100) { ...CommitDates }
         timelineItems(first: 100, itemTypes: TIMELINE_TYPES) {
           pageInfo { hasNextPage endCursor }
           nodes { ...TimelineFields }
@@ -81,6 +93,7 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
 }
 """.replace("TIMELINE_TYPES", TIMELINE_TYPES)
     + TIMELINE_FIELDS
+    + COMMIT_DATES
 )
 PULL_REQUEST_TIMELINE = (
     """
@@ -97,6 +110,19 @@ query PullRequestTimeline($owner: String!, $name: String!, $number: Int!, $after
 }
 """.replace("TIMELINE_TYPES", TIMELINE_TYPES)
     + TIMELINE_FIELDS
+)
+PULL_REQUEST_COMMITS = (
+    """
+query PullRequestCommits($owner: String!, $name: String!, $number: Int!, $after: String) {
+  rateLimit { cost remaining resetAt }
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      commits(first: 100, after: $after) { ...CommitDates }
+    }
+  }
+}
+"""
+    + COMMIT_DATES
 )
 REVIEW_STATES = {
     "APPROVED": ReviewState.APPROVED,
@@ -184,7 +210,6 @@ def to_history(node: dict[str, Any], m: PrMapping) -> ItemHistory:
     transitions = (
         () if end is None else (Transition(item_id, end, "open", status, Stage.ACTIVE, stage),)
     )
-    commits = (node.get("commits") or {}).get("nodes") or []
     author = actor_login(node.get("author"))
     title = str(node["title"])
     branch = node.get("headRefName")
@@ -207,7 +232,7 @@ def to_history(node: dict[str, Any], m: PrMapping) -> ItemHistory:
         author=author,
         draft=bool(node.get("isDraft")),
         merged_at=end if status == "merged" else None,
-        first_commit_at=parse_time(commits[0]["commit"]["authoredDate"]) if commits else None,
+        first_commit_at=earliest_authored(node),
         head_branch=branch,
         additions=_count(node.get("additions")),
         deletions=_count(node.get("deletions")),
@@ -216,6 +241,13 @@ def to_history(node: dict[str, Any], m: PrMapping) -> ItemHistory:
         linked_keys=extract_keys((branch, title, node.get("body")), m.project_keys),
     )
     return ItemHistory(item, transitions, (), tuple(reviews))
+
+
+def earliest_authored(node: dict[str, Any]) -> datetime | None:
+    """The earliest ``authoredDate`` of a PR node's commits; None for a PR without commits."""
+    commits = (node.get("commits") or {}).get("nodes") or []
+    dates = [require_time(c["commit"]["authoredDate"], "commit authoredDate") for c in commits]
+    return min(dates, default=None)
 
 
 def _count(value: Any) -> int | None:
@@ -318,7 +350,40 @@ class PullRequestSweep:
 
     def _history(self, node: dict[str, Any]) -> ItemHistory:
         self._complete_timeline(node)
+        self._complete_commits(node)
         return to_history(node, self.m)
+
+    def _complete_commits(self, node: dict[str, Any]) -> None:
+        """Fetch the commits of a PR with more than one page of them (for the earliest one)."""
+        commits = node.get("commits")
+        if not commits:
+            return
+        info = commits["pageInfo"]
+        nodes: Sequence[Any] = commits["nodes"]
+        while info["hasNextPage"]:
+            more = self._follow_up("PullRequestCommits", PULL_REQUEST_COMMITS, node, info)
+            nodes = [*nodes, *more["commits"]["nodes"]]
+            info = more["commits"]["pageInfo"]
+        node["commits"] = {"nodes": nodes, "pageInfo": info}
+
+    def _follow_up(
+        self, operation: str, query: str, node: dict[str, Any], info: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The ``pullRequest`` of a follow-up query for the page after ``info['endCursor']``."""
+        data = self.api.graphql(
+            operation,
+            query,
+            {
+                "owner": self.owner,
+                "name": self.name,
+                "number": int(node["number"]),
+                "after": info["endCursor"],
+            },
+        )
+        pull_request: dict[str, Any] = repository_of(data, self.m.repo, self.api.source)[
+            "pullRequest"
+        ]
+        return pull_request
 
     def _complete_timeline(self, node: dict[str, Any]) -> None:
         """Fetch the rest of a timeline longer than one page (reviews are never truncated)."""
@@ -326,17 +391,7 @@ class PullRequestSweep:
         info = items["pageInfo"]
         nodes: Sequence[Any] = items["nodes"]
         while info["hasNextPage"]:
-            data = self.api.graphql(
-                "PullRequestTimeline",
-                PULL_REQUEST_TIMELINE,
-                {
-                    "owner": self.owner,
-                    "name": self.name,
-                    "number": int(node["number"]),
-                    "after": info["endCursor"],
-                },
-            )
-            pr = repository_of(data, self.m.repo, self.api.source)["pullRequest"]
+            pr = self._follow_up("PullRequestTimeline", PULL_REQUEST_TIMELINE, node, info)
             more = pr["timelineItems"]
             nodes = [*nodes, *more["nodes"]]
             info = more["pageInfo"]

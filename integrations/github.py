@@ -7,13 +7,16 @@ For each configured repository it pulls, in this order:
    changed at all), linked to the team's work items by the keys in branch, title and body;
 2. production deployments with what they shipped (the pull requests between them and the
    previous successful deployment, via the compare API), or, for a repository without GitHub
-   deployments, runs of the configured ``deploy_workflows``;
-3. Actions workflow runs (pipeline health);
+   deployments, runs of the configured ``deploy_workflows``; each keeps GitHub's environment name;
+3. Actions workflow runs (pipeline health): a first sync reads the last ``runs_days``; later ones
+   also re-read the runs of the last ``runs_days`` or 30 days (GitHub's re-run limit), whichever
+   is shorter, so a re-run replaces the outcome stored;
 4. with ``incident_label``, incidents from the issues carrying that label.
 
-The cursor is a JSON document with, per repository, each stream's ETag and high-water mark, and
-the position of a pull-request sweep in progress; it moves only with stored pages. A sync where
-nothing changed costs one 304 per stream and repository: nothing against the rate limit.
+The cursor is a JSON document with, per repository, each stream's ETag(s) and high-water mark,
+and the position of a pull-request sweep in progress; it moves only with stored pages. A sync
+where nothing changed costs one 304 per stream and repository (per page of the re-run window for
+the runs): nothing against the rate limit.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 and can be told to answer the next matching requests with a fault (a 500, a 429 with
 ``Retry-After``, a secondary-limit 403...). :class:`FakeGitHub` serves, from in-memory data shaped
 as GitHub documents it: pull requests (REST list and GraphQL with ``first``/``after`` cursors,
-``UPDATED_AT DESC`` order and nested ``timelineItems`` pages of 100), deployments and their
+``UPDATED_AT DESC`` order, nested ``timelineItems`` pages of 100 and ``commits`` pages of the size
+the query asks for, each with its follow-up query), deployments and their
 statuses, the compare API over a commit graph, ``commits/{sha}/pulls``, Actions runs and issues.
 List answers carry ``Link`` headers, weak ``ETag`` s (``If-None-Match`` gives a 304) and the
 ``X-RateLimit-*`` headers. GraphQL answers keep only the fields the query names, so a field the
@@ -401,9 +402,11 @@ class FakeGitHub(FakeServer):
             }
             return Reply(200, {"data": {"repository": None}, "errors": [error]})
         if operation == "PullRequests":
-            data, cost = self._pull_request_page(repo, variables)
+            data, cost = self._pull_request_page(repo, variables, query)
         elif operation == "PullRequestTimeline":
             data, cost = self._timeline_page(repo, variables)
+        elif operation == "PullRequestCommits":
+            data, cost = self._commits_page(repo, variables, query)
         elif operation == "Counts":
             deployments = {"totalCount": len(repo.deployments)}
             data = {"pullRequests": {"totalCount": len(repo.prs)}, "deployments": deployments}
@@ -415,16 +418,17 @@ class FakeGitHub(FakeServer):
         return Reply(200, {"data": {"rateLimit": rate, "repository": project(data, query)}})
 
     def _pull_request_page(
-        self, repo: FakeRepo, variables: dict[str, Any]
+        self, repo: FakeRepo, variables: dict[str, Any], query: str
     ) -> tuple[dict[str, Any], int]:
         first = int(variables["first"])
         start = _offset(variables.get("after"))
         nodes = _by_update(repo.prs.values())
         chunk = nodes[start : start + first]
         end = start + len(chunk)
+        commits = _commits_asked(query)
         page = {
             "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": _cursor(end - 1)},
-            "nodes": [_truncate_timeline(node) for node in chunk],
+            "nodes": [_truncate_commits(_truncate_timeline(node), commits) for node in chunk],
         }
         # GitHub's documented cost: the requests each connection needs, / 100, at least 1.
         return {"pullRequests": page}, max(1, round((1 + 3 * first) / 100))
@@ -442,6 +446,13 @@ class FakeGitHub(FakeServer):
             "nodes": chunk,
         }
         return {"pullRequest": {"timelineItems": timeline}}, 1
+
+    def _commits_page(
+        self, repo: FakeRepo, variables: dict[str, Any], query: str
+    ) -> tuple[dict[str, Any], int]:
+        node = repo.prs[int(variables["number"])]
+        commits = _page_of(node["commits"]["nodes"], variables.get("after"), _commits_asked(query))
+        return {"pullRequest": {"commits": commits}}, 1
 
 
 DOCS = "https://docs.github.com/rest"
@@ -493,6 +504,30 @@ def _offset(cursor: str | None) -> int:
     return int(base64.b64decode(cursor).decode().rsplit(":", 1)[1]) + 1
 
 
+def _commits_asked(query: str) -> int:
+    """The page size of the ``commits`` connection a query asks for (``first: n``)."""
+    found = re.search(r"commits\(first: (\d+)", query)
+    return int(found[1]) if found else 0
+
+
+def _page_of(items: list[Any], after: str | None, size: int) -> dict[str, Any]:
+    """One page of a connection: ``size`` items after the cursor, with ``pageInfo``."""
+    start = _offset(after)
+    chunk = items[start : start + size]
+    end = start + len(chunk)
+    return {
+        "totalCount": len(items),
+        "pageInfo": {"hasNextPage": end < len(items), "endCursor": _cursor(end - 1)},
+        "nodes": chunk,
+    }
+
+
+def _truncate_commits(node: dict[str, Any], size: int) -> dict[str, Any]:
+    if "commits" not in node:
+        return node
+    return {**node, "commits": _page_of(node["commits"]["nodes"], None, size)}
+
+
 def _truncate_timeline(node: dict[str, Any]) -> dict[str, Any]:
     items = node.get("timelineItems", {"nodes": []})["nodes"]
     timeline = {
@@ -535,12 +570,18 @@ def pr_node(
     branch: str = "main-work",
     body: str = "",
     first_commit: str | None = None,
+    commit_dates: list[str] | None = None,
     timeline: list[dict[str, Any]] | None = None,
     labels: tuple[str, ...] = (),
     size: tuple[int, int, int] = (10, 2, 1),
     repo: str = "acme/api",
 ) -> dict[str, Any]:
-    """A GraphQL ``PullRequest`` node as GitHub returns it."""
+    """A GraphQL ``PullRequest`` node as GitHub returns it.
+
+    Its commits are authored at ``commit_dates``, in the order GitHub lists them (default: one
+    commit authored at ``first_commit``, else at ``created``).
+    """
+    dates = commit_dates or [first_commit or created]
     return {
         "number": number,
         "title": title,
@@ -559,7 +600,7 @@ def pr_node(
         "author": {"__typename": author_type, "login": author},
         "mergeCommit": {"oid": merge_sha} if merge_sha else None,
         "labels": {"nodes": [{"name": name} for name in labels]},
-        "commits": {"nodes": [{"commit": {"authoredDate": first_commit or created}}]},
+        "commits": {"nodes": [{"commit": {"authoredDate": at}} for at in dates]},
         "timelineItems": {"nodes": timeline or []},
     }
 

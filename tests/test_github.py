@@ -203,6 +203,7 @@ def test_workflow_runs_and_incident_issues(fake) -> None:
         started_at=t("2026-11-03T11:01:05Z"),
         finished_at=t("2026-11-03T11:09:00Z"),
         url="https://github.com/acme/api/actions/runs/502",
+        created_at=t("2026-11-03T11:01:00Z"),
     )
     running = found["github:run:acme/api/503"]
     assert running.outcome is Outcome.RUNNING and running.finished_at is None
@@ -225,7 +226,7 @@ def test_workflow_runs_and_incident_issues(fake) -> None:
 def test_an_unchanged_incremental_costs_only_304s(fake) -> None:
     harness = Harness(fake)
     cursor = harness.pull()[-1].cursor
-    # The deploy run 503 was still running: the runs list is re-read until it finishes.
+    # Run 503 was still running; once it finishes, its page of the runs list changes.
     run = next(r for r in fake.repos["acme/api"].runs if r["id"] == 503)
     run.update(status="completed", conclusion="success", updated_at="2026-11-25T15:09:00Z")
     fake.reset_log()
