@@ -71,7 +71,10 @@ def _delivery(report: TeamReport) -> Text:
         parts.append(f"change failure rate {_percent(dora.change_failure_rate)}")
     forecast = report.forecast.when
     if forecast is not None and forecast.dates.get(85) is not None:
-        parts.append(f"current WIP done by {forecast.dates[85]:%d %b} (85%)")
+        parts.append(
+            f"current WIP done by {forecast.dates[85]:%d %b} (85%, Monte Carlo from the daily "
+            f"throughput of the last {report.forecast.basis_days} days)"
+        )
     return Text("  ·  ".join(parts) if parts else "no deployments or forecast yet", style="dim")
 
 

@@ -1,8 +1,10 @@
 """Monte Carlo forecasts from daily throughput (METRICS.md section 3.9), seeded and vectorised.
 
-The basis is the team's daily throughput over the last ``k`` calendar days, zero days included and
-today excluded. Each simulated day draws one basis day uniformly with replacement. Calendar days
-are simulated (non-working days are not removed, consistently with cycle time).
+The basis is the team's daily throughput over the last ``k`` calendar days (``BASIS_DAYS``, 60),
+zero days included and today excluded; the first simulated day is tomorrow. Every forecast a person
+reads (the Slack answer, the chart, the digest, the report) starts from :func:`forecast_basis`, so
+one question gets one answer. Each simulated day draws one basis day uniformly with replacement.
+Calendar days are simulated (non-working days are not removed, consistently with cycle time).
 
 - "When will N items be done": per trial, days are drawn until the running total reaches N;
   the date at confidence c is the first day by which a share c of the trials finished
@@ -24,6 +26,8 @@ import numpy.typing as npt
 from insights.flow import throughput
 from insights.timeline import ItemTimeline, local_date
 
+BASIS_DAYS = 60
+"""Days of past daily throughput a forecast samples (METRICS.md 3.9; JAM's throughput window)."""
 CONFIDENCES = (50, 70, 85, 95)
 """Confidence levels reported, in percent."""
 TRIALS = 10_000
@@ -36,7 +40,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 def daily_samples(
-    timelines: Iterable[ItemTimeline], now: datetime, tz: tzinfo, days: int = 60
+    timelines: Iterable[ItemTimeline], now: datetime, tz: tzinfo, days: int = BASIS_DAYS
 ) -> list[int]:
     """Items finished on each of the ``days`` calendar days before today, oldest first."""
     if days < 1:
@@ -68,6 +72,48 @@ class HowManyForecast:
     counts: dict[int, int]
     """Confidence (50/70/85/95) -> at least this many items."""
     trial_totals: list[int]
+
+
+@dataclass(frozen=True)
+class ForecastBasis:
+    """What a team's forecasts at one instant simulate from, and the first day they simulate."""
+
+    samples: list[int]
+    """Items finished on each of the calendar days before ``today``, oldest first."""
+    today: date
+    """The as-of date in the team's time zone; it is neither sampled nor simulated."""
+
+    @property
+    def days(self) -> int:
+        """How many past days are sampled."""
+        return len(self.samples)
+
+    @property
+    def start(self) -> date:
+        """The first simulated day: tomorrow."""
+        return self.today + timedelta(days=1)
+
+    def describe(self) -> str:
+        """The basis in words, for every answer that shows a forecast."""
+        return f"the team's daily throughput of the last {self.days} days"
+
+    def when(self, n: int, seed: int = 0) -> WhenForecast | None:
+        """When ``n`` more items will be done (None when nothing was finished in the basis)."""
+        return forecast_when(self.samples, n, self.start, seed=seed)
+
+    def how_many(self, target: date, seed: int = 0) -> HowManyForecast | None:
+        """How many items will be done from tomorrow to ``target`` (None without throughput).
+
+        Raises ``ValueError`` with a sentence for the user when ``target`` is out of range.
+        """
+        return forecast_how_many(self.samples, self.start, target, seed=seed)
+
+
+def forecast_basis(
+    timelines: Iterable[ItemTimeline], now: datetime, tz: tzinfo, days: int = BASIS_DAYS
+) -> ForecastBasis:
+    """The basis of the team's forecasts at ``now``: the ``days`` days before today, in ``tz``."""
+    return ForecastBasis(daily_samples(timelines, now, tz, days), local_date(now, tz))
 
 
 def _basis(samples: Sequence[int], trials: int) -> IntArray | None:

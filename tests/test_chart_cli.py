@@ -45,6 +45,16 @@ def test_forecast_options_reach_the_chart(run, tmp_path) -> None:
     assert "to 24 Dec 2026" in by.output
 
 
+def test_the_forecast_chart_samples_what_slack_forecasts_sample(run, tmp_path) -> None:
+    usual = run("chart", "forecast", "--as-of", NOW.isoformat(), "--items", "12",
+                "--out", str(tmp_path / "usual.png"))  # fmt: skip
+    asked = run("chart", "forecast", "--as-of", NOW.isoformat(), "--items", "12",
+                "--window", "30", "--out", str(tmp_path / "asked.png"))  # fmt: skip
+
+    assert "daily throughput of the last 60 days" in usual.output
+    assert "daily throughput of the last 30 days" in asked.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

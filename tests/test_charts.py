@@ -170,7 +170,7 @@ def test_short_windows_count_throughput_per_day(demo, team) -> None:
 
 
 def test_forecast_alt_text_has_the_confidence_marks(demo, team, demo_images) -> None:
-    samples = daily_samples(item_timelines(demo), NOW, team.zone, 90)
+    samples = daily_samples(item_timelines(demo), NOW, team.zone, 60)
     start = date(2026, 11, 26)
     how_many = forecast_how_many(samples, start, date(2026, 12, 9))
     when = forecast_when(samples, 20, start)
@@ -180,6 +180,17 @@ def test_forecast_alt_text_has_the_confidence_marks(demo, team, demo_images) -> 
     assert f"85% chance of {how_many.counts[85]} or more" in demo_images["forecast"].alt_text
     assert f"95% chance by {day_label(when.dates[95])}" in when_image.alt_text
     assert "When will 20 items be done?" in when_image.title
+    assert "daily throughput of the last 60 days" in when_image.title
+
+
+def test_a_forecast_chart_asked_for_another_window_samples_it_and_says_so(demo, team) -> None:
+    samples = daily_samples(item_timelines(demo), NOW, team.zone, 30)
+    when = forecast_when(samples, 20, date(2026, 11, 26))
+
+    image = render_chart("forecast", demo, team, NOW, window_days=30, forecast_items=20)
+
+    assert f"95% chance by {day_label(when.dates[95])}" in image.alt_text
+    assert "daily throughput of the last 30 days" in image.title
 
 
 def test_forecast_by_a_date(demo, team) -> None:

@@ -18,6 +18,7 @@ from bot.slack.blocks import (
     header,
     link,
     section,
+    unescape,
 )
 from bot.slack.client import ChannelPacer, Poster, make_client
 from bot.slack.home import TeamOverview, render_home
@@ -61,14 +62,29 @@ def test_escape_neutralises_mentions_and_links() -> None:
     assert link("https://x.example/a b>", "A") == "A", "a url Slack cannot carry is not linked"
 
 
+@pytest.mark.parametrize("typed", [HOSTILE, "&amp; &lt;b&gt; typed as entities", "R&D", ""])
+def test_text_slack_escaped_is_decoded_exactly_once(typed: str) -> None:
+    assert unescape(escape(typed)) == typed
+
+
 def test_item_titles_are_escaped() -> None:
-    line = item_line(digest_with(1).aging[0])
+    line = item_line(digest_with(1).aging[0], {"PAY-0": 1})
     assert "<!channel>" not in line
     assert "&lt;!channel&gt;" in line
 
 
+def test_an_item_line_shows_the_work_item_age_in_days() -> None:
+    digest = digest_with(3)
+
+    lines = [item_line(line, {"PAY-1": 1, "PAY-2": 12}) for line in digest.aging]
+
+    assert "_In Progress_, not started ·" in lines[0]
+    assert "_In Progress_, age 1 day ·" in lines[1]
+    assert "_In Progress_, age 12 days ·" in lines[2]
+
+
 def test_a_long_list_is_summarised_with_show_all_and_accepted(fake: FakeSlack) -> None:
-    message = render_aging(digest_with(500))
+    message = render_aging(digest_with(500), {})
 
     reply = post(fake, message)
 
@@ -81,7 +97,7 @@ def test_a_long_list_is_summarised_with_show_all_and_accepted(fake: FakeSlack) -
 
 
 def test_the_full_list_is_cut_to_fit_rather_than_refused(fake: FakeSlack) -> None:
-    lines = [item_line(line) for line in digest_with(500).aging]
+    lines = [item_line(line, {line.key: 9}) for line in digest_with(500).aging]
 
     message = render_full_list("Aging items", lines)
 
@@ -150,6 +166,8 @@ def test_an_alert_card_escapes_the_finding(fake: FakeSlack) -> None:
 
     text = str(message.as_kwargs()["blocks"])
     assert "<!channel>" not in text and "Act &lt;now&gt;" in text
+    assert "<!channel>" not in message.text, "the notification text is mrkdwn too"
+    assert "&lt;!channel&gt;" in message.text
     assert "age days 3.2" in text
     assert post(fake, message)["ok"] is True
 

@@ -118,6 +118,53 @@ def test_dora_shows_the_four_keys_with_bands(harness: BotHarness) -> None:
     assert any(band in text for band in ("elite", "high", "medium", "low"))
 
 
+def test_dora_says_n_a_only_when_no_value_is_missing(harness: BotHarness) -> None:
+    reply = harness.reply("dora 90d")
+
+    text = json.dumps(reply["blocks"])
+    assert "n/a" not in text, "the demo has every DORA value over 90 days"
+    assert "no deployments" not in text
+
+
+def test_dora_gives_the_reason_of_each_missing_value(harness: BotHarness) -> None:
+    reply = harness.reply("dora 30d")
+
+    fields = {
+        f["text"].split("\n")[0].strip("*"): f["text"].split("\n", 1)[1]
+        for block in reply["blocks"]
+        for f in block.get("fields", [])
+    }
+    missing = {label: value for label, value in fields.items() if value.startswith("n/a")}
+    assert list(missing) == ["Failed deployment recovery (median)"]
+    assert "no failed deployment" in missing["Failed deployment recovery (median)"]
+    assert "no deployments" not in json.dumps(reply["blocks"])
+
+
+def test_text_slack_escaped_is_decoded_once_and_escaped_once(harness: BotHarness) -> None:
+    response, _ = harness.command("status &lt;!channel&gt; &amp;amp;")
+
+    body = response.json()
+    shown = json.dumps(body["blocks"]) + body["text"]
+    assert shown.count("`&lt;!channel&gt; &amp;amp;`") == 2, "the user sees what they typed"
+    assert "&amp;lt;" not in shown and "&amp;gt;" not in shown
+    assert "<!channel>" not in shown
+
+
+def test_a_team_name_with_an_ampersand_is_recognised(fake: FakeSlack, tmp_path) -> None:
+    config = demo_config(fake)
+    team = config.teams[0].model_copy(update={"name": "R&D"})
+    config = config.model_copy(update={"teams": [team]})
+    harness = BotHarness(fake, demo_runtime(config, tmp_path))
+    try:
+        response, name = harness.command("flow R&amp;D 30d")
+        assert response.status_code == 200 and not response.text, response.text
+        reply = harness.fake.wait_for("response", name=name)[0].params
+    finally:
+        harness.close()
+
+    assert "Finished in 30 days" in json.dumps(reply["blocks"])
+
+
 def test_forecasts_give_dates_and_counts_by_confidence(harness: BotHarness) -> None:
     when = harness.reply("forecast when 10")
     by = harness.reply("forecast by 2026-12-31")

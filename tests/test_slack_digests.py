@@ -83,6 +83,7 @@ def test_the_weekly_digest_compares_with_the_baseline(harness, fake) -> None:
     assert text.startswith(f"Week {NOW.isocalendar().week} · payments")
     assert "Finished this week" in text and "vs usual" in text
     assert "Forecast: the next 10 items" in text
+    assert "daily throughput of the last 60 days" in text, "the forecast says what it drew on"
 
 
 def test_the_next_period_posts_again(harness, fake) -> None:

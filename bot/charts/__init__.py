@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from insights.model import Snapshot
 
 CHART_KINDS = ("scatter", "aging", "cfd", "throughput", "forecast", "dora")
+DEFAULT_WINDOW_DAYS = 90
+"""Days of history a chart covers unless asked; the forecast samples the forecasts' basis instead
+(``insights.forecast.BASIS_DAYS``), so it answers like ``/vsm forecast``."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,17 @@ def render_chart(
     team: TeamConfig,
     now: datetime,
     *,
-    window_days: int = 90,
+    window_days: int | None = None,
     forecast_items: int | None = None,
     forecast_date: date | None = None,
     dpi: int = 100,
 ) -> ChartImage:
     """Draw chart ``kind`` of ``team`` as of ``now`` (aware) over the last ``window_days`` days.
 
-    ``forecast_items`` asks the forecast "when will N items be done", ``forecast_date`` "how many
-    by this date" (default: how many in the next 14 days). Raises ``ValueError`` for bad options.
+    Without ``window_days``, a chart covers ``DEFAULT_WINDOW_DAYS`` and the forecast samples the
+    throughput every forecast samples. ``forecast_items`` asks the forecast "when will N items be
+    done", ``forecast_date`` "how many by this date" (default: how many in the next 14 days).
+    Raises ``ValueError`` for bad options.
     """
     from bot.charts.render import render
 

@@ -36,13 +36,7 @@ from bot.charts.style import (
     text_colour,
 )
 from insights.flow import item_timelines
-from insights.forecast import (
-    HowManyForecast,
-    WhenForecast,
-    daily_samples,
-    forecast_how_many,
-    forecast_when,
-)
+from insights.forecast import HowManyForecast, WhenForecast, forecast_basis
 
 MARKS = {50: GREEN, 85: ORANGE, 95: VERMILLION}
 """The confidence levels marked, and their colours."""
@@ -58,22 +52,21 @@ DEFAULT_DAYS_AHEAD = 14
 
 def draw_forecast(request: ChartRequest) -> Chart:
     """The "when will N be done" forecast with ``forecast_items``, else "how many by a date"."""
-    samples = daily_samples(
+    basis = forecast_basis(
         item_timelines(request.snapshot), request.now, request.tz, request.window_days
     )
-    start = request.today + timedelta(days=1)
-    basis = f"simulated from the daily throughput of the last {request.window_days} days"
+    drawn_from = f"simulated from {basis.describe()}"
     if request.forecast_items is not None:
         n = request.forecast_items
-        header = request.header(f"When will {plural(n, 'item')} be done?", basis)
-        when = forecast_when(samples, n, start)
+        header = request.header(f"When will {plural(n, 'item')} be done?", drawn_from)
+        when = basis.when(n)
         if when is not None and when.trial_days:
             return plot_when(when, header, request.dpi)
         reason = "No simulation finished them within ten years." if when else None
     else:
         target = request.forecast_date or request.today + timedelta(days=DEFAULT_DAYS_AHEAD)
-        header = request.header(f"How many items by {day_label(target)}?", basis)
-        how_many = forecast_how_many(samples, start, target)
+        header = request.header(f"How many items by {day_label(target)}?", drawn_from)
+        how_many = basis.how_many(target)
         if how_many is not None:
             return plot_how_many(how_many, header, request.dpi)
         reason = None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.charts import CHART_KINDS, ChartImage
+from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ChartImage
 from bot.charts.aging import draw_aging
 from bot.charts.cfd import draw_cfd
 from bot.charts.dora import draw_dora
@@ -16,6 +16,7 @@ from bot.charts.scatter import draw_scatter
 from bot.charts.style import Chart, to_png
 from bot.charts.throughput import draw_throughput
 from bot.config import TeamConfig
+from insights.forecast import BASIS_DAYS
 from insights.model import Snapshot
 
 ALT_TEXT_LIMIT = 1000
@@ -36,13 +37,14 @@ def render(
     team: TeamConfig,
     now: datetime,
     *,
-    window_days: int = 90,
+    window_days: int | None = None,
     forecast_items: int | None = None,
     forecast_date: date | None = None,
     dpi: int = 100,
 ) -> ChartImage:
     """See :func:`bot.charts.render_chart`."""
-    request = _request(kind, snapshot, team, now, window_days, forecast_items, forecast_date, dpi)
+    window = default_window(kind) if window_days is None else window_days
+    request = _request(kind, snapshot, team, now, window, forecast_items, forecast_date, dpi)
     chart = DRAWERS[kind](request)
     header = chart.header
     alt = chart.alt_text
@@ -55,6 +57,11 @@ def render(
         title=f"{header.title} ({header.subtitle})",
         filename=f"{kind}-{team.name}-{request.today.isoformat()}.png",
     )
+
+
+def default_window(kind: str) -> int:
+    """Days chart ``kind`` covers unless asked: the forecasts' basis for the forecast, else 90."""
+    return BASIS_DAYS if kind == "forecast" else DEFAULT_WINDOW_DAYS
 
 
 def write_all(snapshot: Snapshot, team: TeamConfig, now: datetime, folder: Path) -> list[Path]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.charts import DEFAULT_WINDOW_DAYS
 from bot.charts.style import Header
 from bot.config import TeamConfig
 from insights.model import Snapshot, Stage
@@ -19,7 +20,7 @@ class ChartRequest:
     snapshot: Snapshot
     team: TeamConfig
     now: datetime
-    window_days: int = 90
+    window_days: int = DEFAULT_WINDOW_DAYS
     forecast_items: int | None = None
     forecast_date: date | None = None
     dpi: int = 100

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from bot.charts import CHART_KINDS, render_chart
+from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, render_chart
 from bot.cli_state import CliState, pass_state
 from bot.commands.report import parse_as_of
+from insights.forecast import BASIS_DAYS
 from storage.repository import load_snapshot
 
 
@@ -31,10 +32,9 @@ def parse_day(value: str | None) -> date | None:
 @click.option("--as-of", "as_of", help="Draw as of this instant (ISO 8601) instead of now.")
 @click.option(
     "--window",
-    default=90,
-    show_default=True,
     type=click.IntRange(min=1),
-    help="Days of history the chart covers (the forecast samples their throughput).",
+    help=f"Days of history the chart covers [default: {DEFAULT_WINDOW_DAYS}; forecast: "
+    f"{BASIS_DAYS}, the days of throughput every forecast samples, as in Slack].",
 )
 @click.option(
     "--items", type=click.IntRange(min=1), help="forecast: when will this many items be done?"
@@ -52,7 +52,7 @@ def command(
     kind: str,
     team: str | None,
     as_of: str | None,
-    window: int,
+    window: int | None,
     items: int | None,
     by: str | None,
     out: Path,

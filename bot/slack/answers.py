@@ -23,18 +23,13 @@ from insights.dora import DoraMetrics, dora_metrics
 from insights.findings import Finding
 from insights.flow import (
     ScatterPoint,
+    aging_wip,
     cycle_time_points,
     item_timelines,
     throughput,
     wip_per_day,
 )
-from insights.forecast import (
-    HowManyForecast,
-    WhenForecast,
-    daily_samples,
-    forecast_how_many,
-    forecast_when,
-)
+from insights.forecast import ForecastBasis, forecast_basis
 from insights.model import ReviewState, Snapshot, Stage
 from insights.percentiles import percentile
 from insights.report import Digest, build_digest
@@ -199,19 +194,14 @@ class Answers:
         """The team's DORA metrics over the window."""
         return dora_metrics(self.snapshot(team), now - timedelta(days=window_days), now, team.zone)
 
-    def forecast_when(self, team: TeamConfig, now: datetime, count: int) -> WhenForecast | None:
-        """When ``count`` more items will be done, from today (None without throughput)."""
-        return forecast_when(self._samples(team, now), count, today(team, now))
+    def forecast_basis(self, team: TeamConfig, now: datetime) -> ForecastBasis:
+        """What the team's forecasts simulate from: the same basis as the forecast chart's."""
+        return forecast_basis(item_timelines(self.snapshot(team)), now, team.zone)
 
-    def forecast_by(self, team: TeamConfig, now: datetime, target: date) -> HowManyForecast | None:
-        """How many items will be done from today to ``target`` (None without throughput).
-
-        Raises ``ValueError`` with a sentence for the user when ``target`` is out of range.
-        """
-        return forecast_how_many(self._samples(team, now), today(team, now), target)
-
-    def _samples(self, team: TeamConfig, now: datetime) -> list[int]:
-        return daily_samples(item_timelines(self.snapshot(team)), now, team.zone)
+    def item_ages(self, team: TeamConfig, now: datetime) -> dict[str, int]:
+        """Work item age of each item in progress, in days as the aging chart counts them."""
+        points = aging_wip(item_timelines(self.snapshot(team)), now, team.zone)
+        return {p.key: p.age_days for p in points}
 
     def chart(
         self,

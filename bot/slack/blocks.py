@@ -3,11 +3,14 @@
 Every message the bot sends goes through :func:`fit`, which keeps it within 50 blocks (100 for the
 App Home) and about 8,000 characters of block text, and always carries a plain-text fallback.
 Text from outside (work-item titles, people, error messages) is escaped with :func:`escape`, which
-also neutralises injected mentions and links.
+also neutralises injected mentions and links. Text Slack sends us (a slash command's ``text``)
+arrives with those three characters already escaped: :func:`unescape` decodes it once on the way
+in, so that it is escaped exactly once on the way out.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,11 +39,21 @@ MESSAGE_CHARS = 8000
 FALLBACK_CHARS = 3000
 CUT_NOTE_CHARS = 80
 ELLIPSIS = "…"
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
+_ENTITY = re.compile("|".join(_ENTITIES))
 
 
 def escape(text: str) -> str:
     """Escape the three mrkdwn control characters (``&``, ``<``, ``>``) in outside text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Decode, once, the three entities Slack escaped in text it sent (``&amp;lt;`` -> ``&lt;``).
+
+    The result is what the person typed: hostile text, to be escaped again if it is shown.
+    """
+    return _ENTITY.sub(lambda match: _ENTITIES[match.group()], text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -153,11 +166,16 @@ def fit(
     max_blocks: int = MAX_BLOCKS,
     max_chars: int = MESSAGE_CHARS,
 ) -> Message:
-    """Keep ``blocks`` within the block and character budgets; say so when something was cut."""
+    """Keep ``blocks`` within the block and character budgets; say so when something was cut.
+
+    ``text`` is the plain-text fallback (notifications, screen readers). Slack reads it as mrkdwn,
+    so it is escaped here: pass it unescaped.
+    """
+    fallback = escape(clip(text, FALLBACK_CHARS))
     all_blocks = list(blocks)
     sizes = [block_chars(b) for b in all_blocks]
     if len(all_blocks) <= max_blocks and sum(sizes) <= max_chars:
-        return Message(text=clip(text, FALLBACK_CHARS), blocks=all_blocks)
+        return Message(text=fallback, blocks=all_blocks)
     kept: list[Block] = []
     used = 0
     for block, size in zip(all_blocks, sizes, strict=True):
@@ -167,7 +185,7 @@ def fit(
         used += size
     left_out = len(all_blocks) - len(kept)
     kept.append(context(f"{ELLIPSIS} {left_out} more part(s) left out to fit in Slack."))
-    return Message(text=clip(text, FALLBACK_CHARS), blocks=kept)
+    return Message(text=fallback, blocks=kept)
 
 
 def list_sections(lines: Sequence[str], max_chars: int = SECTION_CHARS) -> list[SectionBlock]:

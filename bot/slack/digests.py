@@ -55,13 +55,15 @@ def build_digest_message(
     findings = answers.findings(team, now)
     if kind == "daily":
         return render_daily(team.name, today(team, now), answers.digest(team, now), findings)
+    basis = answers.forecast_basis(team, now)
     return render_weekly(
         team.name,
         today(team, now),
         now,
         answers.weekly_trends(team, now),
         answers.dora(team, now, window_days=7),
-        answers.forecast_when(team, now, FORECAST_ITEMS),
+        basis.when(FORECAST_ITEMS),
+        basis,
         findings,
     )
 

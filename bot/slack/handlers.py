@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot.config import TeamConfig
-from bot.slack.answers import today
 from bot.slack.blocks import MESSAGE_CHARS, Message
 from bot.slack.deps import SlackDeps
 from bot.slack.parser import USAGES, Command
@@ -146,11 +145,13 @@ def _flow(r: Request) -> Message:
 
 
 def _aging(r: Request) -> Message:
-    return render_aging(r.deps.answers.digest(r.team, r.now))
+    answers = r.deps.answers
+    return render_aging(answers.digest(r.team, r.now), answers.item_ages(r.team, r.now))
 
 
 def _blocked(r: Request) -> Message:
-    return render_blocked(r.deps.answers.digest(r.team, r.now))
+    answers = r.deps.answers
+    return render_blocked(answers.digest(r.team, r.now), answers.item_ages(r.team, r.now))
 
 
 def _prs(r: Request) -> Message:
@@ -164,17 +165,20 @@ def _dora(r: Request) -> Message:
 
 def _forecast(r: Request) -> Message:
     count, target = r.command.count, r.command.target
+    basis = r.deps.answers.forecast_basis(r.team, r.now)
     if count is not None:
-        forecast = r.deps.answers.forecast_when(r.team, r.now, count)
-        return render_forecast_when(r.team.name, count, forecast)
+        return render_forecast_when(r.team.name, count, basis.when(count), basis)
     assert target is not None
-    if target < today(r.team, r.now):
-        return render_usage("forecast", f"{target} is in the past; pick a date from today on.")
+    if target <= basis.today:
+        when = "today" if target == basis.today else "in the past"
+        return render_usage(
+            "forecast", f"{target} is {when}; forecasts start tomorrow, so pick a later date."
+        )
     try:
-        how_many = r.deps.answers.forecast_by(r.team, r.now, target)
+        how_many = basis.how_many(target)
     except ValueError as exc:
         return render_usage("forecast", f"{exc}.")
-    return render_forecast_by(r.team.name, target, how_many)
+    return render_forecast_by(r.team.name, target, how_many, basis)
 
 
 def _chart(r: Request) -> Message | None:
@@ -317,7 +321,7 @@ def _full_list(
     if list_name == "findings":
         findings = answers.findings(team, now)
         return f"Findings · {team.name}", [finding_entry(f) for f in findings]
-    digest = answers.digest(team, now)
+    digest, ages = answers.digest(team, now), answers.item_ages(team, now)
     if list_name == "blocked":
-        return f"Blocked items · {team.name}", [item_line(line) for line in digest.blocked]
-    return f"Aging items · {team.name}", [item_line(line) for line in digest.aging]
+        return f"Blocked items · {team.name}", [item_line(i, ages) for i in digest.blocked]
+    return f"Aging items · {team.name}", [item_line(i, ages) for i in digest.aging]

@@ -6,7 +6,7 @@ first few entries, then a count and a "Show all" button; every message has a pla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.parser import USAGES, Usage
 from insights.dora import DoraMetrics
-from insights.forecast import HowManyForecast, WhenForecast
+from insights.forecast import ForecastBasis, HowManyForecast, WhenForecast
 from insights.report import Digest, ItemLine
 from storage.repository import SourceHealth
 
@@ -89,10 +89,10 @@ def render_usage(command: str | None, problem: str) -> Message:
     if command is None:
         overview = ", ".join(f"`{name}`" for name in USAGES)
         text = f"{problem} Try one of: {overview}, or `{ids.COMMAND} help`."
-        return Message(text=text, blocks=[section(escape(text))])
-    usage = USAGES[command]
-    text = f"{problem}\nUsage: `{ids.COMMAND} {usage.syntax}`\n{usage.summary}"
-    return Message(text=text, blocks=[section(escape(text))])
+    else:
+        usage = USAGES[command]
+        text = f"{problem}\nUsage: `{ids.COMMAND} {usage.syntax}`\n{usage.summary}"
+    return Message(text=escape(text), blocks=[section(escape(text))])
 
 
 def render_flow(digest: Digest) -> Message:
@@ -123,11 +123,18 @@ def render_flow(digest: Digest) -> Message:
     return fit(text, blocks)
 
 
-def item_line(line: ItemLine) -> str:
-    """One work item: linked key, escaped title, status, age and why."""
+def age(age_days: int | None) -> str:
+    """Work item age as everyone reads it: calendar days, the start day counting as day 1."""
+    if age_days is None:
+        return "not started"
+    return f"age {age_days} day" if age_days == 1 else f"age {age_days} days"
+
+
+def item_line(line: ItemLine, ages: Mapping[str, int]) -> str:
+    """One work item: linked key, escaped title, status, age (from ``ages`` by key) and why."""
     return (
         f"• {link(line.url, line.key)} {escape(line.title)} — _{escape(line.status)}_, "
-        f"{days(line.age_seconds)} · {escape(line.detail)}"
+        f"{age(ages.get(line.key))} · {escape(line.detail)}"
     )
 
 
@@ -177,21 +184,21 @@ def render_full_list(title: str, lines: Sequence[str]) -> Message:
     return fit(f"{title}: {len(lines)}", [header(title), *list_sections(lines)])
 
 
-def render_aging(digest: Digest) -> Message:
-    """Items older than the team's usual cycle time."""
+def render_aging(digest: Digest, ages: Mapping[str, int]) -> Message:
+    """Items older than the team's usual cycle time; ``ages`` are work item ages in days."""
     return render_list(
         f"Aging items · {digest.team}",
-        [item_line(line) for line in digest.aging],
+        [item_line(line, ages) for line in digest.aging],
         empty="Nothing is older than the team usually takes. :tada:",
         show_all=show_all_value("aging", digest.team),
     )
 
 
-def render_blocked(digest: Digest) -> Message:
-    """Blocked and flagged items."""
+def render_blocked(digest: Digest, ages: Mapping[str, int]) -> Message:
+    """Blocked and flagged items; ``ages`` are work item ages in days."""
     return render_list(
         f"Blocked items · {digest.team}",
-        [item_line(line) for line in digest.blocked],
+        [item_line(line, ages) for line in digest.blocked],
         empty="Nothing is blocked right now. :tada:",
         show_all=show_all_value("blocked", digest.team),
     )
@@ -249,59 +256,92 @@ def _when(when: datetime | None, now: datetime) -> str:
     return "never" if when is None else f"{slack_date(when)} ({ago(now, when)})"
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
+NO_DEPLOYMENT = "no production deployment in the window"
 
 
 def render_dora(team: str, metrics: DoraMetrics, window_days: int) -> Message:
     """The DORA metrics with their bands."""
-    bands = metrics.bands
-
-    def value(name: str, text: str) -> str:
-        band = bands.get(name)
-        return f"{text} ({band})" if band else text
-
-    per_week = metrics.deployment_frequency_per_week
     blocks = [
         header(f"DORA · {team} · last {window_days} days"),
-        fields(
-            [
-                (
-                    "Deployment frequency",
-                    value(
-                        "deployment_frequency",
-                        "n/a" if per_week is None else f"{per_week:.1f} per week",
-                    ),
-                ),
-                (
-                    "Lead time for changes (median)",
-                    value(
-                        "lead_time_for_changes", days(metrics.lead_time_for_changes_seconds_median)
-                    ),
-                ),
-                (
-                    "Change failure rate",
-                    value("change_failure_rate", _percent(metrics.change_failure_rate)),
-                ),
-                (
-                    "Failed deployment recovery (median)",
-                    value(
-                        "failed_deployment_recovery_time",
-                        days(metrics.failed_deployment_recovery_seconds_median),
-                    ),
-                ),
-                ("Rework rate", value("rework_rate", _percent(metrics.rework_rate))),
-            ]
-        ),
-        context("n/a: no deployments or incidents in the window to measure from."),
+        fields(dora_fields(metrics)),
+        context(f"{metrics.deployment_count} production deployment(s) in the window."),
     ]
     return fit(f"DORA metrics of {team} over {window_days} days", blocks)
 
 
-def render_forecast_when(team: str, count: int, forecast: WhenForecast | None) -> Message:
+def dora_fields(metrics: DoraMetrics) -> list[tuple[str, str]]:
+    """Each DORA metric and its value with its band; only a missing value says n/a, and why."""
+    per_week = metrics.deployment_frequency_per_week
+    lead = metrics.lead_time_for_changes_seconds_median
+    recovery = metrics.failed_deployment_recovery_seconds_median
+    rows = [
+        (
+            "Deployment frequency",
+            "deployment_frequency",
+            None if per_week is None else f"{per_week:.1f} per week",
+            "no deployment recorded yet",
+        ),
+        (
+            "Lead time for changes (median)",
+            "lead_time_for_changes",
+            None if lead is None else days(lead),
+            "no merged pull request was shipped by a production deployment in the window"
+            if metrics.deployment_count
+            else NO_DEPLOYMENT,
+        ),
+        (
+            "Change failure rate",
+            "change_failure_rate",
+            _known_percent(metrics.change_failure_rate),
+            NO_DEPLOYMENT,
+        ),
+        (
+            "Failed deployment recovery (median)",
+            "failed_deployment_recovery_time",
+            None if recovery is None else days(recovery),
+            _no_recovery(metrics),
+        ),
+        ("Rework rate", "rework_rate", _known_percent(metrics.rework_rate), NO_DEPLOYMENT),
+    ]
+    return [
+        (label, _dora_value(text, metrics.bands.get(name), reason))
+        for label, name, text, reason in rows
+    ]
+
+
+def _dora_value(text: str | None, band: str | None, reason: str) -> str:
+    if text is None:
+        return f"n/a: {reason}"
+    return f"{text} ({band})" if band else text
+
+
+def _known_percent(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:.0f}%"
+
+
+def _no_recovery(metrics: DoraMetrics) -> str:
+    reason = "no failed deployment was recovered in the window"
+    still_open = len(metrics.open_incident_ids)
+    return f"{reason}; {still_open} incident(s) still open" if still_open else reason
+
+
+def forecast_note(basis: ForecastBasis) -> str:
+    """What a forecast simulated from, said under every forecast answer."""
+    return f"Monte Carlo from tomorrow, drawing on {basis.describe()}."
+
+
+def _no_forecast(team: str, basis: ForecastBasis) -> Message:
+    return notice(
+        f"{team} finished nothing in the last {basis.days} days, so I cannot forecast yet."
+    )
+
+
+def render_forecast_when(
+    team: str, count: int, forecast: WhenForecast | None, basis: ForecastBasis
+) -> Message:
     """When ``count`` more items will be done, at several levels of confidence."""
     if forecast is None:
-        return notice(f"{team} finished nothing recently, so I cannot forecast yet.")
+        return _no_forecast(team, basis)
     dates = forecast.dates
     pairs = [
         (f"{p}% likely by", "later than the simulation" if d is None else f"{d:%a %d %b %Y}")
@@ -310,22 +350,24 @@ def render_forecast_when(team: str, count: int, forecast: WhenForecast | None) -
     blocks = [
         header(f"When will {count} more items be done? · {team}"),
         fields(pairs),
-        context("Monte Carlo over the team's daily throughput of the last 60 days."),
+        context(forecast_note(basis)),
     ]
     summary = ", ".join(f"{p}%: {d}" for p, d in sorted(dates.items()))
     return fit(f"{team}: {count} items — {summary}", blocks)
 
 
-def render_forecast_by(team: str, target: date, forecast: HowManyForecast | None) -> Message:
+def render_forecast_by(
+    team: str, target: date, forecast: HowManyForecast | None, basis: ForecastBasis
+) -> Message:
     """How many items will be done by ``target``."""
     if forecast is None:
-        return notice(f"{team} finished nothing recently, so I cannot forecast yet.")
+        return _no_forecast(team, basis)
     counts = forecast.counts
     pairs = [(f"{p}% likely at least", f"{n} items") for p, n in sorted(counts.items())]
     blocks = [
         header(f"How many items by {target:%a %d %b %Y}? · {team}"),
         fields(pairs),
-        context("Monte Carlo over the team's daily throughput of the last 60 days."),
+        context(forecast_note(basis)),
     ]
     summary = ", ".join(f"{p}%: {n}" for p, n in sorted(counts.items()))
     return fit(f"{team} by {target}: {summary}", blocks)

@@ -28,11 +28,11 @@ from bot.slack.blocks import (
     section,
     slack_date,
 )
-from bot.slack.render import days, show_all_value
+from bot.slack.render import days, dora_fields, forecast_note, show_all_value
 from bot.slack.render_alerts import ICONS, evidence_text
 from insights.dora import DoraMetrics
 from insights.findings import Finding, Severity
-from insights.forecast import WhenForecast
+from insights.forecast import ForecastBasis, WhenForecast
 from insights.report import Digest
 
 PER_SEVERITY = 6
@@ -102,17 +102,6 @@ def trend_text(trend: Trend) -> str:
     )
 
 
-def _dora_fields(dora: DoraMetrics) -> list[tuple[str, str]]:
-    per_week = dora.deployment_frequency_per_week
-    cfr = dora.change_failure_rate
-    return [
-        ("Deploys per week", "n/a" if per_week is None else f"{per_week:.1f}"),
-        ("Lead time for changes", days(dora.lead_time_for_changes_seconds_median)),
-        ("Change failure rate", "n/a" if cfr is None else f"{cfr * 100:.0f}%"),
-        ("Recovery time", days(dora.failed_deployment_recovery_seconds_median)),
-    ]
-
-
 def render_weekly(
     team: str,
     day: date,
@@ -120,9 +109,13 @@ def render_weekly(
     trends: Sequence[Trend],
     dora: DoraMetrics | None,
     forecast: WhenForecast | None,
+    basis: ForecastBasis,
     findings: Sequence[Finding],
 ) -> Message | None:
-    """The weekly digest (None when the team had no flow at all this week and nothing is open)."""
+    """The weekly digest (None when the team had no flow at all this week and nothing is open).
+
+    ``forecast`` says when the next items will be done; ``basis`` is what it drew on.
+    """
     moving = any(t.current for t in trends if t.unit == "items")
     if not moving and not findings:
         return None
@@ -133,12 +126,15 @@ def render_weekly(
         fields([(t.label, trend_text(t)) for t in trends]),
     ]
     if dora is not None and dora.deployment_count:
-        blocks += [divider(), section("*Delivery (DORA, last 7 days)*"), fields(_dora_fields(dora))]
+        blocks += [divider(), section("*Delivery (DORA, last 7 days)*"), fields(dora_fields(dora))]
     if forecast is not None:
         p85 = forecast.dates.get(85)
         when = "beyond the forecast horizon" if p85 is None else f"{p85:%a %d %b}"
         blocks.append(
-            context(f"Forecast: the next {forecast.n} items are 85% likely done by {when}.")
+            context(
+                f"Forecast: the next {forecast.n} items are 85% likely done by {when}. "
+                + forecast_note(basis)
+            )
         )
     if findings:
         top = [f"{ICONS[f.severity]} {escape(f.title)}" for f in findings[:5]]

@@ -1,4 +1,8 @@
-"""The ``/vsm`` slash command: parse, ``ack()`` within milliseconds, work in the pool."""
+"""The ``/vsm`` slash command: parse, ``ack()`` within milliseconds, work in the pool.
+
+Slack sends the command's ``text`` with ``&``, ``<`` and ``>`` escaped; it is decoded once here,
+so the parser sees what the person typed and every reply escapes it exactly once.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack import ids
+from bot.slack.blocks import unescape
 from bot.slack.deps import SlackDeps
 from bot.slack.handlers import Invocation, run_command
 from bot.slack.parser import UsageError, parse_command
@@ -19,7 +24,7 @@ def handle_vsm(
 ) -> None:
     """Answer help and usage errors in the ack itself; everything else after it."""
     teams = [t.name for t in deps.runtime.config.teams]
-    parsed = parse_command(command.get("text") or "", teams)
+    parsed = parse_command(unescape(command.get("text") or ""), teams)
     if isinstance(parsed, UsageError):
         ack(**render_usage(parsed.command, parsed.problem).as_kwargs())
         return
