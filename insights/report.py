@@ -4,6 +4,8 @@ Pure: it takes a :class:`~insights.model.Snapshot`, the team's agreements, ``now
 time zone. :func:`build_report` computes everything once (timelines are built a single time and
 shared by the metrics and the detectors); :func:`report_to_json` is the documented JSON document of
 ``vsm report --json``; :class:`Digest` is the short view the terminal and Slack digests render.
+A report of a past ``now`` reads the snapshot as it was then
+(:func:`insights.as_of.snapshot_as_of`): it never sees what happened later.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from insights.agreements import Agreements
+from insights.as_of import snapshot_as_of
 from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
 from insights.findings import Finding
@@ -153,7 +156,23 @@ def build_report(
     muted: Collection[str] = (),
     seed: int = 0,
 ) -> TeamReport:
-    """Compute every metric, series, DORA figure, forecast and finding of ``snapshot``."""
+    """Compute every metric, series, DORA figure, forecast and finding of ``snapshot`` at ``now``.
+
+    The snapshot is read as it was at ``now``: nothing recorded later plays a part.
+    """
+    return _report(snapshot_as_of(snapshot, now), agreements, now, tz, window_days, muted, seed)
+
+
+def _report(
+    snapshot: Snapshot,
+    agreements: Agreements,
+    now: datetime,
+    tz: tzinfo,
+    window_days: int,
+    muted: Collection[str],
+    seed: int,
+) -> TeamReport:
+    """:func:`build_report` of a ``snapshot`` already as it was at ``now``."""
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, got {window_days}")
     lines = timelines(snapshot)
@@ -291,7 +310,15 @@ def _daily(done: list[Any], wip_days: list[Any], cfd: CumulativeFlow) -> list[Da
 
 
 def digest_of(report: TeamReport, snapshot: Snapshot) -> Digest:
-    """The short view of ``report``: aging and blocked items come from their detectors' findings."""
+    """The short view of ``report``: aging and blocked items come from their detectors' findings.
+
+    Items are named as they were at the report's instant.
+    """
+    return _digest(report, snapshot_as_of(snapshot, report.as_of))
+
+
+def _digest(report: TeamReport, snapshot: Snapshot) -> Digest:
+    """:func:`digest_of` with a ``snapshot`` already as it was at the report's instant."""
     by_key = {i.key: i for i in snapshot.items}
     ages = {f.key: f.age_seconds for f in report.items}
 
@@ -332,8 +359,8 @@ def build_digest(
     muted: Collection[str] = (),
 ) -> Digest:
     """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
-    report = build_report(snapshot, agreements, now, tz, window_days, muted=muted)
-    return digest_of(report, snapshot)
+    past = snapshot_as_of(snapshot, now)
+    return _digest(_report(past, agreements, now, tz, window_days, muted, 0), past)
 
 
 def _iso(value: datetime | date | None) -> str | None:

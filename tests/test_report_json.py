@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -10,12 +11,14 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.sync import sync_teams
+from insights.model import ItemHistory, ItemKind, LiveItems, Page, Stage, Transition, WorkItem
+from storage.repository import load_snapshot, save_page
 from tests.conftest import DEMO_CONFIG, NOW
 
 SCHEMA = json.loads((Path(__file__).parent / "report_schema.json").read_text())
 
 
-def report_json(runtime, *args: str) -> dict:
+def report_json(runtime, *args: str, as_of: datetime = NOW) -> dict:
     db = str(runtime.engine.url)
     result = CliRunner().invoke(
         cli,
@@ -27,7 +30,7 @@ def report_json(runtime, *args: str) -> dict:
             "report",
             "--json",
             "--as-of",
-            NOW.isoformat(),
+            as_of.isoformat(),
             *args,
         ],
     )
@@ -60,3 +63,70 @@ def test_an_empty_team_reports_nulls_not_zeros(demo_runtime) -> None:
     assert data["dora"]["change_failure_rate"] is None
     assert data["forecast"]["how_many"] is None
     assert data["findings"] == []
+
+
+def status_then(item: WorkItem, transitions: list[Transition], then: datetime) -> str:
+    """The item's status at ``then`` from its stored history."""
+    before = [t for t in transitions if t.at <= then]
+    if before:
+        return before[-1].to_status
+    return (transitions[0].from_status if transitions else None) or item.status
+
+
+def test_a_report_as_of_the_past_shows_the_items_as_they_were_then(demo_runtime) -> None:
+    sync_teams(demo_runtime)
+    then = NOW - timedelta(days=20)
+    data = report_json(demo_runtime, "--window", "14", as_of=then)
+
+    jsonschema.validate(data, SCHEMA)
+    team = demo_runtime.team(None)
+    snapshot = load_snapshot(demo_runtime.engine, team.name, team.workflow)
+    by_key = {item.key: item for item in snapshot.items}
+    history = {item.key: list(snapshot.transitions.get(item.id, ())) for item in snapshot.items}
+    wip = data["metric_items"]["wip"]
+    assert any(by_key[key].stage.finished for key in wip)  # finished since: WIP back then
+    for facts in data["items"]:
+        item = by_key[facts["key"]]
+        assert item.created_at <= then
+        assert facts["status"] == status_then(item, history[item.key], then)
+        assert facts["finished_at"] is None or datetime.fromisoformat(facts["finished_at"]) <= then
+    assert data["metrics"]["wip"] == data["daily"][-1]["wip"] == len(wip)
+
+
+def in_progress(key: str, since: datetime) -> ItemHistory:
+    item = WorkItem(
+        id=f"test:issue:{key}",
+        team="payments",
+        source="test",
+        key=key,
+        kind=ItemKind.ISSUE,
+        type="Story",
+        title=f"Work on {key}",
+        status="In Progress",
+        stage=Stage.ACTIVE,
+        created_at=since - timedelta(days=1),
+        updated_at=since,
+    )
+    move = Transition(item.id, since, "Backlog", "In Progress", Stage.BACKLOG, Stage.ACTIVE)
+    return ItemHistory(item, (move,))
+
+
+def test_an_item_removed_since_is_in_the_report_as_of_before_its_removal(demo_runtime) -> None:
+    started, removed = NOW - timedelta(days=20), NOW - timedelta(days=5)
+    engine = demo_runtime.engine
+    save_page(
+        engine,
+        "payments/test",
+        Page([in_progress("T-1", started), in_progress("T-2", started)]),
+        started,
+    )
+    live = LiveItems("payments", "test", ("test:issue:T-",), frozenset({"test:issue:T-1"}))
+    save_page(engine, "payments/test", Page(live_items=live), removed)
+
+    before = report_json(demo_runtime, as_of=removed - timedelta(seconds=1))
+    after = report_json(demo_runtime, as_of=removed)
+
+    assert before["metric_items"]["wip"] == ["T-1", "T-2"]
+    assert (
+        after["metric_items"]["wip"] == report_json(demo_runtime)["metric_items"]["wip"] == ["T-1"]
+    )

@@ -1,4 +1,8 @@
-"""``vsm report``: the team's digest in the terminal, or as JSON for scripts."""
+"""``vsm report``: the team's digest in the terminal, or as JSON for scripts.
+
+``--as-of`` reports the past exactly: the report reads the data as it was then
+(:func:`insights.as_of.snapshot_as_of`), items removed since at their vendor included.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +50,11 @@ def command(
     """Print the team's report: flow metrics, DORA, forecast and what needs attention."""
     runtime = state.runtime()
     team_config = state.team(team)
-    now = parse_as_of(as_of) or runtime.clock()
-    snapshot = load_snapshot(runtime.engine, team_config.name, team_config.workflow)
+    past = parse_as_of(as_of)
+    now = past or runtime.clock()
+    snapshot = load_snapshot(
+        runtime.engine, team_config.name, team_config.workflow, include_removed=past is not None
+    )
     report = build_report(snapshot, team_config.agreements, now, team_config.zone, window)
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))
