@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -72,3 +75,16 @@ def test_bad_options_are_usage_errors(run, tmp_path, args, message) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_chart_as_of_the_past_draws_the_items_as_they_were_then(run, tmp_path) -> None:
+    """The aging chart as of a week ago counts the items in progress then, not today's."""
+    week_ago = NOW - timedelta(days=7)
+    out = tmp_path / "aging.png"
+    report = json.loads(run("report", "--json", "--as-of", week_ago.isoformat()).output)
+
+    result = run("chart", "aging", "--as-of", week_ago.isoformat(), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    in_progress = int(report["metrics"]["wip"])
+    assert f"{in_progress} items." in result.output

@@ -16,6 +16,7 @@ from bot.charts.scatter import draw_scatter
 from bot.charts.style import Chart, to_png
 from bot.charts.throughput import draw_throughput
 from bot.config import TeamConfig
+from insights.as_of import snapshot_as_of
 from insights.forecast import BASIS_DAYS
 from insights.model import Snapshot
 
@@ -101,7 +102,8 @@ def _request(
         raise ValueError(
             f"the number of items to forecast must be at least 1, got {forecast_items}"
         )
-    request = ChartRequest(snapshot, team, now, window_days, forecast_items, forecast_date, dpi)
+    past = snapshot_as_of(snapshot, now)  # a chart as of a past instant never sees the future
+    request = ChartRequest(past, team, now, window_days, forecast_items, forecast_date, dpi)
     if forecast_date is not None and forecast_date <= request.today:
         raise ValueError(
             f"the forecast date must be after the as-of date {request.today.isoformat()}, "

@@ -65,8 +65,14 @@ def command(
         raise click.UsageError("--items and --by only apply to the forecast chart")
     runtime = state.runtime()
     team_config = state.team(team)
-    now = parse_as_of(as_of) or runtime.clock()
-    snapshot = load_snapshot(runtime.engine, team_config.name, tuple(team_config.workflow))
+    past = parse_as_of(as_of)
+    now = past or runtime.clock()
+    snapshot = load_snapshot(
+        runtime.engine,
+        team_config.name,
+        tuple(team_config.workflow),
+        include_removed=past is not None,  # items removed since were there then
+    )
     try:
         image = render_chart(
             kind,
