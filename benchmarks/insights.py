@@ -68,7 +68,10 @@ def synthetic_history(rng: random.Random, n: int, changes: int) -> ItemHistory:
     transitions = []
     finishes = rng.random() < 0.97  # a realistic team: about 3,000 of 100,000 items in progress
     for step in range(changes):
-        at += timedelta(hours=rng.expovariate(1 / 12))
+        step_at = at + timedelta(hours=rng.expovariate(1 / 12))
+        if step_at > NOW:  # a sync at NOW cannot have seen later moves
+            break
+        at = step_at
         last = step == changes - 1
         if last and finishes:
             target = len(WORKFLOW) - 1
@@ -91,8 +94,6 @@ def synthetic_history(rng: random.Random, n: int, changes: int) -> ItemHistory:
         position = target
     status, stage = WORKFLOW[position]
     finished = at if stage is Stage.DONE else None
-    if at > NOW:
-        at = NOW
     flags = ()
     if rng.random() < 0.05:
         flags = (FlagChange(item_id, created + timedelta(hours=1), True),)
