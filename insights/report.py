@@ -38,13 +38,7 @@ from insights.flow import (
     throughput,
     wip_per_day,
 )
-from insights.forecast import (
-    HowManyForecast,
-    WhenForecast,
-    daily_samples,
-    forecast_how_many,
-    forecast_when,
-)
+from insights.forecast import HowManyForecast, WhenForecast, forecast_basis
 from insights.model import Snapshot
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
 from insights.timeline import ItemTimeline, local_date
@@ -52,7 +46,6 @@ from insights.timelines import Timelines
 
 DAY = 86400.0
 SCHEMA_VERSION = 1
-FORECAST_BASIS_DAYS = 60
 AGING_DETECTOR = "aging_item"
 BLOCKED_DETECTOR = "blocked_item"
 
@@ -231,15 +224,11 @@ def _report(
         "net_flow_started_items": tuple(k for f in flows for k in f.started_keys),
         "net_flow_finished_items": tuple(k for f in flows for k in f.finished_keys),
     }
-    samples = daily_samples(lines, now, tz, FORECAST_BASIS_DAYS)
+    basis = forecast_basis(lines, now, tz)
     forecast = Forecast(
-        basis_days=FORECAST_BASIS_DAYS,
-        when=forecast_when(samples, len(in_progress), today + timedelta(days=1), seed=seed)
-        if in_progress
-        else None,
-        how_many=forecast_how_many(
-            samples, today + timedelta(days=1), today + timedelta(days=window_days), seed=seed
-        ),
+        basis_days=basis.days,
+        when=basis.when(len(in_progress), seed=seed) if in_progress else None,
+        how_many=basis.how_many(today + timedelta(days=window_days), seed=seed),
     )
     cfd = cumulative_flow(lines, board_columns(snapshot), first_day, end_day, tz)
     return TeamReport(

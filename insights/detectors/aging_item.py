@@ -89,13 +89,13 @@ def detect(ctx: DetectionContext) -> list[Finding]:
         status: (stats[percents[0]], stats[percents[1]], stats[percents[2]])
         for status, stats in ctx.time_in_status_seconds.items()
     }
-    today, tz, now = ctx.today, ctx.tz, ctx.now
+    now = ctx.now
     candidates = []
     for timeline in ctx.in_progress:
         item, started = timeline.item, timeline.started_at
         if started is None:
             continue
-        age_days = (today - started.astimezone(tz).date()).days + 1
+        age_days = ctx.age_days_aa(started)
         level = _level(age_days, by_age)
         magnitude = _ratio(age_days, by_age[max(0, level - 1)])
         stage_thresholds = by_status.get(item.status) if item.stage is not Stage.BLOCKED else None

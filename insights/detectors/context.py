@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from insights.agreements import Agreements
 from insights.detectors.review_facts import ReviewFacts, review_facts
-from insights.flow import cycle_days, item_timelines
+from insights.flow import calendar_days, cycle_days, item_timelines
 from insights.model import ItemKind, Snapshot, Stage, WorkItem
 from insights.percentiles import percentile_of_sorted
 from insights.timeline import ItemTimeline
@@ -104,7 +104,7 @@ class DetectionContext:
 
     def age_days_aa(self, started_at: datetime) -> int:
         """Work item age in calendar days, same-day = 1 (METRICS 3.4, ActionableAgile)."""
-        return (self.today - self.local_date(started_at)).days + 1
+        return calendar_days(started_at, self.now, self.tz)
 
     def aging_percents(self) -> tuple[int, int, int]:
         """The (info, warn, critical) percentiles: 70, the team's aging percentile, 95."""
