@@ -5,9 +5,11 @@ added to every request, serving N issues with C status changes each. The sync ru
 real runner into a temporary SQLite database. Printed: requests by endpoint against the minimum
 the API allows (Cloud: search pages of the 100 issues it grants with fields, plus bulk changelog
 pages of 10,000 histories for each 1,000 issues; Data Center: search pages), wall time, rows
-stored per second, peak memory of the syncing process; then the no-change incremental's requests.
+stored per second, peak memory of the syncing process; then the no-change incremental's requests
+(the backfill listed every issue, so no reconciliation is due that day), and a day later the
+daily reconciliation's (a key-only search: 5,000 keys a page on Cloud).
 Goals (issue 4): requests at most 1.1 x the minimum, backfill under 2 minutes, peak memory under
-400 MB, incremental at most 3 requests.
+400 MB, incremental at most 3 requests; reconciliation 3 + one request per page of keys.
 
     .venv/bin/python benchmarks/jira_sync.py [--issues 100000] [--changes 10] [--latency 0.05]
 """
@@ -21,7 +23,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.summary import headline
@@ -39,10 +41,12 @@ from tests.fake_jira import WORKFLOW, FakeJira, credentials
 
 CLOUD_PAGE = 100
 BULK_ISSUES, BULK_HISTORIES = 1000, 10_000
+KEY_PAGE = {"cloud": 5000, "datacenter": 1000}
+"""Issues per key-only search page: Cloud's cap for id/key searches, Data Center's default max."""
 
 
 def serve(deployment: str, issues: int, changes: int, latency: float, pipe) -> None:
-    """Child process: the fake site; answers "stats" and "reset" until "stop"."""
+    """Child process: the fake site; answers "stats", "reset" and "tomorrow" until "stop"."""
     fake = FakeJira(deployment, cloud_page_cap=CLOUD_PAGE)
     fake.generate(issues, changes)
     fake.latency = latency
@@ -50,6 +54,8 @@ def serve(deployment: str, issues: int, changes: int, latency: float, pipe) -> N
     while (command := pipe.recv()) != "stop":
         if command == "reset":
             fake.requests.clear()
+        elif command == "tomorrow":  # the site's clock, which the daily reconciliation follows
+            fake.now += timedelta(days=1)
         paths: dict[str, int] = {}
         for request in fake.requests:
             paths[request.path] = paths.get(request.path, 0) + 1
@@ -112,6 +118,12 @@ def main() -> None:
         again, again_seconds = sync(engine, url, args.deployment)
         ours.send("stats")
         incremental = ours.recv()
+        for command in ("tomorrow", "reset"):
+            ours.send(command)
+            ours.recv()
+        daily, daily_seconds = sync(engine, url, args.deployment)
+        ours.send("stats")
+        reconciliation = ours.recv()
     ours.send("stop")
     child.join(10)
 
@@ -145,6 +157,15 @@ def main() -> None:
         f"No-change incremental: {sum(incremental.values())} requests (goal <= 3), "
         f"{again.pages} pages, {again_seconds:.2f} s: "
         + ", ".join(f"{p} x{n}" for p, n in sorted(incremental.items()))
+    )
+    listing = 3 + math.ceil(args.issues / KEY_PAGE[args.deployment])
+    headline(
+        name, "daily reconciliation requests", str(sum(reconciliation.values())), f"<= {listing}"
+    )
+    print(
+        f"Daily reconciliation: {sum(reconciliation.values())} requests (goal <= {listing}), "
+        f"{daily.counts.removed} removed, {daily_seconds:.2f} s: "
+        + ", ".join(f"{p} x{n}" for p, n in sorted(reconciliation.items()))
     )
 
 

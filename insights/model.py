@@ -164,6 +164,9 @@ class FlagChange:
     item_id: str
     at: datetime
     flagged: bool
+    inferred: bool = False
+    """True when the vendor's record of this change was unreadable: ``at`` is then the earliest
+    evidence of the change (it happened at or before ``at``), never an invented instant."""
 
     def __post_init__(self) -> None:
         require_utc(self.at, self.item_id, "at")

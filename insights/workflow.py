@@ -4,6 +4,10 @@ A team's workflow is an ordered mapping ``status -> Stage`` from app.yaml. A sta
 name falls back on the vendor's status category (Jira ``new``/``indeterminate``/``done``) and on
 the name patterns of METRICS.md; such statuses are remembered as *unmapped* so the bot can report
 them (``/vsm status``).
+
+A status with neither a mapping, a category nor a telling name never starts work: METRICS.md 1.2
+starts the clock on the first entry into waiting *or* active, so such a status is backlog for an
+item not yet committed to, and waiting (started, nobody known to be working) for one that was.
 """
 
 from __future__ import annotations
@@ -51,25 +55,51 @@ class Workflow:
         """The configured statuses in board order."""
         return list(self.statuses)
 
+    def maps(self, status: str) -> bool:
+        """True when the team's workflow names ``status`` (case-insensitively)."""
+        return status.lower() in self._by_lower
+
     def stage_for(
-        self, status: str, category: str | None = None, resolution: str | None = None
+        self,
+        status: str,
+        category: str | None = None,
+        resolution: str | None = None,
+        committed: bool = False,
     ) -> Stage:
-        """Return the stage of ``status``; record it as unmapped when the mapping lacks it."""
+        """Return the stage of ``status``; record it as unmapped when the mapping lacks it.
+
+        ``committed`` says whether the item was past the backlog before entering ``status``; it
+        only decides the stage of a status nothing else tells (:func:`default_stage`).
+        """
         mapped = self._by_lower.get(status.lower())
         if mapped is not None:
             if mapped is Stage.DONE and _is_cancelling(resolution):
                 return Stage.CANCELLED
             return mapped
         self.unmapped.add(status)
-        return default_stage(status, category, resolution)
+        return default_stage(status, category, resolution, committed)
 
 
 def _is_cancelling(resolution: str | None) -> bool:
     return resolution is not None and resolution.lower() in CANCELLED_RESOLUTIONS
 
 
-def default_stage(status: str, category: str | None = None, resolution: str | None = None) -> Stage:
-    """The METRICS.md default mapping from a status name, its category and resolution."""
+def is_committed(stage: Stage | None) -> bool:
+    """Whether an item in ``stage`` was committed to: started (in progress) or done since."""
+    return stage is not None and (stage.in_progress or stage is Stage.DONE)
+
+
+def default_stage(
+    status: str,
+    category: str | None = None,
+    resolution: str | None = None,
+    committed: bool = False,
+) -> Stage:
+    """The METRICS.md default mapping from a status name, its category and resolution.
+
+    A status none of them places is backlog before the item's commitment point and waiting
+    after it (``committed``): an unknown status never starts the cycle-time clock.
+    """
     stage = _CATEGORY_STAGE.get((category or "").lower())
     if stage is Stage.DONE:
         return Stage.CANCELLED if _is_cancelling(resolution) else Stage.DONE
@@ -84,4 +114,4 @@ def default_stage(status: str, category: str | None = None, resolution: str | No
         return Stage.CANCELLED
     if lowered in {"backlog", "to do", "todo", "open", "new"}:
         return Stage.BACKLOG
-    return Stage.ACTIVE
+    return Stage.WAITING if committed else Stage.BACKLOG

@@ -182,7 +182,7 @@ def item_to_row(item: WorkItem) -> dict[str, Any]:
 
 
 TRANSITION_COLUMNS = ("item_id", "seq", "at", "from_status", "to_status", "from_stage", "to_stage")
-FLAG_COLUMNS = ("item_id", "seq", "at", "flagged")
+FLAG_COLUMNS = ("item_id", "seq", "at", "flagged", "inferred")
 REVIEW_COLUMNS = ("item_id", "seq", "at", "state", "reviewer")
 
 
@@ -222,7 +222,9 @@ def _event_rows(
             )
             for seq, t in enumerate(history.transitions)
         )
-        flags.extend((f.item_id, seq, at(f.at), f.flagged) for seq, f in enumerate(history.flags))
+        flags.extend(
+            (f.item_id, seq, at(f.at), f.flagged, f.inferred) for seq, f in enumerate(history.flags)
+        )
         reviews.extend(
             (r.item_id, seq, at(r.at), r.state.value, r.reviewer)
             for seq, r in enumerate(history.reviews)
@@ -339,17 +341,21 @@ def write_page(conn: Connection, page: Page) -> WriteCounts:
 def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
     """Mark removed (at ``now``) the stored items of ``live``'s scope that are not live.
 
-    Returns how many items were newly marked. Items already marked keep their first date.
+    Returns how many items were newly marked. Items already marked keep their first date; a
+    removed item listed live again (a vendor search that missed it for a while) is live again.
     """
     scope = (ITEMS.c.team == live.team) & (ITEMS.c.source == live.source)
-    stored = conn.execute(select(ITEMS.c.id).where(scope, ITEMS.c.removed_at.is_(None))).scalars()
-    gone = [
-        item_id
-        for item_id in stored
-        if item_id not in live.ids and item_id.startswith(live.id_prefixes)
-    ]
+    gone, back = [], []
+    for item_id, removed_at in conn.execute(select(ITEMS.c.id, ITEMS.c.removed_at).where(scope)):
+        if item_id in live.ids:
+            if removed_at is not None:
+                back.append(item_id)
+        elif removed_at is None and item_id.startswith(live.id_prefixes):
+            gone.append(item_id)
     for chunk in _chunks(gone):
         conn.execute(ITEMS.update().where(ITEMS.c.id.in_(chunk)).values(removed_at=now))
+    for chunk in _chunks(back):
+        conn.execute(ITEMS.update().where(ITEMS.c.id.in_(chunk)).values(removed_at=None))
     return len(gone)
 
 
@@ -596,10 +602,14 @@ def _load_transitions(
 def _load_flags(conn: Connection, team: str, scope: str) -> dict[str, Sequence[FlagChange]]:
     timestamp = _timestamps(conn)
     query = (
-        f"SELECT item_id, at, flagged FROM flags WHERE {_events_of(scope)} ORDER BY item_id, seq"
+        "SELECT item_id, at, flagged, inferred "
+        f"FROM flags WHERE {_events_of(scope)} ORDER BY item_id, seq"
     )
     return {
-        item_id: [FlagChange(item_id, timestamp(at), bool(flagged)) for _, at, flagged in group]
+        item_id: [
+            FlagChange(item_id, timestamp(at), bool(flagged), bool(inferred))
+            for _, at, flagged, inferred in group
+        ]
         for item_id, group in groupby(_raw_rows(conn, query, team), key=itemgetter(0))
     }
 

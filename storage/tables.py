@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -126,6 +127,7 @@ class FlagRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     flagged: Mapped[bool] = mapped_column(Boolean)
+    inferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ReviewRow(Base):

@@ -6,15 +6,20 @@ category, users with avatars, issue links, custom fields for Flagged, story poin
 Center, Epic Link). Cloud serves the enhanced search (``/rest/api/3/search/jql``, token pages,
 at most ``cloud_page_cap`` issues per page when fields are asked for, a changelog truncated to 20
 entries when expanded), the bulk changelog (``/rest/api/3/changelog/bulkfetch``, at most 1,000
-issues, ``bulk_page_cap`` histories a page) and the approximate count; the removed
+issues, ``bulk_page_cap`` histories a page) and the approximate count; a search asking only for
+``id`` or ``key`` gets up to ``cloud_key_page_cap`` (5,000) issues a page; the removed
 ``/rest/api/{2,3}/search`` answers 410. Data Center serves ``/rest/api/2/search`` (``startAt``
 pages capped at ``dc_page_cap``, changelogs embedded and truncated after ``dc_inline_histories``)
 and ``/rest/api/2/issue/{key}?expand=changelog``.
 
 Tests steer it: ``add_fault`` (429 with Retry-After, 500s), ``latency``, ``on_request`` (change
-the data at an exact point of a sync), the request log, and the data helpers ``move``, ``flag``
-and ``assign``. Only the standard library is used, so ``python tests/fake_jira.py`` runs it
-stand-alone (the benchmark does), with ``GET /_fake/stats`` reporting the request counts.
+the data at an exact point of a sync), the request log, and the data helpers ``move``, ``flag``,
+``assign``, ``add_status`` (a team-managed project's own status, whose name may repeat another's),
+``move_issue`` (to another project: a new key, the old one still resolves, as Jira keeps
+historical keys) and ``delete_issue``. JQL understands ``project =``, ``project in``,
+``issuetype``, ``updated >= "-Nm"`` and ``key in (...)`` (an unknown key is a 400, as in
+Jira). Only the standard library is used, so ``python tests/fake_jira.py`` runs it stand-alone
+(the benchmark does), with ``GET /_fake/stats`` reporting the request counts.
 """
 
 from __future__ import annotations
@@ -184,6 +189,7 @@ class FakeJira:
         dc_page_cap: int = 1000,
         dc_inline_histories: int = 100,
         bulk_page_cap: int = 10_000,
+        cloud_key_page_cap: int = 5000,
     ) -> None:
         if deployment not in FIELD_IDS:
             raise ValueError(f"deployment must be cloud or datacenter, got {deployment!r}")
@@ -194,13 +200,22 @@ class FakeJira:
         self.dc_page_cap = dc_page_cap
         self.dc_inline_histories = dc_inline_histories
         self.bulk_page_cap = bulk_page_cap
+        self.cloud_key_page_cap = cloud_key_page_cap
         self.latency = 0.0
         self.on_request: Callable[[FakeJira, Request], None] | None = None
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.issues: dict[str, Issue] = {}
         self.by_id: dict[str, Issue] = {}
+        self.old_keys: dict[str, Issue] = {}
+        """Keys issues had before a move: Jira still resolves them to the issue."""
+        self.unlisted: set[str] = set()
+        """Keys a key-only search leaves out (Jira's search index is eventually consistent)."""
         self.statuses = {s["name"]: s for s in _load("statuses.json")}
+        self.project_statuses: dict[tuple[str, str], dict[str, Any]] = {}
+        """Team-managed statuses by (project, name): each project has its own."""
+        self._created = 0
+        self._numbers: dict[str, int] = {}
         self.fields = FIELD_IDS[deployment]
         self.base_url = ""
         self._lock = threading.RLock()
@@ -216,11 +231,68 @@ class FakeJira:
     def add_issue(self, key: str, type: str, summary: str, created: datetime, **kw: Any) -> Issue:
         """Create an issue (no history yet)."""
         with self._lock:
-            issue = Issue(10_000 + len(self.issues) + 1, key, type, summary, created, **kw)
+            self._created += 1
+            issue = Issue(10_000 + self._created, key, type, summary, created, **kw)
             self.issues[key] = issue
             self.by_id[str(issue.id)] = issue
+            project, number = issue.sort_key
+            self._numbers[project] = max(self._numbers.get(project, 0), number)
             self._version += 1
             return issue
+
+    def add_status(self, name: str, category: str, project: str) -> str:
+        """A team-managed project's own status (its name may be another status's); its id."""
+        with self._lock:
+            sid = str(20_000 + len(self.project_statuses))
+            self.project_statuses[(project, name)] = {
+                "self": f"{self.base_url}/rest/api/2/status/{sid}",
+                "description": "",
+                "iconUrl": f"{self.base_url}/images/icons/statuses/generic.png",
+                "name": name,
+                "untranslatedName": name,
+                "id": sid,
+                "statusCategory": CATEGORIES[category],
+                "scope": {"type": "PROJECT", "project": {"id": str(30_000 + len(project))}},
+            }
+            return sid
+
+    def _status_def(self, project: str, name: str) -> dict[str, Any]:
+        return self.project_statuses.get((project, name)) or self.statuses[name]
+
+    def move_issue(self, key: str, project: str, at: datetime) -> str:
+        """Move ``key`` to ``project`` at ``at``: it gets the project's next key; return it.
+
+        As in Jira, the move is a change of the issue (``Key`` and ``project`` in its history,
+        ``updated`` set) and the old key keeps resolving to it.
+        """
+        with self._lock:
+            issue = self.issues.pop(key)
+            number = self._numbers.get(project, 0) + 1
+            self._numbers[project] = number
+            new_key = f"{project}-{number}"
+            old_project = issue.sort_key[0]
+            items = [
+                self._item("Key", "issuekey", None, key, None, new_key),
+                self._item("project", "project", None, old_project, None, project),
+            ]
+            issue.key, issue.sort_key = new_key, (project, number)
+            self.issues[new_key] = issue
+            self.old_keys[key] = issue
+            self._record(issue, at, items)
+            return new_key
+
+    def delete_issue(self, key: str) -> None:
+        """Delete ``key``: it is gone from every search and answer."""
+        with self._lock:
+            issue = self.issues.pop(key)
+            del self.by_id[str(issue.id)]
+            for old in [k for k, v in self.old_keys.items() if v is issue]:
+                del self.old_keys[old]
+            self._version += 1
+
+    def _find(self, name: str) -> Issue | None:
+        """The issue of a key (current or historical) or id."""
+        return self.issues.get(name) or self.old_keys.get(name) or self.by_id.get(name)
 
     def _record(self, issue: Issue, at: datetime, items: Iterable[dict[str, Any]]) -> None:
         self._next_change += 1
@@ -249,7 +321,8 @@ class FakeJira:
         """Transition ``key`` to ``status`` at ``at`` (setting or clearing the resolution)."""
         with self._lock:
             issue = self.issues[key]
-            old, new = self.statuses[issue.status], self.statuses[status]
+            project = issue.sort_key[0]
+            old, new = self._status_def(project, issue.status), self._status_def(project, status)
             items = [self._item("status", "status", old["id"], old["name"], new["id"], status)]
             if resolution != issue.resolution:
                 items.append(
@@ -372,11 +445,17 @@ class FakeJira:
             self._users[name] = user
         return self._users[name]
 
-    def _status(self, name: str) -> dict[str, Any]:
-        status = dict(self.statuses[name])
+    def _status(self, name: str, project: str = "") -> dict[str, Any]:
+        status = dict(self._status_def(project, name))
         status.pop("untranslatedName", None)
         status.pop("scope", None)
         return status
+
+    def _issue_status(self, issue: Issue | None) -> dict[str, Any]:
+        """The status an issue is in, as its project knows it (Backlog for an unknown issue)."""
+        if issue is None:
+            return self._status("Backlog")
+        return self._status(issue.status, issue.sort_key[0])
 
     def _link(self, other: str) -> dict[str, Any]:
         target = self.issues.get(other)
@@ -396,7 +475,7 @@ class FakeJira:
                 "self": f"{self.base_url}/rest/api/2/issue/{other}",
                 "fields": {
                     "summary": target.summary if target else "",
-                    "status": self._status(target.status if target else "Backlog"),
+                    "status": self._issue_status(target),
                 },
             },
         }
@@ -415,7 +494,7 @@ class FakeJira:
                 "avatarId": 10315,
                 "hierarchyLevel": 1 if issue.type == "Epic" else 0,
             },
-            "status": self._status(issue.status),
+            "status": self._issue_status(issue),
             "created": t(issue.created),
             "updated": t(issue.updated),
             "resolutiondate": t(issue.resolved),
@@ -459,7 +538,7 @@ class FakeJira:
                 "self": f"{self.base_url}/rest/api/3/issue/{issue.parent}",
                 "fields": {
                     "summary": parent.summary if parent else "",
-                    "status": self._status(parent.status if parent else "Backlog"),
+                    "status": self._issue_status(parent),
                 },
             }
         values.update(issue.broken)
@@ -524,6 +603,16 @@ class FakeJira:
         if m := re.fullmatch(r'issuetype\s*(!?=)\s*"?([^"]+)"?', text, re.I):
             negate, name = m.group(1) == "!=", m.group(2)
             return lambda i: (i.type == name) != negate
+        if m := re.fullmatch(r"(?:key|issuekey)\s+in\s*\(([^)]*)\)", text, re.I):
+            ids = set()
+            for name in (k.strip().strip('"') for k in m.group(1).split(",")):
+                found = self._find(name)
+                if found is None:
+                    raise ApiError(
+                        400, f"An issue with key '{name}' does not exist for field 'key'."
+                    )
+                ids.add(found.id)
+            return lambda i: i.id in ids
         if m := re.fullmatch(r'updated\s*>=\s*"?-(\d+)m"?', text, re.I):
             bound = self.now - timedelta(minutes=int(m.group(1)))
             bound = bound.replace(second=0, microsecond=0)
@@ -618,7 +707,7 @@ class FakeJira:
         if route == "/field":
             return _load(f"fields_{self.deployment}.json")
         if route == "/status":
-            return list(self.statuses.values())
+            return [*self.statuses.values(), *self.project_statuses.values()]
         if route == "/search/jql" and cloud:
             return self._cloud_search(params)
         if route == "/search/approximate-count" and cloud and method == "POST":
@@ -634,7 +723,7 @@ class FakeJira:
                 )
             return self._dc_search(params)
         if m := re.fullmatch(r"/issue/([A-Z0-9_]+-\d+|\d+)", route):
-            issue = self.issues.get(m.group(1)) or self.by_id.get(m.group(1))
+            issue = self._find(m.group(1))
             if issue is None:
                 raise ApiError(404, "Issue does not exist or you do not have permission to see it.")
             expand = _list(params.get("expand"))
@@ -645,16 +734,17 @@ class FakeJira:
     def _cloud_search(self, params: dict[str, Any]) -> Any:
         matches, keys, order = self._sorted(str(params.get("jql", "")))
         wanted = _wanted(params.get("fields", "id")) or {"id"}
-        cap = 5000 if wanted <= {"id", "key"} else self.cloud_page_cap
+        cap = self.cloud_key_page_cap if wanted <= {"id", "key"} else self.cloud_page_cap
         size = min(int(params.get("maxResults", 50)), cap)
         start = 0
         if token := params.get("nextPageToken"):
             after = tuple(json.loads(base64.urlsafe_b64decode(token)))
             start = bisect.bisect_right(keys, after)
         page = matches[start : start + size]
+        listed = [i for i in page if not (wanted <= {"id", "key"} and i.key in self.unlisted)]
         inline = CLOUD_INLINE_HISTORIES if "changelog" in _list(params.get("expand")) else None
         fields = None if wanted & {"*all", "*navigable"} else wanted - {"id", "key"}
-        out: dict[str, Any] = {"issues": [self._render(i, fields, inline) for i in page]}
+        out: dict[str, Any] = {"issues": [self._render(i, fields, inline) for i in listed]}
         last = start + size >= len(matches)
         if not last:
             token = json.dumps(list(_sort_key(page[-1], order)))
@@ -669,6 +759,8 @@ class FakeJira:
         wanted = _wanted(params.get("fields"))
         inline = self.dc_inline_histories if "changelog" in _list(params.get("expand")) else None
         page = matches[start : start + size] if size else []
+        if wanted is not None and wanted <= {"id", "key"}:
+            page = [i for i in page if i.key not in self.unlisted]
         return {
             "expand": "schema,names",
             "startAt": start,
@@ -685,7 +777,7 @@ class FakeJira:
         size = min(int(params.get("maxResults", 1000)), self.bulk_page_cap)
         rows = []
         for name in names:
-            issue = self.issues.get(name) or self.by_id.get(name)
+            issue = self._find(name)
             if issue is None:
                 continue
             for change in issue.changes:

@@ -1,4 +1,4 @@
-"""data_quality: unmapped statuses and impossible item timelines."""
+"""data_quality: unmapped statuses, impossible item timelines and missing evidence."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from detector_fixtures import SnapshotBuilder, ago, detect, healthy_team
 
 from insights.detectors import data_quality
 from insights.findings import Severity
+from insights.model import FlagChange
 
 
 def test_items_in_a_status_missing_from_the_workflow_are_reported_per_status() -> None:
@@ -81,3 +82,22 @@ def test_impossible_dates_of_every_kind_of_item_are_listed_in_the_snapshots_orde
     [finding] = detect(data_quality, builder.build())
     assert finding.evidence["problem"] == "transition_before_created"
     assert finding.item_keys == ("B-1", "EPIC", "B-2")  # epics have no timeline but count
+
+
+def test_items_blocked_by_an_unreadable_change_are_named() -> None:
+    builder = SnapshotBuilder()
+    builder.issue("A-1", ("In Progress", ago(days=5)), flags=[(ago(days=4), True)])
+    inferred = builder.issue("A-2", ("In Progress", ago(days=5)))
+    builder.flags[inferred.id] = [
+        FlagChange(inferred.id, ago(days=4), True),
+        FlagChange(inferred.id, ago(days=3), False),
+        FlagChange(inferred.id, ago(days=1), True, inferred=True),
+    ]
+    [finding] = detect(data_quality, builder.build())
+    assert finding.dedupe_key == "data_quality:payments:flag_start_unknown"
+    assert finding.item_keys == ("A-2",)
+    assert finding.severity is Severity.WARN
+    assert finding.title == (
+        "1 item flagged by a change the source could not read (blocked time counted from the "
+        "earliest evidence, maybe too short): A-2"
+    )

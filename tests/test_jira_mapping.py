@@ -9,7 +9,8 @@ import pytest
 from fake_jira import FIXTURES, WORKFLOW
 
 from bot.config import ConfigError, parse_config
-from insights.model import Stage
+from insights.model import FlagChange, Stage
+from insights.timeline import build_timeline
 from insights.workflow import Workflow
 from integrations.jira.mapping import (
     FieldIds,
@@ -20,7 +21,15 @@ from integrations.jira.mapping import (
     slim_issue,
     to_item_history,
 )
-from integrations.jira.query import MAX_RECENT, Cursor, base_jql, sync_jql
+from integrations.jira.query import (
+    MAX_RECENT,
+    Cursor,
+    Listing,
+    Reconciliation,
+    base_jql,
+    reread_jql,
+    sync_jql,
+)
 
 CLOUD_FIELDS = FieldIds("customfield_10021", "customfield_10016")
 DC_FIELDS = FieldIds("customfield_10100", "customfield_10106", "customfield_10101")
@@ -120,11 +129,17 @@ def test_a_data_center_issue_with_its_embedded_changelog() -> None:
     ]
 
 
-def issue(status: str = "Done", category: str = "done", resolution: str | None = "Done", **fields):
+def issue(
+    status: str = "Done",
+    category: str = "done",
+    resolution: str | None = "Done",
+    status_id: str | None = None,
+    **fields,
+):
     base = {
         "summary": "x",
         "issuetype": {"name": "Story"},
-        "status": {"name": status, "statusCategory": {"key": category}},
+        "status": {"id": status_id, "name": status, "statusCategory": {"key": category}},
         "created": "2026-11-01T09:00:00.000+0000",
         "updated": "2026-11-05T09:00:00.000+0000",
         "resolution": {"name": resolution} if resolution else None,
@@ -136,8 +151,15 @@ def change(hid: int, when: str, *items: dict) -> dict:
     return {"id": str(hid), "created": when, "items": list(items)}
 
 
-def status(frm: str, to: str) -> dict:
-    return {"field": "status", "fieldId": "status", "fromString": frm, "toString": to}
+def status(frm: str, to: str, frm_id: str | None = None, to_id: str | None = None) -> dict:
+    return {
+        "field": "status",
+        "fieldId": "status",
+        "from": frm_id,
+        "fromString": frm,
+        "to": to_id,
+        "toString": to,
+    }
 
 
 def resolution(to: str | None) -> dict:
@@ -200,15 +222,91 @@ def test_unknown_statuses_use_categories_loaded_once() -> None:
         return load("statuses.json")
 
     histories = [
-        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "Triage")),
-        change(2, "2026-11-03T09:00:00.000+0000", status("Triage", "Parked")),
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "Triage", "10000", "10010")),
+        change(2, "2026-11-03T09:00:00.000+0000", status("Triage", "Parked", "10010", "10099")),
     ]
     ctx = context(statuses=statuses)
-    history, _ = to_item_history(issue("Parked", "new", None), histories, ctx)
-    assert [t.to_stage for t in history.transitions] == [Stage.BACKLOG, Stage.BACKLOG]
-    to_item_history(issue("Parked", "new", None), histories, ctx)
-    assert calls == [1]
+    parked = issue("Parked", "indeterminate", None, status_id="10099")
+    history, _ = to_item_history(parked, histories, ctx)
+    assert [t.to_stage for t in history.transitions] == [Stage.BACKLOG, Stage.ACTIVE]
+    to_item_history(parked, histories, ctx)
+    assert calls == [1]  # Triage's category came from /status; Parked's from the issue itself
     assert ctx.workflow.unmapped == {"Triage", "Parked"}
+
+
+REVIEW_PAY, REVIEW_OPS = "20001", "20002"
+"""One status name, "Review", in two team-managed projects: in progress in PAY, done in OPS."""
+
+
+def test_a_status_category_is_found_by_status_id_not_by_name() -> None:
+    site_statuses = [
+        {"id": REVIEW_PAY, "name": "Review", "statusCategory": {"key": "indeterminate"}},
+        {"id": REVIEW_OPS, "name": "Review", "statusCategory": {"key": "done"}},
+        {"id": "20003", "name": "Triage", "statusCategory": {"key": "new"}},
+    ]
+    ctx = context(statuses=lambda: site_statuses)
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "Triage", "10000", "20003")),
+        change(2, "2026-11-03T09:00:00.000+0000", status("Triage", "Review", "20003", REVIEW_PAY)),
+    ]
+    pay, _ = to_item_history(
+        issue("Review", "indeterminate", None, status_id=REVIEW_PAY), histories, ctx
+    )
+    ops, _ = to_item_history(issue("Review", "done", None, status_id=REVIEW_OPS), [], ctx)
+
+    assert [t.to_stage for t in pay.transitions] == [Stage.BACKLOG, Stage.ACTIVE]
+    assert pay.item.stage is Stage.ACTIVE  # /status lists the other Review too: it must not win
+    assert ops.item.stage is Stage.DONE  # the stage found for PAY's Review is not reused
+
+
+def test_a_changelog_target_id_unknown_to_issues_uses_the_site_statuses() -> None:
+    site_statuses = [{"id": REVIEW_OPS, "name": "Review", "statusCategory": {"key": "done"}}]
+    ctx = context(statuses=lambda: site_statuses)
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "Review", "10000", REVIEW_OPS)),
+        change(2, "2026-11-03T09:00:00.000+0000", status("Review", "Backlog", REVIEW_OPS, "10000")),
+    ]
+    history, _ = to_item_history(issue("Backlog", "new", None, status_id="10000"), histories, ctx)
+    assert [(t.from_stage, t.to_stage) for t in history.transitions] == [
+        (Stage.BACKLOG, Stage.DONE),
+        (Stage.DONE, Stage.BACKLOG),
+    ]
+
+
+def unknown_status_history(*moves: tuple[int, str, str]) -> list[dict]:
+    ids = {"Backlog": "10000", "In Progress": "3", "Done": "10006"}
+    return [
+        change(
+            n,
+            f"2026-11-{n + 1:02d}T09:00:00.000+0000",
+            status(a, b, ids.get(a, "30001"), ids.get(b, "30001")),
+        )
+        for n, a, b in moves
+    ]
+
+
+def test_a_status_with_no_mapping_and_no_category_never_starts_work() -> None:
+    ctx = context(statuses=lambda: load("statuses.json"))  # which lacks "Peer Check"
+    histories = unknown_status_history(
+        (1, "Backlog", "Peer Check"),
+        (2, "Peer Check", "In Progress"),
+        (3, "In Progress", "Peer Check"),
+    )
+    no_category = issue("Peer Check", "undefined", None, status_id="30001")
+
+    history, _ = to_item_history(no_category, histories, ctx)
+
+    assert [(t.from_stage, t.to_stage) for t in history.transitions] == [
+        (Stage.BACKLOG, Stage.BACKLOG),  # before the commitment point: not started
+        (Stage.BACKLOG, Stage.ACTIVE),
+        (Stage.ACTIVE, Stage.WAITING),  # after it: started, waiting until it is mapped
+    ]
+    assert history.item.stage is Stage.WAITING
+    timeline = build_timeline(history.item, history.transitions)
+    assert timeline.started_at == at(3, 9)  # entering In Progress, not the unknown status
+    assert ctx.workflow.unmapped == {"Peer Check"}
+    never_moved, _ = to_item_history(no_category, [], context())
+    assert never_moved.item.stage is Stage.BACKLOG
 
 
 def test_the_search_restriction() -> None:
@@ -262,6 +360,9 @@ def test_the_cursor_keeps_the_overlap_tail_and_round_trips() -> None:
         '{"v": 1, "updated": "2026-11-01T00:00:00"}',
         '{"v": 1}',
         "[]",
+        '{"v": 1, "updated": "2026-11-01T00:00:00+00:00", "reconciled": {"max_id": 3}}',
+        '{"v": 1, "updated": "2026-11-01T00:00:00+00:00", "reconciled": {"at": "2026-11-01"}}',
+        '{"v": 1, "updated": "2026-11-01T00:00:00+00:00", "reconciled": []}',
     ],
 )
 def test_a_damaged_cursor_is_refused(bad: str) -> None:
@@ -337,3 +438,134 @@ def test_the_cursor_remembers_a_bounded_tail() -> None:
     cursor = Cursor().advance(seen, timedelta(minutes=7))
     assert len(cursor.recent) == MAX_RECENT
     assert "PAY-0" not in cursor.recent and f"PAY-{MAX_RECENT + 9}" in cursor.recent
+
+
+FLAGGED = CLOUD_FIELDS.flagged
+
+
+def flag(on: bool) -> dict:
+    value = ("[10019]", "Impediment")
+    frm, to = ((None, None), value) if on else (value, (None, None))
+    return {
+        "field": "Flagged",
+        "fieldId": FLAGGED,
+        "from": frm[0],
+        "fromString": frm[1],
+        "to": to[0],
+        "toString": to[1],
+    }
+
+
+def flagged_issue(**fields) -> dict:
+    impediment = [{"id": "10019", "value": "Impediment"}]
+    return issue(
+        "In Progress", "indeterminate", None, status_id="3", **{FLAGGED: impediment}, **fields
+    )
+
+
+def flags_of(payload: dict, histories: list) -> list[tuple[datetime, bool, bool]]:
+    history, _ = to_item_history(payload, histories, context())
+    return [(f.at, f.flagged, f.inferred) for f in history.flags]
+
+
+def test_a_block_set_by_an_unreadable_change_starts_at_the_next_readable_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "In Progress", "10000", "3")),
+        {"id": "2", "created": "yesterday", "items": [flag(True)]},
+        change(3, "2026-11-04T09:00:00.000+0000", resolution(None)),
+    ]
+    history, skipped = to_item_history(flagged_issue(), histories, context())
+    assert skipped == 1
+    assert history.flags == (FlagChange("jira:issue:PAY-50", at(4, 9), True, inferred=True),)
+    assert "PAY-50 was flagged by a change that is unreadable" in caplog.text
+
+
+def test_without_later_evidence_an_unreadable_block_starts_at_the_last_update() -> None:
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "In Progress", "10000", "3")),
+        {"id": "2", "created": "2026-11-03T09:00:00.000+0000", "items": "garbled"},
+    ]
+    assert flags_of(flagged_issue(), histories) == [(at(5, 9), True, True)]  # "updated"
+
+
+def test_a_block_set_again_by_an_unreadable_change_is_not_lost() -> None:
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", flag(True)),
+        change(2, "2026-11-02T10:00:00.000+0000", flag(False)),
+        {"id": "3", "created": "2026-11-03T25:00:00.000+0000", "items": [flag(True)]},
+        change(4, "2026-11-04T09:00:00.000+0000", status("Backlog", "In Progress", "10000", "3")),
+    ]
+    assert flags_of(flagged_issue(), histories) == [
+        (at(2, 9), True, False),
+        (at(2, 10), False, False),
+        (at(4, 9), True, True),
+    ]
+
+
+def test_a_block_set_at_creation_is_not_blamed_on_an_unrelated_unreadable_change() -> None:
+    histories = [
+        {"id": "1", "created": "yesterday", "items": [status("Backlog", "In Progress")]},
+        change(2, "2026-11-04T09:00:00.000+0000", status("In Progress", "QA", "3", "10004")),
+    ]
+    assert flags_of(flagged_issue(), histories) == [(at(1, 9), True, False)]  # created
+
+
+def test_a_reconciliation_tells_issues_moved_in_from_issues_created_since() -> None:
+    t0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    listing = Listing()
+    for issue_id, key in (("10001", "PAY-1"), ("10007", "PAY-7"), ("10003", "OPS-2")):
+        listing.add(issue_id, key)
+    then = listing.reconciliation(t0, None)
+    assert (then.max_id, dict(then.numbers)) == (10007, {"PAY": 7, "OPS": 2})
+    assert then.moved_in("10002", "PAY-8")  # an old issue under a key newer than PAY's newest
+    assert then.moved_in("10004", "WEB-1")  # a project the scope did not have
+    assert not then.moved_in("10009", "PAY-8")  # created since: the updated search finds it
+    assert not then.moved_in("10001", "PAY-1")  # where it was
+    assert not then.moved_in("x", "PAY-9") and not then.moved_in("10002", "odd")
+    later = Listing()
+    later.add("10002", "PAY-8")
+    widened = later.reconciliation(t0 + timedelta(days=1), then)
+    assert (widened.max_id, dict(widened.numbers)) == (10007, {"PAY": 8, "OPS": 2})
+
+
+def test_a_cursor_keeps_its_reconciliation_and_reads_cursors_stored_without_one() -> None:
+    t0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    plain = Cursor().advance([("PAY-1", t0)], timedelta(minutes=7))
+    old_form = json.dumps({"v": 1, "updated": "2026-11-25T12:00:00.000+00:00", "recent": {}})
+    assert Cursor.decode(old_form).reconciled is None
+    assert Cursor.decode(old_form).reconciliation_due(t0, timedelta(days=1))
+    done = Cursor(plain.updated, plain.recent, Reconciliation(t0, 10007, {"PAY": 7}))
+    again = Cursor.decode(done.encode())
+    assert again == done
+    assert again.advance([("PAY-2", t0 + timedelta(minutes=1))], timedelta(minutes=7)).reconciled
+    assert not again.reconciliation_due(t0 + timedelta(hours=23), timedelta(days=1))
+    assert again.reconciliation_due(t0 + timedelta(days=1), timedelta(days=1))
+
+
+def test_issues_to_read_again_are_named_in_the_jql() -> None:
+    assert reread_jql('project = "PAY"', ["PAY-8", "OPS-1"]) == (
+        '(project = "PAY") AND key in ("PAY-8", "OPS-1") ORDER BY updated ASC, key ASC'
+    )
+
+
+def test_a_cleared_block_whose_start_is_unreadable_is_kept_from_the_evidence() -> None:
+    histories = [
+        change(1, "2026-11-02T09:00:00.000+0000", status("Backlog", "In Progress", "10000", "3")),
+        {"id": "2", "created": "2026-11-02T25:00:00.000+0000", "items": [flag(True)]},
+        change(3, "2026-11-03T09:00:00.000+0000", resolution(None)),
+        change(4, "2026-11-04T09:00:00.000+0000", flag(False)),
+    ]
+    assert flags_of(issue("In Progress", "indeterminate", None), histories) == [
+        (at(3, 9), True, True),
+        (at(4, 9), False, False),
+    ]
+
+
+def test_a_block_set_at_creation_and_cleared_later_counts_from_creation() -> None:
+    histories = [change(1, "2026-11-04T09:00:00.000+0000", flag(False))]
+    assert flags_of(issue("In Progress", "indeterminate", None), histories) == [
+        (at(1, 9), True, False),  # created flagged: Jira records no change for it
+        (at(4, 9), False, False),
+    ]

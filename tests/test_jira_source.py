@@ -175,6 +175,42 @@ def test_unmapped_statuses_fall_back_on_their_category_and_are_reported(fake: Fa
     assert fake.count("/status") == 1
 
 
+def test_a_team_managed_status_keeps_its_own_category(fake: FakeJira) -> None:
+    """OPS's own "In Design" is a to-do status; PAY's "In Design" is in progress."""
+    fake.add_status("In Design", "new", "OPS")
+    fake.add_issue("OPS-1", "Task", "Sketch the ops dashboard", utc("2026-11-20T09:00:00Z"))
+    fake.move("OPS-1", "In Design", utc("2026-11-24T09:00:00Z"))  # after PAY-4's last change
+
+    got = by_key(list(make_source(fake, project=None, jql="project in (PAY, OPS)").pull(None)))
+
+    assert (got["PAY-4"].item.stage, got["PAY-4"].transitions[-1].to_stage) == (
+        Stage.ACTIVE,
+        Stage.ACTIVE,
+    )
+    assert (got["OPS-1"].item.stage, got["OPS-1"].transitions[-1].to_stage) == (
+        Stage.BACKLOG,
+        Stage.BACKLOG,
+    )
+
+
+def test_a_block_whose_flagging_change_is_unreadable_starts_at_the_evidence(
+    fake: FakeJira,
+) -> None:
+    fake.add_issue("PAY-13", "Story", "Refund emails", utc("2026-11-20T09:00:00Z"))
+    fake.move("PAY-13", "In Progress", utc("2026-11-21T09:00:00Z"))
+    fake.flag("PAY-13", True, utc("2026-11-22T09:00:00Z"))
+    fake.issues["PAY-13"].changes[-1].raw_created = "22/11/2026"
+    fake.move("PAY-13", "Code Review", utc("2026-11-23T09:00:00Z"))
+
+    pages = list(make_source(fake).pull(None))
+
+    flags = by_key(pages)["PAY-13"].flags
+    assert [(f.at, f.flagged, f.inferred) for f in flags] == [
+        (utc("2026-11-23T09:00:00Z"), True, True)  # not since its creation on the 20th
+    ]
+    assert sum(p.skipped for p in pages) == 3
+
+
 def test_time_zone_offsets_of_the_site_become_utc() -> None:
     with FakeJira("cloud", tz=timezone(timedelta(hours=-5))) as fake:
         fake.load_scenario()

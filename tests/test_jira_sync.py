@@ -55,6 +55,11 @@ def wait_for_cursor(engine, deadline: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def updated_searches(fake: FakeJira) -> int:
+    """Search requests for issues in full (a resumed sync also lists the live keys once)."""
+    return sum("search" in r.path and r.body.get("fields") != ["key"] for r in fake.requests)
+
+
 def engine_of(config: Path):
     return make_engine(f"sqlite:///{config.with_suffix('.db')}")
 
@@ -193,12 +198,12 @@ def test_a_sync_killed_mid_way_resumes_to_the_same_database(
             [str(VSM), "--config", str(killed), "sync"], env=env, capture_output=True, timeout=120
         )
         assert rerun.returncode == 0, rerun.stdout.decode() + rerun.stderr.decode()
-        resumed_searches = fake.count("search")
+        resumed_searches = updated_searches(fake)
 
         fake.requests.clear()
         clean = write_config(tmp_path, fake, name="clean")
         assert vsm(fake, clean, "sync").exit_code == 0
-        full_searches = fake.count("search")
+        full_searches = updated_searches(fake)
 
     assert resumed_searches < full_searches  # it went on from the cursor, not from scratch
     after_kill, after_clean = (

@@ -1,4 +1,4 @@
-"""Board-column entry instants (METRICS.md 3.1) and the cumulative flow diagram (3.6)."""
+"""Board columns: entry instants (METRICS 3.1), cumulative flow (3.6), unmapped statuses (1.1)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from insights.flow import item_timelines, net_flow, wip_per_day
 from insights.model import ItemKind, Snapshot, Stage, Transition, WorkItem
 from insights.stages import board_columns, column_index, cumulative_flow, stage_timestamps
+from insights.workflow import Workflow, default_stage, is_committed
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 2 March
 COLUMNS = ["Backlog", "Committed", "Build", "Test", "Done"]
@@ -124,6 +125,39 @@ def test_board_columns_leave_out_blocked_and_cancelled_statuses() -> None:
         "Build",
         "Test",
         "Done",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "committed", "stage"),
+    [
+        ("Peer Check", None, False, Stage.BACKLOG),  # nothing tells: before commitment
+        ("Peer Check", None, True, Stage.WAITING),  # after it: started, nobody known on it
+        ("Peer Check", "undefined", True, Stage.WAITING),  # Jira's "No Category"
+        ("Peer Check", "indeterminate", False, Stage.ACTIVE),
+        ("Peer Check", "new", True, Stage.BACKLOG),
+        ("Waiting for Customer", None, False, Stage.WAITING),  # METRICS 1.1 name pattern
+        ("Closed", None, False, Stage.DONE),
+    ],
+)
+def test_a_status_nothing_places_never_starts_work(
+    status: str, category: str | None, committed: bool, stage: Stage
+) -> None:
+    workflow = Workflow({"Backlog": Stage.BACKLOG})
+    assert workflow.stage_for(status, category, None, committed) is stage
+    assert workflow.unmapped == {status}
+    assert default_stage(status, category, None, committed) is stage
+
+
+def test_only_a_started_or_finished_item_is_committed_to() -> None:
+    assert [is_committed(s) for s in (None, *Stage)] == [
+        False,  # no stage yet: its initial status
+        False,  # backlog
+        True,  # waiting
+        True,  # active
+        True,  # blocked
+        True,  # done
+        False,  # cancelled
     ]
 
 

@@ -198,6 +198,36 @@ def test_a_reconciliation_removes_vanished_items_from_metrics_but_not_from_the_e
     assert [i.key for i in load_snapshot(engine, "t").items] == ["A-1", "A-2", "B-1"]
 
 
+def test_a_flag_change_timed_from_evidence_keeps_that_mark(engine) -> None:
+    it = item("A-1")
+    flags = (
+        FlagChange(it.id, T0 + timedelta(hours=1), True),
+        FlagChange(it.id, T0 + timedelta(hours=2), False),
+        FlagChange(it.id, T0 + timedelta(hours=6), True, inferred=True),
+    )
+    save_page(engine, "t/test", Page([ItemHistory(it, flags=flags)]), T0)
+
+    loaded = load_snapshot(engine, "t").flags[it.id]
+
+    assert [f.inferred for f in loaded] == [False, False, True]
+    assert list(loaded) == list(flags)
+
+
+def test_an_item_listed_live_again_is_back_in_the_metrics(engine) -> None:
+    save_page(engine, "t/test", Page([history("A-1"), history("A-2")]), T0)
+    prefixes = ("test:issue:A-",)
+    missed = LiveItems("t", "test", prefixes, frozenset({"test:issue:A-1"}))
+    save_page(engine, "t/test", Page(live_items=missed), T0 + timedelta(days=1))
+    assert [i.key for i in load_snapshot(engine, "t").items] == ["A-1"]
+
+    both = LiveItems("t", "test", prefixes, frozenset({"test:issue:A-1", "test:issue:A-2"}))
+    counts = save_page(engine, "t/test", Page(live_items=both), T0 + timedelta(days=2))
+
+    assert counts.removed == 0
+    assert [i.key for i in load_snapshot(engine, "t").items] == ["A-1", "A-2"]
+    assert all(i.removed_at is None for i in load_snapshot(engine, "t").items)
+
+
 def test_saving_the_same_page_twice_changes_nothing(engine) -> None:
     page = Page([history("A-1"), history("A-2")], cursor="c1")
     save_page(engine, "t/test", page, T0)

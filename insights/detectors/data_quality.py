@@ -5,6 +5,8 @@
 - Impossible timelines, one team finding per kind with the items behind it: a transition before
   the item was created (warn), resolved before created (warn), done without ever starting (an
   issue that reached done straight from the backlog: its cycle time is zero; info).
+- Missing evidence: an item blocked by a change its source could not read (warn). The block is
+  timed from the earliest evidence (an ``inferred`` flag change), so its blocked time may be short.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _CHECKS = {
         "went to done without ever being in progress",
         "Move work through the board as it happens, so cycle time and flow efficiency are real.",
     ),
+    "flag_start_unknown": (
+        Severity.WARN,
+        "flagged by a change the source could not read (blocked time counted from the "
+        "earliest evidence, maybe too short)",
+        "Open these items' history in the tracker to see when they were really blocked.",
+    ),
 }
 
 
@@ -50,6 +58,9 @@ def detect(ctx: DetectionContext) -> list[Finding]:
     done_without_start = (table.started == table.finished) & table.has_history
     for row in np.flatnonzero(done_without_start).tolist():
         by_problem["done_without_start"].append(table.keys[row])
+    unknown_starts = _inferred_flags(ctx)
+    if unknown_starts:
+        by_problem["flag_start_unknown"] = unknown_starts
     findings = _unmapped(ctx)
     for problem, keys in sorted(by_problem.items()):
         severity, what, action = _CHECKS[problem]
@@ -93,6 +104,16 @@ def _impossible_histories(ctx: DetectionContext) -> dict[str, list[int]]:
         if item.resolved_at is not None and item.resolved_at < item.created_at:
             found["resolved_before_created"].append(position)
     return found
+
+
+def _inferred_flags(ctx: DetectionContext) -> list[str]:
+    """Keys of the items whose flag changes include one timed from evidence, in item order."""
+    flags = ctx.snapshot.flags
+    return [
+        item.key
+        for item in ctx.snapshot.items
+        if (changes := flags.get(item.id)) and any(change.inferred for change in changes)
+    ]
 
 
 def _unmapped(ctx: DetectionContext) -> list[Finding]:

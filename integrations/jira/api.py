@@ -4,7 +4,8 @@ Cloud: ``POST /rest/api/3/search/jql`` follows ``nextPageToken`` (the token chai
 and stable while issues change), ``POST /rest/api/3/changelog/bulkfetch`` fetches the histories of
 up to 1,000 issues at once, filtered to the fields that matter. Data Center: ``POST
 /rest/api/2/search`` pages by ``startAt`` with ``expand=changelog``; a truncated embedded changelog
-is completed by ``GET /rest/api/2/issue/{key}?expand=changelog``.
+is completed by ``GET /rest/api/2/issue/{key}?expand=changelog``. Listing the live issues asks
+both searches for the ``key`` field only: Cloud then grants its largest pages (5,000 issues).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ BULK_CHANGELOG_ISSUES = 1000
 BULK_CHANGELOG_PAGE = 10_000
 """Most histories one bulk changelog page returns."""
 BULK_CHANGELOG_PATH = "rest/api/3/changelog/bulkfetch"
+KEY_PAGE = 5000
+"""Most issues a Cloud search page holds when only ``id`` or ``key`` is asked for."""
 
 
 @dataclass
@@ -156,22 +159,25 @@ class JiraApi:
         return int(data["count"])
 
     def dc_search(
-        self, jql: str, fields: Sequence[str], start_at: int, size: int
+        self, jql: str, fields: Sequence[str], start_at: int, size: int, changelog: bool = True
     ) -> Mapping[str, Any]:
-        """One Data Center search page with embedded changelogs (``issues`` and ``total``)."""
+        """One Data Center search page (``issues`` and ``total``), changelogs embedded or not."""
         path = "rest/api/2/search"
-        body = {
+        body: dict[str, Any] = {
             "jql": jql,
             "startAt": start_at,
             "maxResults": size,
             "fields": list(fields),
-            "expand": ["changelog"],
         }
+        if changelog:
+            body["expand"] = ["changelog"]
         data = self._object(self.http.post_json(path, body), path, "issues", "total")
         self._list(data, "issues", path)
         return data
 
-    def dc_sweep(self, jql: str, fields: Sequence[str], page_size: int) -> Iterator[list[Any]]:
+    def dc_sweep(
+        self, jql: str, fields: Sequence[str], page_size: int, changelog: bool = True
+    ) -> Iterator[list[Any]]:
         """Yield the issues of ``jql`` page by page, each issue once per version.
 
         Offsets shift when an issue already read is updated during the sweep (it moves to the
@@ -183,7 +189,7 @@ class JiraApi:
         offset, back = 0, 1
         while True:
             start = max(0, offset - back)
-            data = self.dc_search(jql, fields, start, page_size)
+            data = self.dc_search(jql, fields, start, page_size, changelog)
             issues: list[Any] = data["issues"]
             if start > 0 and issues and _version(issues[0]) not in seen:
                 back *= 2  # the window moved by more than we re-read: look further back

@@ -22,7 +22,7 @@ from insights.model import (
     WorkItem,
     make_id,
 )
-from insights.workflow import Workflow
+from insights.workflow import Workflow, is_committed
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,11 @@ def resolve_fields(fields: Iterable[Any], story_points: str | None) -> FieldIds:
 class MappingContext:
     """What mapping needs besides the payload: team, site, workflow, field ids, categories.
 
-    A status the workflow does not map falls back on its Jira status category. Categories are
-    learnt from the issues' current statuses; ``more_statuses`` (``/status``) is called at most
-    once, the first time a status is neither mapped nor known.
+    A status the workflow does not map falls back on its Jira status category, found by status
+    *id*: one name can stand for several statuses (team-managed projects each have their own)
+    with different categories. The category an issue carries for its current status comes
+    first; other ids are learnt from the issues' current statuses, and ``more_statuses``
+    (``/status``) is called at most once, the first time an unmapped status id is unknown.
     """
 
     team: str
@@ -125,32 +127,65 @@ class MappingContext:
     fields: FieldIds
     more_statuses: Callable[[], Iterable[Any]] | None = None
     categories: dict[str, str] = field(default_factory=dict)
-    """Lower-cased status name -> status category key (``new``, ``indeterminate``, ``done``)."""
+    """Status id -> status category key (``new``, ``indeterminate``, ``done``)."""
 
     def __post_init__(self) -> None:
-        self._mapped = {name.lower() for name in self.workflow.statuses}
-        self._stages: dict[tuple[str, str | None], Stage] = {}
+        self._stages: dict[tuple[str, str | None, str | None, bool], Stage] = {}
 
-    def learn_categories(self, statuses: Iterable[Any]) -> None:
-        """Remember the category of each status in a ``/status`` list or issue payload."""
+    def learn_categories(self, statuses: Iterable[Any], *, fresh: bool = False) -> None:
+        """Remember the category of each status (by id) of a ``/status`` list or issue payloads.
+
+        ``fresh`` values (an issue's own status) replace what is known; others only fill gaps.
+        """
         for status in statuses:
-            name, category = _get(status, "name"), _get(status, "statusCategory", "key")
-            if isinstance(name, str) and isinstance(category, str):
-                self.categories[name.lower()] = category
+            sid, category = _status_id(_get(status, "id")), _get(status, "statusCategory", "key")
+            if sid is not None and isinstance(category, str):
+                if fresh:
+                    self.categories[sid] = category
+                else:
+                    self.categories.setdefault(sid, category)
 
-    def stage(self, status: str, resolution: str | None) -> Stage:
-        """The stage of ``status`` (its category helps when the workflow lacks it)."""
-        known = self._stages.get((status, resolution))
-        if known is None:
-            known = self._stages[(status, resolution)] = self._stage(status, resolution)
-        return known
-
-    def _stage(self, status: str, resolution: str | None) -> Stage:
-        lowered = status.lower()
-        if lowered not in self._mapped and lowered not in self.categories and self.more_statuses:
+    def category(self, status_id: str | None) -> str | None:
+        """The category of the status with this id, loading ``/status`` once when unknown."""
+        if status_id is None:
+            return None
+        if status_id not in self.categories and self.more_statuses is not None:
             load, self.more_statuses = self.more_statuses, None
             self.learn_categories(load())
-        return self.workflow.stage_for(status, self.categories.get(lowered), resolution)
+        return self.categories.get(status_id)
+
+    def stage(
+        self,
+        status: str,
+        status_id: str | None,
+        resolution: str | None,
+        before: Stage | None = None,
+        category: str | None = None,
+    ) -> Stage:
+        """The stage of ``status`` (id ``status_id``), entered from the stage ``before``.
+
+        Its category (``category`` when the caller has it, else found by id) only matters when
+        the workflow lacks the status; ``before`` only when nothing else places it (an unknown
+        status is backlog until the item is committed to).
+        """
+        if self.workflow.maps(status):
+            category = None
+        elif category is None:
+            category = self.category(status_id)
+        key = (status, category, resolution, is_committed(before))
+        known = self._stages.get(key)
+        if known is None:
+            known = self._stages[key] = self.workflow.stage_for(
+                status, category, resolution, key[3]
+            )
+        return known
+
+
+def _status_id(value: Any) -> str | None:
+    """A status id as Jira gives it (a string, in changelogs sometimes a number)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) or None
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -165,14 +200,46 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+class _Status(NamedTuple):
+    """One status change of a changelog history: names and ids, from and to."""
+
+    source: str | None
+    source_id: str | None
+    target: str
+    target_id: str | None
+
+
 class _Entry(NamedTuple):
     """One changelog history reduced to what matters, in time order."""
 
     at: datetime
     order: int
-    statuses: list[tuple[str | None, str]]
+    statuses: list[_Status]
     resolutions: list[str | None]
     flags: list[bool]
+
+
+class _Skipped(NamedTuple):
+    """An unreadable changelog history: its place, and whether it may have (un)flagged the issue.
+
+    It may have when its items cannot be read, or when one of them is the flag.
+    """
+
+    order: int
+    may_flag: bool
+
+
+def _order(history: Mapping[str, Any], position: int) -> int:
+    """A history's place in the changelog: its numeric id (ids grow with time), else position."""
+    raw_id = history.get("id")
+    return int(raw_id) if isinstance(raw_id, str | int) and str(raw_id).isdigit() else position
+
+
+def _is_flag(item: Mapping[str, Any], flagged_id: str | None) -> bool:
+    fid = item.get("fieldId")
+    return (flagged_id is not None and fid == flagged_id) or (
+        fid not in _TRACKED and str(item.get("field") or "").lower() == "flagged"
+    )
 
 
 def _entry(history: Mapping[str, Any], flagged_id: str | None, position: int) -> _Entry | None:
@@ -191,29 +258,39 @@ def _entry(history: Mapping[str, Any], flagged_id: str | None, position: int) ->
             to = _text(item.get("toString"))
             if to is None:
                 raise ValueError("a status change has no target status")
-            statuses.append((_text(item.get("fromString")), to))
+            source, source_id = _text(item.get("fromString")), _status_id(item.get("from"))
+            statuses.append(_Status(source, source_id, to, _status_id(item.get("to"))))
         elif name == "resolution":
             resolutions.append(_text(item.get("toString")))
-        elif (flagged_id is not None and fid == flagged_id) or name == "flagged":
+        elif _is_flag(item, flagged_id):
             flags.append(_text(item.get("toString")) is not None)
     if not (statuses or resolutions or flags):
         return None
-    raw_id = history.get("id")
-    order = int(raw_id) if isinstance(raw_id, str | int) and str(raw_id).isdigit() else position
-    return _Entry(at, order, statuses, resolutions, flags)
+    return _Entry(at, _order(history, position), statuses, resolutions, flags)
+
+
+def _skipped(history: Any, flagged_id: str | None, position: int) -> _Skipped:
+    """What is known of a history that could not be read."""
+    if not isinstance(history, Mapping):
+        return _Skipped(position, True)
+    items = history.get("items")
+    may_flag = not isinstance(items, list) or any(
+        not isinstance(item, Mapping) or _is_flag(item, flagged_id) for item in items
+    )
+    return _Skipped(_order(history, position), may_flag)
 
 
 def _entries(
     key: str, histories: Sequence[Any], flagged_id: str | None
-) -> tuple[list[_Entry], int]:
-    entries, skipped = [], 0
+) -> tuple[list[_Entry], list[_Skipped]]:
+    entries, skipped = [], []
     for position, history in enumerate(histories):
         try:
             if not isinstance(history, Mapping):
                 raise ValueError("it is not an object")
             entry = _entry(history, flagged_id, position)
         except ValueError as exc:
-            skipped += 1
+            skipped.append(_skipped(history, flagged_id, position))
             hid = history.get("id") if isinstance(history, Mapping) else None
             log.warning("jira: skipped changelog entry %s of %s: %s", hid, key, exc)
             continue
@@ -223,29 +300,106 @@ def _entries(
     return entries, skipped
 
 
-def _events(
-    item_id: str, entries: Sequence[_Entry], ctx: MappingContext
-) -> tuple[list[Transition], list[FlagChange]]:
+class _Walk(NamedTuple):
+    """An issue's status changes, and the stage it entered its last status from."""
+
+    transitions: list[Transition]
+    last_status: str | None
+    entered_from: Stage | None
+
+    def stage_before(self, status: str) -> Stage | None:
+        """The stage the item was in before entering ``status``, the one it is in now."""
+        if not self.transitions:
+            return None  # in its initial status
+        if self.last_status == status:
+            return self.entered_from
+        return self.transitions[-1].to_stage  # the change into it was unreadable
+
+
+def _transitions(item_id: str, entries: Sequence[_Entry], ctx: MappingContext) -> _Walk:
     transitions: list[Transition] = []
-    flags: list[FlagChange] = []
     resolution: str | None = None
-    flagged = False
+    current: Stage | None = None  # the stage the item is in, as far as the walk knows
+    entered_from: Stage | None = None  # the stage it was in before its current status
+    last_status: str | None = None
     for entry in entries:
-        before = resolution
+        resolved_before = resolution
         if entry.resolutions:  # set or cleared in the same change as the status, as a rule
             resolution = entry.resolutions[-1]
-        for source, target in entry.statuses:
-            from_stage = ctx.stage(source, before) if source is not None else None
+        for change in entry.statuses:
+            from_stage = None
+            if change.source is not None:
+                prior = entered_from if change.source == last_status else current
+                from_stage = ctx.stage(change.source, change.source_id, resolved_before, prior)
+            entered_from = from_stage if from_stage is not None else current
+            current = ctx.stage(change.target, change.target_id, resolution, entered_from)
+            last_status = change.target
             transitions.append(
-                Transition(
-                    item_id, entry.at, source, target, from_stage, ctx.stage(target, resolution)
-                )
+                Transition(item_id, entry.at, change.source, change.target, from_stage, current)
             )
-        for state in entry.flags:
-            if state != flagged:
-                flags.append(FlagChange(item_id, entry.at, state))
-                flagged = state
-    return transitions, flags
+    return _Walk(transitions, last_status, entered_from)
+
+
+@dataclass
+class _FlagTimeline:
+    """An issue's flag changes, completed where the readable history lacks the one that set it.
+
+    A flag cleared (or carried now) without a readable change setting it was set either when
+    the issue was created (Jira records no change for values given at creation) or by a history
+    that could not be read. In the second case its instant is unknown: the block is timed from
+    the earliest evidence (the first readable change after the last suspect history, else the
+    clearing change or the issue's last update) and marked ``inferred``, never invented.
+    """
+
+    key: str
+    entries: Sequence[_Entry]
+    skipped: Sequence[_Skipped]
+    created: datetime
+    changes: list[FlagChange] = field(default_factory=list, init=False)
+    last_order: int | None = field(default=None, init=False)
+    """The place in the changelog of the last readable flag change."""
+
+    def walk(self, flagged_now: bool, updated: datetime) -> list[FlagChange]:
+        """The flag changes of the readable entries, completed, ending as ``flagged_now``."""
+        item_id = make_id("jira", "issue", self.key)
+        flagged = False
+        for entry in self.entries:
+            for state in entry.flags:
+                if state and flagged:
+                    continue  # set again: nothing changes
+                if not state and not flagged:  # cleared, but never set as far as we can read
+                    self.changes.append(self._missing_set(item_id, entry.order, entry.at))
+                self.changes.append(FlagChange(item_id, entry.at, state))
+                flagged, self.last_order = state, entry.order
+        if flagged_now and not flagged:
+            self.changes.append(self._missing_set(item_id, None, updated))
+        return self.changes
+
+    def _missing_set(self, item_id: str, before: int | None, latest: datetime) -> FlagChange:
+        """The set that must precede the change at ``before`` (None: now), known by ``latest``."""
+        suspects = [
+            s.order
+            for s in self.skipped
+            if s.may_flag
+            and (self.last_order is None or s.order > self.last_order)
+            and (before is None or s.order < before)
+        ]
+        if not suspects and not self.changes:
+            return FlagChange(item_id, self.created, True)
+        evidence = latest
+        if suspects:
+            after = max(suspects)
+            later = [e.at for e in self.entries if e.order > after and e.at <= latest]
+            evidence = min(later, default=latest)
+        if self.changes:
+            evidence = max(evidence, self.changes[-1].at)
+        log.warning(
+            "jira: %s was flagged by a change that is unreadable; that block is counted from "
+            "the earliest evidence, %s",
+            self.key,
+            evidence.isoformat(),
+        )
+        return FlagChange(item_id, evidence, True, inferred=True)
 
 
 def _story_points(value: Any) -> float | None:
@@ -290,6 +444,7 @@ def slim_issue(issue: Any, ids: FieldIds) -> Any:
     status = fields.get("status")
     if isinstance(status, Mapping):
         kept["status"] = {
+            "id": status.get("id"),
             "name": status.get("name"),
             "statusCategory": {"key": _get(status, "statusCategory", "key")},
         }
@@ -345,14 +500,15 @@ def to_item_history(
         resolved_at = parse_time(resolved) if resolved else None
     except ValueError as exc:
         raise MalformedIssue(f"issue {key}: {exc}") from None
-    ctx.learn_categories([fields["status"]])
+    ctx.learn_categories([fields["status"]], fresh=True)
+    status_id = _status_id(_get(fields, "status", "id"))
+    category = _text(_get(fields, "status", "statusCategory", "key"))
     resolution = _text(_get(fields, "resolution", "name"))
     item_id = make_id("jira", "issue", key)
     entries, skipped = _entries(key, histories, ctx.fields.flagged)
-    transitions, flags = _events(item_id, entries, ctx)
+    walk = _transitions(item_id, entries, ctx)
     flagged_now = ctx.fields.flagged is not None and bool(fields.get(ctx.fields.flagged))
-    if flagged_now and not flags:  # flagged when created: no history records it
-        flags.append(FlagChange(item_id, created, True))
+    flags = _FlagTimeline(key, entries, skipped, created).walk(flagged_now, updated)
     epic = fields.get(ctx.fields.epic_link) if ctx.fields.epic_link else None
     item = WorkItem(
         id=item_id,
@@ -363,7 +519,7 @@ def to_item_history(
         type=_text(_get(fields, "issuetype", "name")) or "Unknown",
         title=summary if isinstance(summary := fields.get("summary"), str) else "",
         status=status,
-        stage=ctx.stage(status, resolution),
+        stage=ctx.stage(status, status_id, resolution, walk.stage_before(status), category),
         created_at=created,
         updated_at=updated,
         resolved_at=resolved_at,
@@ -375,4 +531,4 @@ def to_item_history(
         story_points=_story_points(fields.get(ctx.fields.story_points or "")),
         blocked_by=_blocked_by(fields.get("issuelinks")),
     )
-    return ItemHistory(item, tuple(transitions), tuple(flags)), skipped
+    return ItemHistory(item, tuple(walk.transitions), tuple(flags)), len(skipped)

@@ -7,6 +7,14 @@ request (a few in flight at once); the bodies are decoded, mapped and stored on 
 thread, in order. Data Center reads the changelogs embedded in its search pages. Each yielded
 page carries the cursor of the newest ``updated`` it holds, so an interrupted sync resumes after
 the last stored page, and issues found unchanged in the overlap are not fetched again.
+
+At most once a day (:data:`RECONCILE_EVERY`, remembered in the cursor) a sync then lists the
+keys of every issue in scope (a key-only search: one request per 5,000 issues on Cloud) and
+yields a last page whose ``live_items`` let storage mark removed the stored issues that are gone:
+deleted, or moved out of scope. A moved issue comes back under its new key; when that key is in
+scope and the updated search could not see it (the listing's ids and numbers tell, see
+:class:`~integrations.jira.query.Reconciliation`), it is read in full first. A backfill reads
+every issue anyway: it ends with a page whose cursor remembers it as that day's listing.
 """
 
 from __future__ import annotations
@@ -14,13 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from insights.model import ItemHistory, Page
+from insights.model import ItemHistory, LiveItems, Page, make_id
 from integrations.base import SourceContext, SourceError
 from integrations.http import HttpClient
-from integrations.jira.api import BULK_CHANGELOG_ISSUES, Changelogs, JiraApi
+from integrations.jira.api import BULK_CHANGELOG_ISSUES, KEY_PAGE, Changelogs, JiraApi
 from integrations.jira.config import Config
 from integrations.jira.mapping import (
     FieldIds,
@@ -34,7 +43,15 @@ from integrations.jira.mapping import (
     to_item_history,
 )
 from integrations.jira.pipeline import ordered_map, read_ahead
-from integrations.jira.query import Cursor, base_jql, sync_jql
+from integrations.jira.query import (
+    Cursor,
+    Listing,
+    base_jql,
+    listing_jql,
+    reread_jql,
+    split_key,
+    sync_jql,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +61,10 @@ SEARCH_READ_AHEAD = 20
 """Search pages fetched ahead of the changelog requests and storage (Cloud)."""
 CHANGELOG_WORKERS = 3
 """Bulk changelog requests in flight at once (Cloud); each holds up to 1,000 issues' histories."""
+RECONCILE_EVERY = timedelta(days=1)
+"""How often a sync lists the live issues to find the deleted and moved ones."""
+REREAD_KEYS = 500
+"""Keys named in one search that re-reads issues moved into scope."""
 Batch = list[tuple[Any, Sequence[Any]]]
 """Issue payloads with their full changelogs."""
 
@@ -61,6 +82,12 @@ class JiraSource:
             self.base_jql = base_jql(config.jql, config.project, ctx.project_keys)
         except ValueError as exc:
             raise SourceError(f"{self.name}: {exc}") from None
+        if config.project is not None:
+            self.projects: tuple[str, ...] = (config.project,)
+        else:
+            self.projects = ctx.project_keys if config.jql is None else ()
+        self.window = timedelta(minutes=config.overlap_minutes + TAIL_SLACK_MINUTES)
+        """How far back from the newest stored ``updated`` a sync looks again (and remembers)."""
         self.clients: list[HttpClient] = []
 
     @property
@@ -106,7 +133,10 @@ class JiraSource:
             raise SourceError(f"{self.name}: {exc}") from None
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
-        """Yield the issues updated since ``cursor`` (all of them without one), oldest first."""
+        """Yield the issues updated since ``cursor`` (all of them without one), oldest first.
+
+        Then, when due, the page of the live issues (after the issues moved into scope).
+        """
         try:
             start = Cursor.decode(cursor)
         except ValueError as exc:
@@ -119,25 +149,101 @@ class JiraSource:
         mapping = MappingContext(
             self.ctx.team, self.config.url, self.ctx.workflow, fields, api.statuses
         )
-        overlap = self.config.overlap_minutes
-        jql = sync_jql(self.base_jql, start.updated, self._server_now(info), overlap)
+        server_now = self._server_now(info)
+        jql = sync_jql(self.base_jql, start.updated, server_now, self.config.overlap_minutes)
         deployment = self._deployment(info)
         log.info("%s: %s search %s", self.name, deployment, jql)
-        if deployment == "cloud":
-            batches = self._cloud_batches(api, jql, fields, start)
-        else:
-            batches = self._dc_batches(api, jql, fields, start)
-        position, window = start, timedelta(minutes=overlap + TAIL_SLACK_MINUTES)
-        for batch, skipped in batches:
+        backfill = Listing(keys=None) if start.updated is None else None
+        position = start
+        for batch, skipped in self._batches(api, deployment, jql, fields, start):
             histories, skipped = self._map(batch, skipped, mapping)
-            position = position.advance(_versions(batch), window)
-            yield Page(
-                histories=histories,
-                cursor=position.encode() if position.updated is not None else None,
-                skipped=skipped,
-                unmapped_statuses=frozenset(self.ctx.workflow.unmapped),
-            )
+            position = position.advance(_versions(batch), self.window)
+            if backfill is not None:
+                for issue_id, key in _listing(issue for issue, _ in batch):
+                    backfill.add(issue_id, key)
+            yield self._page(histories, position, skipped)
+        if backfill is not None:  # every issue in scope was read: that is today's listing
+            done = replace(position, reconciled=backfill.reconciliation(server_now, None))
+            if done.updated is not None:
+                yield self._page([], done, 0)
+        elif position.reconciliation_due(server_now, RECONCILE_EVERY):
+            yield from self._reconcile(api, deployment, fields, mapping, position, server_now)
         log.info("%s: done after %d requests", self.name, self.requests)
+
+    def _batches(
+        self, api: JiraApi, deployment: str, jql: str, fields: FieldIds, start: Cursor
+    ) -> Iterator[tuple[Batch, int]]:
+        if deployment == "cloud":
+            return self._cloud_batches(api, jql, fields, start)
+        return self._dc_batches(api, jql, fields, start)
+
+    def _page(self, histories: list[ItemHistory], position: Cursor, skipped: int) -> Page:
+        return Page(
+            histories=histories,
+            cursor=position.encode() if position.updated is not None else None,
+            skipped=skipped,
+            unmapped_statuses=frozenset(self.ctx.workflow.unmapped),
+        )
+
+    def _reconcile(
+        self,
+        api: JiraApi,
+        deployment: str,
+        fields: FieldIds,
+        mapping: MappingContext,
+        position: Cursor,
+        server_now: datetime,
+    ) -> Iterator[Page]:
+        """List the live issues, read those moved into scope, then yield the live page."""
+        listed, last, moved = Listing(), position.reconciled, []
+        for issue_id, key in self._list_live(api, deployment):
+            listed.add(issue_id, key)
+            if last is not None and last.moved_in(issue_id, key) and key not in position.recent:
+                moved.append(key)
+        if moved:
+            log.info("%s: %d issues came into scope unseen: %s", self.name, len(moved), moved[:5])
+        for keys in _batched(moved, REREAD_KEYS):
+            jql = reread_jql(self.base_jql, keys)
+            for batch, skipped in self._batches(api, deployment, jql, fields, Cursor()):
+                histories, skipped = self._map(batch, skipped, mapping)
+                yield self._page(histories, position, skipped)
+        yield self._live_page(listed, position, server_now)
+
+    def _list_live(self, api: JiraApi, deployment: str) -> Iterator[tuple[str, str]]:
+        """(id, key) of every issue in scope now, from a key-only search."""
+        jql = listing_jql(self.base_jql)
+        log.info("%s: listing the live issues: %s", self.name, jql)
+        if deployment == "cloud":
+            pages = api.cloud_search(jql, ["key"], KEY_PAGE)
+        else:
+            pages = api.dc_sweep(jql, ["key"], self.config.page_size, changelog=False)
+        for page in pages:
+            yield from _listing(page)
+
+    def _live_page(self, listed: Listing, position: Cursor, server_now: datetime) -> Page:
+        """The page telling storage which issues live (and the cursor that remembers when).
+
+        The issues stored with an ``updated`` inside the overlap window count as live even when
+        the listing lacks them: Jira's search is eventually consistent (the overlap's reason
+        too), and a fresh issue may not be indexed yet.
+        """
+        previous = position.reconciled
+        keys = (listed.keys or set()) | position.stored_since(server_now - self.window)
+        projects = {*self.projects, *(previous.numbers if previous is not None else ())}
+        projects.update(parts[0] for parts in map(split_key, keys) if parts is not None)
+        live = LiveItems(
+            team=self.ctx.team,
+            source=self.kind,
+            id_prefixes=tuple(sorted(make_id("jira", "issue", f"{p}-") for p in projects)),
+            ids=frozenset(make_id("jira", "issue", key) for key in keys),
+        )
+        done = replace(position, reconciled=listed.reconciliation(server_now, previous))
+        log.info("%s: %d issues live in scope", self.name, len(keys))
+        return Page(
+            cursor=done.encode() if done.updated is not None else None,
+            unmapped_statuses=frozenset(self.ctx.workflow.unmapped),
+            live_items=live,
+        )
 
     def _cloud_batches(
         self, api: JiraApi, jql: str, fields: FieldIds, start: Cursor
@@ -218,6 +324,14 @@ def _id(issue: Any) -> str:
 
 def _ids(issues: Iterable[Any]) -> list[str]:
     return [i for i in map(_id, issues) if i]
+
+
+def _listing(issues: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """(id, key) of each issue payload that has both."""
+    for issue in issues:
+        issue_id, key = _id(issue), _key(issue)
+        if issue_id and key:
+            yield issue_id, key
 
 
 def _key(issue: Any) -> str:
