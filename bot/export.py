@@ -57,7 +57,7 @@ def export_records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
                 ("item_id", "at", "from_status", "to_status", "from_stage", "to_stage"),
             )
         for f in snapshot.flags.get(item.id, ()):
-            yield _record("flag", f, ("item_id", "at", "flagged"))
+            yield _record("flag", f, ("item_id", "at", "flagged", "inferred"))
         for r in snapshot.reviews.get(item.id, ()):
             yield _record("review", r, ("item_id", "at", "state", "reviewer"))
     for d in snapshot.deployments:
@@ -75,6 +75,7 @@ def export_records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
                 "repo",
                 "shipped_item_ids",
                 "url",
+                "production",
             ),
         )
     for p in snapshot.pipeline_runs:

@@ -200,6 +200,10 @@ class Deployment:
     repo: str | None = None
     shipped_item_ids: tuple[str, ...] = ()
     url: str | None = None
+    production: bool = False
+    """Whether ``environment`` is a production one: decided by the source from its configuration
+    (``production_environments``, GitLab's environment tier, ``deploy_workflows``), never from
+    the name alone, so ``prod`` or ``live`` count when the team says they do."""
 
     def __post_init__(self) -> None:
         require_utc(self.finished_at, self.id, "finished_at")
@@ -208,7 +212,7 @@ class Deployment:
     @property
     def is_production_success(self) -> bool:
         """True when this is a successful deployment to production."""
-        return self.outcome is Outcome.SUCCESS and self.environment == "production"
+        return self.outcome is Outcome.SUCCESS and self.production
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,7 @@ class Settler:
             repo=self.repo,
             shipped_item_ids=shipped,
             url=settled.url,
+            production=True,  # every candidate passed the source's production filter
         )
 
 

@@ -489,6 +489,7 @@ def _deployments(
                     repo=REPO,
                     shipped_item_ids=shipped,
                     url=f"{BASE_URL}/{REPO}/deployments/{n}",
+                    production=True,
                 )
             )
             last_ok = last_ok if bad else at

@@ -261,6 +261,7 @@ def _deployment_row(d: Deployment) -> dict[str, Any]:
         "repo": d.repo,
         "shipped_item_ids": list(d.shipped_item_ids),
         "url": d.url,
+        "production": d.production,
     }
 
 
@@ -642,6 +643,7 @@ def _deployment_from_row(row: Any) -> Deployment:
         repo=row.repo,
         shipped_item_ids=tuple(row.shipped_item_ids or ()),
         url=row.url,
+        production=bool(row.production),
     )
 
 

@@ -160,6 +160,7 @@ class DeploymentRow(Base):
     repo: Mapped[str | None] = mapped_column(String(300))
     shipped_item_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(Text)
+    production: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PipelineRunRow(Base):

@@ -186,6 +186,7 @@ def test_deliveries_are_as_they_were() -> None:
         environment="production",
         outcome=Outcome.SUCCESS,
         finished_at=ago(days=9),
+        production=True,
     )
     incident = Incident(
         id="i1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -88,6 +89,7 @@ def deploy(
         started_at=finished - timedelta(minutes=10),
         repo=repo,
         shipped_item_ids=tuple(f"github:pr:acme/api#{n}" for n in ships),
+        production=environment == "production",  # as a source configured for "production"
     )
 
 
@@ -166,6 +168,13 @@ def test_deployments_are_successful_production_ones_counted_once() -> None:  # M
     assert metrics.bands["deployment_frequency"] == "high"
     # Gaps 22 h, 165 h, 338 h.
     assert metrics.median_hours_between_deploys == 165
+
+
+def test_a_deployment_the_source_calls_production_counts_whatever_its_environment_name() -> None:
+    snapshot = month()
+    renamed = [replace(d, environment="prod-eu") for d in snapshot.deployments]
+    metrics = dora_metrics(replace(snapshot, deployments=renamed), START, END, UTC)
+    assert metrics.deployment_ids == ("d1", "d2", "d4", "d5")
 
 
 def test_lead_time_for_changes_is_devlakes_pull_request_cycle_time() -> None:

@@ -31,7 +31,7 @@ CONTRACT = {
         "removed_at",
     },
     "transition": {"record", "item_id", "at", "from_status", "to_status", "from_stage", "to_stage"},
-    "flag": {"record", "item_id", "at", "flagged"},
+    "flag": {"record", "item_id", "at", "flagged", "inferred"},
     "review": {"record", "item_id", "at", "state", "reviewer"},
     "deployment": {
         "record",
@@ -45,6 +45,7 @@ CONTRACT = {
         "repo",
         "shipped_item_ids",
         "url",
+        "production",
     },
     "pipeline_run": {
         "record",

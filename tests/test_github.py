@@ -179,6 +179,7 @@ def test_deployments_ship_the_squash_and_merge_commits_since_the_last_success(fa
         repo="acme/api",
         shipped_item_ids=(PR + "101", PR + "106"),
         url="https://github.com/acme/api/actions/runs/403",
+        production=True,
     )
     # The squash commit and the merge commit matched the PRs read in this sync; only the
     # direct push d1 needed a look-up, and the merged branch's own commits none.

@@ -134,9 +134,11 @@ def test_deployments_ship_what_the_first_parent_commits_merged(fake) -> None:
         repo="acme/api",
         shipped_item_ids=(MR + "12", MR + "15"),
         url="https://gitlab.com/acme/api/-/jobs/8004",
+        production=True,
     )
     running = found["gitlab:deploy:acme/api/45"]  # environment "prod", no tier: by name
     assert running.outcome is Outcome.RUNNING
+    assert (running.environment, running.production) == ("prod", True)
     commits = [r for r in fake.requests if r.path.endswith("/repository/commits")]
     assert [(r.arg("ref_name"), r.arg("first_parent")) for r in commits] == [
         (f"{'a0' + '0' * 38}..{'d100' + '0' * 36}", "true")

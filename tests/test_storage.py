@@ -90,6 +90,7 @@ def test_page_round_trips_every_record_kind(engine) -> None:
         "abc123",
         "acme/api",
         ("test:pr:1",),
+        production=True,
     )
     run = PipelineRun(
         "test:run:1",
