@@ -4,13 +4,22 @@
 never live in the file. Any problem raises :class:`ConfigError` whose lines each name the field
 path (``teams[0].sources[1].jql``), the bad value and what was expected; the CLI prints them and
 exits with status 2.
+
+A problem never shows the value of an unknown key (a mistyped ``bot_tokn:`` is likely a secret),
+nor a value taken from the environment: that is named by its ``${VAR}`` instead. The file is read
+strictly: it must be UTF-8, a mapping may not repeat a key (YAML would keep the last one silently),
+and aliases may not expand it beyond :data:`MAX_EXPANDED_NODES` values (a "billion laughs" file of
+a few hundred bytes would otherwise take gigabytes). Aliases are capped rather than banned: sharing
+one ``workflow:`` between teams with ``&flow``/``*flow`` is a fair use.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +44,10 @@ from integrations.registry import plugins
 
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_EXPANDED_NODES = 100_000
+"""Values app.yaml may hold with its aliases expanded; a large real file holds a few thousand."""
+MERGE_TAG = "tag:yaml.org,2002:merge"
+ENV_NOTE = " (values from the environment are not shown)"
 
 
 class ConfigError(Exception):
@@ -195,18 +208,51 @@ class AppConfig(_Strict):
         return list(self.teams) if name is None else [self.team(name)]
 
 
-def expand_env(node: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Expand ``${VAR}``/``${VAR:-default}`` in every string of a parsed YAML tree."""
+@dataclass(frozen=True)
+class EnvValue:
+    """A string of app.yaml that took (part of) its value from the environment."""
+
+    path: str
+    written: str
+    """As the file has it, such as ``${TEAM_TZ}`` or ``https://${JIRA_HOST}/``."""
+    value: Any
+    variables: tuple[tuple[str, str], ...]
+    """Each variable used, with the value it gave."""
+
+    def disguises(self) -> dict[str, str]:
+        """Each text that would reveal the value, mapped to what a problem shows instead."""
+        shown = {text: f"${{{name}}}" for name, text in self.variables}
+        shown[str(self.value)] = self.written
+        for read in (int, float):  # validation may turn "-0.25e2" into -25.0
+            with suppress(ValueError, OverflowError):
+                shown.setdefault(str(read(str(self.value))), self.written)
+        escaped = {repr(text)[1:-1]: mask for text, mask in shown.items()}
+        return {text: mask for text, mask in {**escaped, **shown}.items() if text}
+
+
+def expand_env(
+    node: Any,
+    env: Mapping[str, str],
+    path: str = "",
+    found: list[EnvValue] | None = None,
+) -> Any:
+    """Expand ``${VAR}``/``${VAR:-default}`` in every string of a parsed YAML tree.
+
+    Each string given a value by the environment is appended to ``found`` (when given), so
+    errors can hide it.
+    """
     if isinstance(node, dict):
-        return {k: expand_env(v, env, _join(path, str(k))) for k, v in node.items()}
+        return {k: expand_env(v, env, _join(path, str(k)), found) for k, v in node.items()}
     if isinstance(node, list):
-        return [expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(node)]
+        return [expand_env(v, env, f"{path}[{i}]", found) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
+    used: list[tuple[str, str]] = []
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in env:
+            used.append((name, env[name]))
             return env[name]
         if default is not None:
             return default
@@ -219,9 +265,12 @@ def expand_env(node: Any, env: Mapping[str, str], path: str = "") -> Any:
         )
 
     expanded = ENV_PATTERN.sub(substitute, node)
-    return (
+    value = (
         _coerce_scalar(expanded) if expanded != node and ENV_PATTERN.fullmatch(node) else expanded
     )
+    if used and found is not None:
+        found.append(EnvValue(path, node, value, tuple(used)))
+    return value
 
 
 def _coerce_scalar(text: str) -> Any:
@@ -265,21 +314,48 @@ def _shown(path: str, value: Any) -> str:
     return repr(value)
 
 
-def _describe(error: Mapping[str, Any], source_types: set[str]) -> str:
+def _describe(error: Mapping[str, Any], source_types: set[str]) -> tuple[str, str]:
+    """The field path of a pydantic error, and what to say about it."""
     path = _format_loc(tuple(error["loc"]), source_types)
     kind = error["type"]
-    value = _shown(path, error.get("input"))
     if kind in {"extra_forbidden", "unexpected_keyword_argument"}:
-        return f"{path}: unknown field; remove it or check its spelling (value {value})"
+        return path, "unknown field; remove it or check its spelling"  # its value may be a secret
     if kind == "missing":
-        return f"{path}: required field is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    message = message[:1].lower() + message[1:]
+        return path, "required field is missing"
+    value = _shown(path, error.get("input"))
     if kind in {"union_tag_invalid", "union_tag_not_found"}:
-        return f"{path}: source type {value} is not known; expected one of: " + ", ".join(
+        return path, f"source type {value} is not known; expected one of: " + ", ".join(
             sorted(source_types)
         )
-    return f"{path}: got {value}; {message}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return path, f"got {value}; {message[:1].lower()}{message[1:]}"
+
+
+def _problem(path: str, detail: str, found: Sequence[EnvValue]) -> str:
+    """``path: detail``, where every value the environment gave to that branch is disguised."""
+    branch = "" if path == "<root>" else path
+    masks: dict[str, str] = {}
+    for env_value in found:
+        if _same_branch(env_value.path, branch):
+            masks.update(env_value.disguises())
+    if not masks:
+        return f"{path}: {detail}"
+    pattern = "|".join(_whole(text) for text in sorted(masks, key=len, reverse=True))
+    hidden, count = re.subn(pattern, lambda match: masks[match.group(0)], detail)
+    return f"{path}: {hidden}{ENV_NOTE if count else ''}"
+
+
+def _whole(text: str) -> str:
+    """A pattern for ``text`` that does not match inside a longer word or number."""
+    before = r"(?<!\w)" if re.match(r"\w", text) else ""
+    after = r"(?!\w)" if re.match(r"\w", text[-1]) else ""
+    return f"{before}{re.escape(text)}{after}"
+
+
+def _same_branch(path: str, other: str) -> bool:
+    """Whether one path lies within the other (``a.b[0]`` within ``a.b``; all within ``''``)."""
+    inner, outer = (path, other) if len(path) >= len(other) else (other, path)
+    return not outer or inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
 
 
 def parse_config(
@@ -289,29 +365,31 @@ def parse_config(
     environment = os.environ if env is None else env
     if not isinstance(data, dict):
         raise ConfigError(source, ["<root>: expected a mapping with a 'teams' list"])
+    found: list[EnvValue] = []
     try:
-        expanded = expand_env(data, environment)
+        expanded = expand_env(data, environment, found=found)
     except ConfigError as exc:
         raise ConfigError(source, exc.problems) from None
     source_types = set(plugins())
-    problems: list[str] = []
     try:
         config = AppConfig.model_validate(expanded)
     except ValidationError as exc:
-        problems.extend(_describe(e, source_types) for e in exc.errors())
+        problems = [_problem(*_describe(e, source_types), found) for e in exc.errors()]
         raise ConfigError(source, problems) from None
     teams = []
+    problems = []
     for t_index, team in enumerate(config.teams):
         validated = []
         for s_index, raw in enumerate(team.sources):
+            path = f"teams[{t_index}].sources[{s_index}]"
             try:
                 validated.append(_validate_source(raw, source_types))
             except ValidationError as exc:
                 for e in exc.errors():
                     loc = ("teams", t_index, "sources", s_index, *e["loc"])
-                    problems.append(_describe({**e, "loc": loc}, source_types))
+                    problems.append(_problem(*_describe({**e, "loc": loc}, source_types), found))
             except ValueError as exc:
-                problems.append(f"teams[{t_index}].sources[{s_index}]: {exc}")
+                problems.append(_problem(path, str(exc), found))
         teams.append(team.model_copy(update={"sources": tuple(validated)}))
     if problems:
         raise ConfigError(source, problems)
@@ -328,21 +406,132 @@ def _validate_source(raw: Any, source_types: set[str]) -> SourceConfig:
     return plugins()[kind].config.model_validate(raw)
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
-    """Read, expand and validate an app.yaml file."""
-    path = Path(path)
+class Refused(yaml.YAMLError):
+    """app.yaml is YAML, but vsm-bot refuses it: ``message`` says why and what to do."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing repeated keys and aliases that expand without bound."""
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:  # a str (stubs disagree)
+        """The mapping, once none of its keys is repeated (merge keys ``<<`` may override)."""
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+        first_seen: dict[tuple[str, Any], yaml.Mark] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == MERGE_TAG:
+                continue
+            first = first_seen.setdefault((key.tag, key.value), key.start_mark)
+            if first is not key.start_mark:
+                raise Refused(
+                    key.start_mark,
+                    f"key {key.value!r} appears twice in this mapping (first on line "
+                    f"{first.line + 1}); YAML keeps only the last, so merge them into one",
+                )
+        return node
+
+    def get_single_node(self) -> yaml.Node | None:
+        """The document's root, once its size with every alias expanded is known to be sane."""
+        node: yaml.Node | None = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {}, set())
+        return node
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Nodes ``node`` stands for once aliases are expanded, counted once per distinct node."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise Refused(
+            node.start_mark,
+            "this section contains an alias to itself; app.yaml cannot be recursive",
+        )
+    open_nodes.add(id(node))
+    total = 1 + sum(_expanded_size(child, sizes, open_nodes) for child in _children(node))
+    open_nodes.discard(id(node))
+    if total > MAX_EXPANDED_NODES:
+        raise Refused(
+            node.start_mark,
+            f"this section expands to more than {MAX_EXPANDED_NODES:,} values through its "
+            "aliases (*name); an app.yaml needs a few thousand, so write it with fewer aliases",
+        )
+    sizes[id(node)] = total
+    return total
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        yield from node.value
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+
+
+def _at(mark: yaml.Mark | None) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+
+
+def read_yaml(text: str) -> Any:
+    """Parse app.yaml's text with :class:`StrictLoader` (safe: plain data only)."""
+    loader = StrictLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a ConfigError when it is missing, unreadable or not UTF-8."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             str(path), ["file not found; create it (see the README) or pass --config"]
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            str(path), [f"cannot read it ({exc.strerror}); pass the path of a readable file"]
+        ) from None
     try:
-        data = yaml.safe_load(text)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [_not_utf8(exc)]) from None
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 is, and how to fix the file."""
+    data, start = exc.object, exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    return (
+        f"line {line}, column {column}: byte 0x{data[start]:02x} "
+        "is not UTF-8; app.yaml must be saved as UTF-8 (re-save it as UTF-8 in your editor, "
+        "or convert it with iconv -f <its encoding> -t UTF-8)"
+    )
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read, expand and validate an app.yaml file."""
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        data = read_yaml(text)
+    except Refused as exc:
+        raise ConfigError(str(path), [f"{_at(exc.mark)}{exc.message}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(
-            str(path), [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]
+            str(path), [f"{_at(mark)}not valid YAML ({getattr(exc, 'problem', exc)})"]
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            str(path), ["sections are nested too deeply; app.yaml needs a handful of levels"]
         ) from None
     return parse_config(data, str(path), env)

@@ -2,7 +2,10 @@
 
 A source resumes from its saved cursor; each page and the cursor after it are stored in one
 transaction, so a crash at any point loses nothing and duplicates nothing. A failing source is
-recorded in its health and the others still run.
+recorded in its health and the others still run. An error becomes text here, and only after
+:func:`bot.redact.redact` has taken every configured secret out of it (a vendor may echo the
+credential it was sent): what ``vsm sync`` prints, ``source_health`` stores and Slack shows is
+that text.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from bot.config import TeamConfig
+from bot.redact import protect_logs, redact, secret_values
 from bot.runtime import Runtime
 from insights.model import Page
 from integrations.base import Source, SourceConfig, SourceContext, SourceError
@@ -91,6 +95,7 @@ def sync_source(
     on_page: PageCallback | None = None,
 ) -> SyncResult:
     """Sync one source to the end and record its health; errors are reported, not raised."""
+    protect_logs(secret_values(runtime.config))  # registers the secrets redact() removes
     key = source_key(team, config)
     result = SyncResult(team=team.name, source=config.display_name(), source_key=key)
     started = time.perf_counter()
@@ -99,10 +104,10 @@ def sync_source(
         source = build_source(config, context)
         pull_into(runtime.engine, key, source, runtime.clock, result, on_page)
     except SourceError as exc:
-        result.error = str(exc)
-        log.error("sync of %s failed: %s", key, exc)
+        result.error = redact(str(exc))
+        log.error("sync of %s failed: %s", key, result.error)
     except Exception as exc:
-        result.error = f"{key}: unexpected {type(exc).__name__}: {exc}"
+        result.error = redact(f"{key}: unexpected {type(exc).__name__}: {exc}")
         log.exception("sync of %s failed unexpectedly", key)
     result.unmapped |= context.workflow.unmapped
     result.seconds = time.perf_counter() - started

@@ -1,12 +1,15 @@
-"""Property-based: whatever app.yaml holds, loading gives a config or a field-path error."""
+"""Property-based: whatever app.yaml holds, loading gives a config or a field-path error.
+
+No error ever shows the value an environment variable gave (``${HOME}`` below).
+"""
 
 from __future__ import annotations
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml import YAMLError
 
-from bot.config import AppConfig, ConfigError, parse_config
+from bot.config import AppConfig, ConfigError, Refused, parse_config, read_yaml
 
 KEYS = st.sampled_from(
     [
@@ -67,15 +70,17 @@ TREES = st.recursive(
     max_leaves=25,
 )
 VALID_TEAM = {"name": "payments", "sources": [{"type": "demo"}]}
+HOME = "h0me-S3cret-from-the-env"
 
 
 def check(data: object) -> None:
     try:
-        config = parse_config(data, env={"HOME": "/root"})
+        config = parse_config(data, env={"HOME": HOME})
     except ConfigError as exc:
         assert exc.problems, "a ConfigError must say what is wrong"
         for problem in exc.problems:
             assert isinstance(problem, str) and ": " in problem, problem
+            assert HOME not in problem, problem
     else:
         assert isinstance(config, AppConfig)
 
@@ -96,7 +101,10 @@ def test_any_team_section_gives_a_config_or_a_config_error(team: dict) -> None:
 @given(st.text(max_size=200))
 def test_any_text_file_gives_a_config_or_a_config_error(text: str) -> None:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = read_yaml(text)
+    except Refused as exc:
+        assert exc.message and exc.mark is not None
+        return  # load_config says where and why
+    except YAMLError:
         return  # load_config turns YAML syntax errors into a ConfigError with the line
     check(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bot.cli import cli
 from bot.runtime import open_runtime
 from bot.sync import SyncResult, make_context, pull_into, source_key, sync_teams
 from insights.model import Page
+from integrations.base import SourceError
 from integrations.registry import build_source
 from storage.repository import load_cursor, load_health, load_snapshot, table_counts
 
@@ -115,6 +117,35 @@ def test_a_failing_source_is_recorded_in_its_health(runtime, monkeypatch) -> Non
     assert health.consecutive_failures == 1
     assert health.last_error == result.error
     assert health.last_success_at is None
+
+
+@pytest.mark.parametrize("error", [SourceError, ConnectionError])
+def test_a_failing_source_never_stores_or_logs_a_configured_secret(
+    demo_runtime, monkeypatch, caplog, error: type[Exception]
+) -> None:
+    import bot.sync
+    from bot.config import parse_config
+
+    secret = f"sync-only-s3cret-{error.__name__}"  # registered by nothing but this sync
+    demo_runtime.config = parse_config(
+        {
+            "slack": {"signing_secret": "${SECRET}"},
+            "teams": [{"name": "payments", "sources": [{"type": "demo"}]}],
+        },
+        env={"SECRET": secret},
+    )
+
+    def echoing(config, ctx):
+        raise error(f"demo: the vendor answered 'bad key {secret}'")
+
+    monkeypatch.setattr(bot.sync, "build_source", echoing)
+    caplog.set_level(logging.DEBUG)
+    (result,) = sync_teams(demo_runtime)
+
+    (health,) = load_health(demo_runtime.engine)
+    assert result.error is not None and "the vendor answered 'bad key [redacted]'" in result.error
+    assert health.last_error == result.error
+    assert secret not in caplog.text and "the vendor answered" in caplog.text
 
 
 def test_cli_sync_twice_gives_identical_row_counts(tmp_path) -> None:
