@@ -1,7 +1,8 @@
 """The ``vsm`` command line: a click group whose commands live in ``bot/commands/``.
 
 Each module there defines ``command`` (a click command); adding a command is adding a module.
-Configuration problems exit with status 2 and a message naming the field path.
+Configuration problems exit with status 2 and a message naming the field path; a database or disk
+that fails a command ends it with one line and status 1 (:class:`bot.cli_state.VsmGroup`).
 
 The clock is injectable like everywhere else: whoever invokes the group may pass a clock as the
 context object (``CliRunner().invoke(cli, args, obj=lambda: fixed_instant)``); the console script
@@ -19,11 +20,11 @@ import click
 from rich.logging import RichHandler
 
 import bot.commands
-from bot.cli_state import CliState
+from bot.cli_state import CliState, VsmGroup, needs_name
 from bot.runtime import utc_now
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=VsmGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -31,6 +32,7 @@ from bot.runtime import utc_now
     default="app.yaml",
     show_default=True,
     type=click.Path(path_type=Path, dir_okay=False),
+    callback=needs_name("--config app.yaml"),
     help="The app.yaml to use (env VSM_CONFIG).",
 )
 @click.option(

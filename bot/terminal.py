@@ -1,10 +1,16 @@
-"""Render the team report in the terminal with rich (``vsm report``, ``vsm demo``)."""
+"""Render the team report in the terminal with rich (``vsm report``, ``vsm demo``).
+
+Rich reads ``[...]`` as markup, so text from a vendor (titles, statuses, error bodies), from
+app.yaml or from the file system goes through :func:`literal` before it joins a markup string;
+a link's target, which markup cannot escape, is set as a style.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -18,6 +24,11 @@ SEVERITY_STYLE = {
     Severity.WARN: ("Warning", "yellow"),
     Severity.INFO: ("Heads-up", "cyan"),
 }
+
+
+def literal(value: object) -> str:
+    """``value`` as Rich markup that prints exactly as written (``[/]`` stays ``[/]``)."""
+    return escape(str(value))
 
 
 def _days(seconds: float | int | None) -> str:
@@ -89,10 +100,9 @@ def _findings(findings: list[Finding]) -> list[RenderableType]:
         table.add_column(no_wrap=True)
         table.add_column()
         for finding in group[:PER_SEVERITY]:
-            title = escape(finding.title)
-            if finding.url:
-                title = f"[link={finding.url}]{title}[/link]"
-            table.add_row(f"[{style}]●[/]", f"{title}\n[dim]→ {escape(finding.action)}[/dim]")
+            link = Style(link=finding.url) if finding.url else Style()
+            text = Text.assemble((finding.title, link), "\n", (f"→ {finding.action}", "dim"))
+            table.add_row(f"[{style}]●[/]", text)
         more = len(group) - PER_SEVERITY
         title = f"[{style}]{label}[/] ({len(group)})" + (
             f", {more} more not shown" if more > 0 else ""
@@ -106,7 +116,8 @@ def _findings(findings: list[Finding]) -> list[RenderableType]:
 def render_report(console: Console, report: TeamReport) -> None:
     """Print the digest: headline numbers, delivery, then the findings by severity."""
     title = (
-        f"{report.team} · last {report.window_days} days · as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+        f"{literal(report.team)} · last {report.window_days} days"
+        f" · as of {report.as_of:%Y-%m-%d %H:%M} UTC"
     )
     body = Group(_headline(report), _delivery(report), Text(""), *_findings(report.findings))
     console.print(Panel(body, title=title, title_align="left"))

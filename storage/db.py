@@ -2,7 +2,8 @@
 
 SQLite gets WAL, foreign keys and a busy timeout on every connection; ``postgresql://`` URLs use
 the psycopg 3 driver. :func:`upgrade` applies the Alembic migrations in ``storage/migrations``
-(``vsm db upgrade``, and automatically when the bot or a sync starts).
+(``vsm db upgrade``, and automatically when the bot or a sync starts). Any other URL is refused
+with :class:`DatabaseUrlError`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_MMAP_BYTES = 1 << 30
 SQLITE_CACHE_KIB = 64 * 1024
+DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+URL_EXAMPLES = "sqlite:///path/to/vsm.db or postgresql://user@host/database"
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL vsm cannot use; the message says what to write instead."""
 
 
 def normalize_url(url: str) -> str:
@@ -33,12 +41,19 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get their folder created and sane pragmas."""
     url = normalize_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # the URL is not echoed: it may hold a password
+        raise DatabaseUrlError(f"the database URL cannot be parsed; write {URL_EXAMPLES}") from None
+    if parsed.drivername not in DRIVERS:
+        raise DatabaseUrlError(
+            f"{parsed.drivername}:// databases are not supported; write {URL_EXAMPLES}"
+        )
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
         event.listen(engine, "connect", _postgres_session)
         return engine
-    if parsed.database and parsed.database != ":memory:":
+    if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)

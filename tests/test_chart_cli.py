@@ -25,7 +25,7 @@ def run(demo_runtime):
 
 
 def test_chart_writes_the_png_and_says_what_it_shows(run, tmp_path) -> None:
-    out = tmp_path / "charts" / "aging.png"
+    out = tmp_path / "aging.png"
 
     result = run("chart", "aging", "--as-of", NOW.isoformat(), "--out", str(out))
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, render_chart
-from bot.cli_state import CliState, pass_state
-from bot.commands.report import parse_as_of
+from bot.cli_state import CliState, output_file, pass_state, write_file
+from bot.commands.report import MAX_WINDOW_DAYS, parse_as_of
 from insights.forecast import BASIS_DAYS
 from storage.repository import load_snapshot
 
@@ -29,10 +29,15 @@ def parse_day(value: str | None) -> date | None:
 @click.command("chart")
 @click.argument("kind", metavar="KIND", type=click.Choice(CHART_KINDS))
 @click.option("--team", help="The team (default: the only one configured).")
-@click.option("--as-of", "as_of", help="Draw as of this instant (ISO 8601) instead of now.")
+@click.option(
+    "--as-of",
+    "past",
+    callback=parse_as_of,
+    help="Draw as of this instant (ISO 8601) instead of now.",
+)
 @click.option(
     "--window",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_WINDOW_DAYS),
     help=f"Days of history the chart covers [default: {DEFAULT_WINDOW_DAYS}; forecast: "
     f"{BASIS_DAYS}, the days of throughput every forecast samples, as in Slack].",
 )
@@ -44,14 +49,15 @@ def parse_day(value: str | None) -> date | None:
     "--out",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The PNG file to write.",
+    callback=output_file,
+    help="The PNG file to write, in a folder that exists.",
 )
 @pass_state
 def command(
     state: CliState,
     kind: str,
     team: str | None,
-    as_of: str | None,
+    past: datetime | None,
     window: int | None,
     items: int | None,
     by: str | None,
@@ -65,7 +71,6 @@ def command(
         raise click.UsageError("--items and --by only apply to the forecast chart")
     runtime = state.runtime()
     team_config = state.team(team)
-    past = parse_as_of(as_of)
     now = past or runtime.clock()
     snapshot = load_snapshot(
         runtime.engine,
@@ -85,7 +90,6 @@ def command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(image.png)
+    write_file(out, image.png)
     click.echo(f"wrote {out} ({len(image.png):,} bytes)")
     click.echo(image.alt_text)

@@ -9,8 +9,10 @@ import click
 from rich.table import Table
 
 from bot.cli_state import CliState, pass_state
+from bot.redact import redact
 from bot.runtime import utc_now
 from bot.sync import make_context, source_key
+from bot.terminal import literal
 from integrations.registry import build_source
 
 
@@ -36,9 +38,9 @@ def command(state: CliState, no_dry_run: bool) -> None:
                 ).dry_run()
             except Exception as exc:  # reported per source; the others still run
                 failed = True
-                table.add_row(key, f"[red]error: {exc}[/red]")
+                table.add_row(literal(key), f"[red]error: {literal(redact(str(exc)))}[/red]")
                 continue
-            table.add_row(key, ", ".join(f"{v} {k}" for k, v in counts.items()))
+            table.add_row(literal(key), literal(", ".join(f"{v} {k}" for k, v in counts.items())))
     state.console.print(table)
     if failed:
         sys.exit(1)

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from bot.charts import write_all_charts
-from bot.cli_state import CliState, pass_state
+from bot.cli_state import CliState, needs_name, pass_state
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, load_config
 from bot.runtime import open_runtime
-from bot.terminal import render_report
+from bot.terminal import literal, render_report
 from insights.report import build_report
 from storage.repository import load_snapshot
 
@@ -31,6 +31,7 @@ NEXT_STEPS = """\
     default="demo",
     show_default=True,
     type=click.Path(path_type=Path, file_okay=False),
+    callback=needs_name("--dir demo"),
     help="Folder for the demo database and charts (recreated each run).",
 )
 @pass_state
@@ -43,9 +44,11 @@ def command(state: CliState, folder: Path) -> None:
         config = load_config(DEMO_CONFIG)
     except ConfigError as exc:  # the packaged file is tested; this guards local edits
         raise click.ClickException(str(exc)) from None
-    runtime = open_runtime(config, database=f"sqlite:///{folder / 'vsm.db'}")
+    state.database = f"sqlite:///{folder / 'vsm.db'}"  # what a database error names
+    runtime = open_runtime(config, database=state.database)
     console = state.console
-    console.print(f"[bold]vsm-bot demo[/bold]: syncing the seeded demo team into {folder}/vsm.db")
+    database = literal(folder / "vsm.db")
+    console.print(f"[bold]vsm-bot demo[/bold]: syncing the seeded demo team into {database}")
     results = run_sync(runtime, None, console)
     console.print(summary_table(results))
     print_problems(console, results)
@@ -54,5 +57,6 @@ def command(state: CliState, folder: Path) -> None:
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
         render_report(console, build_report(snapshot, team.agreements, now, team.zone))
         charts = write_all_charts(snapshot, team, now, folder)
-        console.print(f"[bold]Charts[/bold] for {team.name}: " + ", ".join(str(p) for p in charts))
+        names = literal(", ".join(str(p) for p in charts))
+        console.print(f"[bold]Charts[/bold] for {team.name}: {names}")
     console.print(NEXT_STEPS)

@@ -10,6 +10,7 @@ import click
 from bot.cli_state import CliState, pass_state
 from bot.commands.sync import print_problems, summary_table
 from bot.sync import SyncResult, make_context, pull_into
+from bot.terminal import literal
 from integrations.base import SourceError
 from integrations.csv_source import Config, CsvSource
 
@@ -62,11 +63,13 @@ def csv_command(
     result.unmapped |= context.workflow.unmapped
     console = state.console
     if result.pages == 0:
-        console.print(f"{file}: unchanged since its last import into {team_config.name}")
+        console.print(f"{literal(file)}: unchanged since its last import into {team_config.name}")
         return
     console.print(summary_table([result]))
     for problem in source.problems[:SHOWN_PROBLEMS]:
-        console.print(f"[yellow]skipped[/yellow] {file.name} {problem}", highlight=False)
+        console.print(
+            f"[yellow]skipped[/yellow] {literal(f'{file.name} {problem}')}", highlight=False
+        )
     if len(source.problems) > SHOWN_PROBLEMS:
         console.print(f"... and {len(source.problems) - SHOWN_PROBLEMS} more bad rows")
     print_problems(console, [result])

@@ -2,6 +2,11 @@
 
 ``--as-of`` reports the past exactly: the report reads the data as it was then
 (:func:`insights.as_of.snapshot_as_of`), items removed since at their vendor included.
+
+An instant is accepted from 1970 to the year 9000. Reports and charts look back at most
+``MAX_WINDOW_DAYS`` plus the team's history and forecasts look ahead at most
+:data:`insights.forecast.HORIZON_DAYS` past their window: decades either side, and the dates they
+compute stay far inside what ``datetime`` holds (years 1 to 9999).
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ from bot.terminal import render_report
 from insights.report import build_report, report_to_json
 from storage.repository import load_snapshot
 
+EARLIEST_AS_OF = datetime(1970, 1, 1, tzinfo=UTC)
+END_OF_AS_OF = datetime(9001, 1, 1, tzinfo=UTC)
+"""``--as-of`` must be before this instant (the end of 9000-12-31)."""
+MAX_WINDOW_DAYS = 3650
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """Parse ``--as-of`` (ISO 8601; a naive value is taken as UTC)."""
+
+def parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """The click callback parsing ``--as-of`` (ISO 8601; a naive value is taken as UTC)."""
     if value is None:
         return None
     try:
@@ -26,31 +36,42 @@ def parse_as_of(value: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 date or datetime, e.g. 2026-11-25 or "
-            "2026-11-25T09:00:00Z",
-            param_hint="--as-of",
+            "2026-11-25T09:00:00Z"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        as_of = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an offset past year 1 or 9999
+        as_of = None
+    if as_of is None or not EARLIEST_AS_OF <= as_of < END_OF_AS_OF:
+        raise click.BadParameter(
+            f"{value!r} is out of range; give an instant between 1970-01-01 and 9000-12-31"
+        )
+    return as_of
 
 
 @click.command("report")
 @click.option("--team", help="The team (default: the only one configured).")
-@click.option("--as-of", "as_of", help="Report as of this instant (ISO 8601) instead of now.")
+@click.option(
+    "--as-of",
+    "past",
+    callback=parse_as_of,
+    help="Report as of this instant (ISO 8601) instead of now.",
+)
 @click.option(
     "--window",
     default=30,
     show_default=True,
-    type=click.IntRange(1, 3650),
+    type=click.IntRange(1, MAX_WINDOW_DAYS),
     help="Days the window metrics cover.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @pass_state
 def command(
-    state: CliState, team: str | None, as_of: str | None, window: int, as_json: bool
+    state: CliState, team: str | None, past: datetime | None, window: int, as_json: bool
 ) -> None:
     """Print the team's report: flow metrics, DORA, forecast and what needs attention."""
     runtime = state.runtime()
     team_config = state.team(team)
-    past = parse_as_of(as_of)
     now = past or runtime.clock()
     snapshot = load_snapshot(
         runtime.engine, team_config.name, team_config.workflow, include_removed=past is not None

@@ -2,6 +2,8 @@
 
 Several ``vsm serve --http`` processes may share one PostgreSQL database: one leads the scheduler
 and the others stand by (see :mod:`bot.scheduler`, whose ``VSM_*`` environment settings apply).
+A database server that is down at start is waited for: one log line per attempt, the wait
+doubling from ``FIRST_WAIT_SECONDS`` up to ``MAX_WAIT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,19 +16,40 @@ from types import FrameType
 
 import click
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy.exc import OperationalError
 
-from bot.cli_state import CliState, pass_state
+from bot.cli_state import CliState, database_problem, pass_state, server_unreachable
+from bot.runtime import Runtime
 from bot.scheduler import BotScheduler, SchedulerSettings
 from bot.slack.app import SlackSetupError, build_bot, make_http_server, wsgi_app
 from bot.slack.chart_processes import default_workers
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_SECONDS = 0.001
+FIRST_WAIT_SECONDS = 1.0
+MAX_WAIT_SECONDS = 30.0
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     """SIGTERM (docker stop, systemd) stops like Ctrl-C: workers and scheduler shut down."""
     raise KeyboardInterrupt
+
+
+def runtime_when_reachable(state: CliState) -> Runtime:
+    """The runtime, once the database server answers; waits with backoff until then."""
+    wait, attempt = FIRST_WAIT_SECONDS, 1
+    while True:
+        try:
+            return state.runtime()
+        except OperationalError as exc:
+            url = state.database_url()
+            if not server_unreachable(exc, url):
+                raise
+            log.warning(
+                "%s; attempt %d, trying again in %g s", database_problem(exc, url), attempt, wait
+            )
+        state.sleep(wait)
+        wait, attempt = min(2 * wait, MAX_WAIT_SECONDS), attempt + 1
 
 
 @click.command("serve")
@@ -59,7 +82,7 @@ def command(
         settings = SchedulerSettings.from_env(os.environ)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    runtime = state.runtime()
+    runtime = runtime_when_reachable(state)
     processes = default_workers() if chart_processes is None else chart_processes
     try:
         bot = build_bot(runtime, http=use_http, chart_processes=processes)

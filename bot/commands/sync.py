@@ -1,4 +1,7 @@
-"""``vsm sync``: pull every configured source, resuming from saved cursors."""
+"""``vsm sync``: pull every configured source, resuming from saved cursors.
+
+Source names, vendor errors and statuses are printed through :func:`bot.terminal.literal`.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from rich.table import Table
 from bot.cli_state import CliState, pass_state
 from bot.runtime import Runtime
 from bot.sync import SyncResult, sync_teams
+from bot.terminal import literal
 from insights.model import Page
 
 
@@ -39,7 +43,7 @@ def run_sync(runtime: Runtime, team: str | None, console: Console) -> list[SyncR
             task = tasks.get(result.source_key)
             if task is None:
                 task = tasks[result.source_key] = progress.add_task(
-                    result.source_key, total=None, records=0, pages=0
+                    literal(result.source_key), total=None, records=0, pages=0
                 )
             progress.update(task, records=result.records, pages=result.pages)
 
@@ -54,7 +58,7 @@ def summary_table(results: list[SyncResult]) -> Table:
     for r in results:
         status = "[red]failed[/red]" if r.error else "[green]ok[/green]"
         table.add_row(
-            r.source_key,
+            literal(r.source_key),
             str(r.counts.new),
             str(r.counts.updated),
             str(r.counts.unchanged),
@@ -70,12 +74,12 @@ def print_problems(console: Console, results: list[SyncResult]) -> None:
     """Errors and unmapped statuses, said plainly."""
     for r in results:
         if r.error:
-            console.print(f"[red]error[/red] {r.error}")
+            console.print(f"[red]error[/red] {literal(r.error)}")
         if r.unmapped:
             console.print(
-                f"[yellow]note[/yellow] {r.source_key}: statuses not in the team's workflow "
-                f"(mapped by category): {', '.join(sorted(r.unmapped))}; add them under "
-                "teams[].workflow in app.yaml"
+                f"[yellow]note[/yellow] {literal(r.source_key)}: statuses not in the team's "
+                f"workflow (mapped by category): {literal(', '.join(sorted(r.unmapped)))}; add "
+                "them under teams[].workflow in app.yaml"
             )
 
 
