@@ -53,7 +53,8 @@ def run_sync(runtime: Runtime, team: str | None, console: Console) -> list[SyncR
 def summary_table(results: list[SyncResult]) -> Table:
     """The per-source summary printed after a sync."""
     table = Table(title="Sync summary", title_justify="left")
-    for column in ("source", "new", "updated", "unchanged", "events", "skipped", "time", "status"):
+    columns = ("source", "new", "updated", "unchanged", "removed", "events", "skipped", "time")
+    for column in (*columns, "status"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for r in results:
         status = "[red]failed[/red]" if r.error else "[green]ok[/green]"
@@ -62,6 +63,7 @@ def summary_table(results: list[SyncResult]) -> Table:
             str(r.counts.new),
             str(r.counts.updated),
             str(r.counts.unchanged),
+            str(r.counts.removed),
             str(r.counts.events),
             str(r.skipped),
             f"{r.seconds:.1f}s",
