@@ -1,12 +1,18 @@
-"""Charts on small, odd and telling data: tiny teams, unmapped workflows, a throughput burst."""
+"""Charts on small, odd and telling data: tiny teams, unmapped workflows, a throughput burst.
+
+Vendor text that matplotlib would read as mathtext (``$x^$``) is drawn as it is written.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from matplotlib.cbook import is_math_text
 
-from bot.charts import render_chart
+from bot.charts import CHART_KINDS, render_chart
+from bot.charts.style import plain
 from bot.config import TeamConfig, load_config
 from insights.model import ItemKind, Snapshot, Stage, Transition, WorkItem
 from tests.conftest import DEMO_CONFIG, NOW
@@ -134,3 +140,28 @@ def test_a_long_alt_text_is_cut_to_slacks_limit(team) -> None:
     image = render_chart("throughput", snapshot(team, items), team, NOW, window_days=28)
 
     assert len(image.alt_text) <= 1000
+
+
+DOLLARS = ("Wait $x^$ here", "$\\frac$", "$_$", "Costs $5 or $", "$$", "a \\$ b $ c")
+
+
+@pytest.mark.parametrize("text", DOLLARS)
+def test_plain_text_is_never_read_as_mathtext(text) -> None:
+    assert not is_math_text(plain(text))
+
+
+@pytest.mark.parametrize("kind", CHART_KINDS)
+def test_statuses_and_keys_with_dollar_signs_are_drawn_as_text(team, kind) -> None:
+    statuses = {status: Stage.ACTIVE for status in DOLLARS[:3]}
+    odd_team = team.model_copy(update={"workflow": {**team.workflow, **statuses}})
+    started, items = NOW - timedelta(days=20), []
+    for n, status in enumerate(DOLLARS, start=1):
+        item, moves = issue(odd_team, n, started, [(status, started + timedelta(hours=n))])
+        items.append((replace(item, key=f"${n}_$"), moves))
+    items += [done_item(odd_team, 100 + n, NOW - timedelta(days=n)) for n in range(1, 8)]
+
+    image = render_chart(kind, snapshot(odd_team, items), odd_team, NOW)
+
+    assert image.png.startswith(b"\x89PNG")
+    if kind == "aging":
+        assert "$1_$" in image.alt_text and "in $_$)" in image.alt_text

@@ -37,6 +37,7 @@ from bot.charts.style import (
     new_figure,
     note,
     percent_label,
+    plain,
     plural,
     whole_numbers,
 )
@@ -117,7 +118,7 @@ def plot_aging(
     for p in oldest:
         nudged = nudges[p.key] != 0
         ax.annotate(
-            p.key,
+            plain(p.key),
             (positions[p.key], p.age_days),
             xytext=(LEADER_PT if nudged else 9, nudges[p.key]),
             textcoords="offset points",
@@ -134,7 +135,7 @@ def plot_aging(
     counts = Counter(p.status for p in points)
     ax.set_xticks(
         range(len(columns)),
-        [f"{textwrap.fill(c, 13)}\n({counts[c]})" for c in columns],
+        [plain(f"{textwrap.fill(c, 13)}\n({counts[c]})") for c in columns],
         fontsize=TICK_SIZE - 1,
     )
     ax.xaxis.grid(False)

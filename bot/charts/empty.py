@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.charts.style import FONT, INK, MUTED, Chart, Header, new_figure
+from bot.charts.style import FONT, INK, MUTED, Chart, Header, new_figure, plain
 
 
 def plot_empty(header: Header, reason: str, hint: str, dpi: int = 100) -> Chart:
@@ -23,7 +23,7 @@ def plot_empty(header: Header, reason: str, hint: str, dpi: int = 100) -> Chart:
     figure.text(
         0.5,
         0.4,
-        f"{reason}\n{hint}",
+        plain(f"{reason}\n{hint}"),
         ha="center",
         va="center",
         fontsize=17,

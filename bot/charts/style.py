@@ -2,9 +2,10 @@
 
 Sized for Slack: a 12 x 6.75 inch figure (1200 x 675 px at 100 dpi) that Slack shrinks to about
 480 px wide in a message, so type is large and text is sparse. Colours are the Okabe-Ito palette,
-which stays distinguishable with the common colour-vision deficiencies. Nothing here touches
-pyplot or the global ``rcParams``: every style is set on the artists themselves, so figures can be
-drawn in parallel threads.
+which stays distinguishable with the common colour-vision deficiencies. Text that may hold a
+vendor's or a person's words (statuses, keys, team names) is drawn through :func:`plain`, never
+as mathtext. Nothing here touches pyplot or the global ``rcParams``: every style is set on the
+artists themselves, so figures can be drawn in parallel threads.
 """
 
 from __future__ import annotations
@@ -92,6 +93,15 @@ class Chart:
     alt_text: str
 
 
+def plain(text: str) -> str:
+    """``text`` as matplotlib must draw it: literally, never as mathtext.
+
+    Matplotlib reads a string with an even number of ``$`` as mathtext, and a vendor status
+    such as ``Wait $x^$`` would then fail the whole chart. An escaped ``\\$`` is drawn as ``$``.
+    """
+    return text.replace("$", r"\$")
+
+
 def day_label(day: date) -> str:
     """A short unambiguous date, e.g. ``25 Nov 2026``."""
     return f"{day.day} {day:%b %Y}"
@@ -142,7 +152,7 @@ def new_figure(
     figure.text(
         MARGINS["left"] - 0.06,
         0.945,
-        header.title,
+        plain(header.title),
         fontsize=TITLE_SIZE,
         fontweight="bold",
         color=INK,
@@ -152,7 +162,7 @@ def new_figure(
     figure.text(
         MARGINS["left"] - 0.06,
         0.885,
-        header.subtitle,
+        plain(header.subtitle),
         fontsize=SUBTITLE_SIZE,
         color=MUTED,
         family=FONT,
@@ -182,9 +192,9 @@ def style_axes(ax: Axes) -> None:
 def label_axes(ax: Axes, x: str | None, y: str | None) -> None:
     """Axis titles with their units."""
     if x:
-        ax.set_xlabel(x, fontsize=LABEL_SIZE, color=INK, family=FONT)
+        ax.set_xlabel(plain(x), fontsize=LABEL_SIZE, color=INK, family=FONT)
     if y:
-        ax.set_ylabel(y, fontsize=LABEL_SIZE, color=INK, family=FONT)
+        ax.set_ylabel(plain(y), fontsize=LABEL_SIZE, color=INK, family=FONT)
 
 
 def date_axis(ax: Axes, marks: Sequence[date] = ()) -> None:
@@ -241,7 +251,7 @@ def note(ax: Axes, text: str) -> None:
     ax.text(
         0.01,
         0.98,
-        text,
+        plain(text),
         transform=ax.transAxes,
         ha="left",
         va="top",
@@ -283,7 +293,7 @@ def label_right_edge(ax: Axes, labels: Sequence[EdgeLabel]) -> None:
         ax.text(
             1.012,
             y - overflow,
-            label.text,
+            plain(label.text),
             transform=ax.transAxes,
             ha="left",
             va="center",

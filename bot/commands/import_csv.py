@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from bot.cli_state import CliState, pass_state
 from bot.commands.sync import print_problems, summary_table
@@ -66,10 +67,14 @@ def csv_command(
         console.print(f"{literal(file)}: unchanged since its last import into {team_config.name}")
         return
     console.print(summary_table([result]))
-    for problem in source.problems[:SHOWN_PROBLEMS]:
-        console.print(
-            f"[yellow]skipped[/yellow] {literal(f'{file.name} {problem}')}", highlight=False
-        )
-    if len(source.problems) > SHOWN_PROBLEMS:
-        console.print(f"... and {len(source.problems) - SHOWN_PROBLEMS} more bad rows")
+    _print_notes(console, "skipped", file, source.problems, "bad rows")
+    _print_notes(console, "dropped link", file, source.dropped_links, "dropped links")
     print_problems(console, [result])
+
+
+def _print_notes(console: Console, label: str, file: Path, notes: list[str], what: str) -> None:
+    """The first :data:`SHOWN_PROBLEMS` line-numbered notes about ``file``, then how many more."""
+    for note in notes[:SHOWN_PROBLEMS]:
+        console.print(f"[yellow]{label}[/yellow] {literal(f'{file.name} {note}')}", highlight=False)
+    if len(notes) > SHOWN_PROBLEMS:
+        console.print(f"... and {len(notes) - SHOWN_PROBLEMS} more {what}")
