@@ -32,7 +32,7 @@ from bot.slack.blocks import Message
 from bot.slack.render import render_status
 from bot.slack.render_alerts import render_admin_health
 from storage.db import make_engine
-from storage.repository import load_health
+from storage.repository import SourceHealth, load_health
 
 EMAIL = "bot@acme.example"
 API_TOKEN = "ATATT3xFf+G/z=cloud-s3cret"
@@ -228,3 +228,18 @@ def test_short_prefixes_and_ordinary_words_survive() -> None:
 
     assert redact("postgres refused the connection") == "postgres refused the connection"
     assert redact("token postgres-adm") == f"token {REDACTED}"
+
+
+def test_an_error_stored_before_scrubbing_is_scrubbed_when_shown() -> None:
+    """Rows written by an older vsm may hold a secret: /vsm status and the admin DM redact it."""
+    leaked = "HTTP 401 from jira: Authorization: Bearer pat-0123456789abcdef echoed back"
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    health = SourceHealth("payments/jira", "payments", "jira", at, None, at, leaked, 3, 0, 0, [])
+
+    shown = [
+        json.dumps(render_status("payments", [health], at, timedelta(hours=2)).as_kwargs()),
+        json.dumps(render_admin_health(health, "failing").as_kwargs()),
+    ]
+
+    assert all("pat-0123456789abcdef" not in text for text in shown)
+    assert all(REDACTED in text for text in shown)

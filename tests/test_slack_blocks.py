@@ -24,6 +24,7 @@ from bot.slack.client import ChannelPacer, Poster, make_client
 from bot.slack.home import TeamOverview, render_home
 from bot.slack.render import item_line, render_aging, render_full_list
 from bot.slack.render_alerts import finding_to_dict, render_alert
+from bot.slack.render_digest import finding_entry
 from insights.findings import Finding, Severity
 from insights.report import Digest, ItemLine
 from storage.bot_state import AlertRecord
@@ -183,3 +184,55 @@ def test_the_home_tab_stays_within_100_blocks_for_many_teams(fake: FakeSlack) ->
     assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
     assert block_problem(view["blocks"], MAX_VIEW_BLOCKS) is None
     assert "left out to fit in Slack" in str(view["blocks"][-1])
+
+
+def alert_with_url(url: str) -> AlertRecord:
+    finding = Finding(
+        "aging_item", Severity.WARN, "PAY-1", "PAY-1 is old", "Look", "k", {}, (), url
+    )
+    return AlertRecord(
+        "payments",
+        "C1",
+        "k",
+        "aging_item",
+        "warn",
+        finding_to_dict(finding),
+        "f",
+        "open",
+        NOW,
+        NOW,
+        id=7,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://jira.example/browse/" + "A" * 3100,
+        "javascript:alert(1)",
+        "https://jira.example/a\nb",
+        "https://jira.example/<!channel>",
+    ],
+)
+def test_a_vendor_url_slack_cannot_carry_gets_no_button_or_link(fake: FakeSlack, url) -> None:
+    message = render_alert(alert_with_url(url))
+    entry = finding_entry(Finding("d", Severity.WARN, "s", "T", "A", "k", {}, (), url))
+
+    buttons = [
+        e for b in message.as_kwargs()["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert ids.OPEN_ITEM not in [b["action_id"] for b in buttons]
+    assert url not in entry and entry.startswith("• T")
+    assert post(fake, message)["ok"] is True
+
+
+def test_a_plain_vendor_url_gets_its_button_and_link() -> None:
+    url = "https://jira.example/browse/PAY-1?focus=a&b=c"
+
+    message = render_alert(alert_with_url(url))
+
+    buttons = [
+        e for b in message.as_kwargs()["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons[-1]["url"] == url
+    assert link(url, "PAY-1") == f"<{url}|PAY-1>"

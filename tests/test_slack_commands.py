@@ -283,3 +283,29 @@ def test_show_all_sends_the_whole_list(harness: BotHarness) -> None:
     lines = demo_digest(harness).aging
     text = json.dumps(reply["blocks"])
     assert all(line.key in text for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!channel>" + "x" * 200_000,
+        "flow " + "<!channel>" * 20_000,
+        "subscribe digest weekly " + "<!channel>" * 20_000 + " 09:00",
+        "flow 14d " + " ".join(["<!channel>"] * 20_000),
+    ],
+)
+def test_a_usage_reply_echoes_the_input_clipped_and_escaped(harness: BotHarness, text) -> None:
+    response, _ = harness.command(text)
+
+    assert response.status_code == 200
+    assert len(response.content) < 3_000, "a long paste is not sent back whole"
+    reply = response.json()
+    assert "<!channel>" not in json.dumps(reply)
+    assert "&lt;!channel&gt;" in reply["text"] and "…" in reply["text"]
+
+
+def test_an_unknown_detector_is_echoed_clipped(harness: BotHarness) -> None:
+    reply = harness.reply("mute " + "a" * 200_000, user=ADMIN)
+
+    assert len(json.dumps(reply)) < 4_000
+    assert "There is no detector `aaaa" in reply["text"] and "…" in reply["text"]

@@ -3,7 +3,8 @@
 Every message the bot sends goes through :func:`fit`, which keeps it within 50 blocks (100 for the
 App Home) and about 8,000 characters of block text, and always carries a plain-text fallback.
 Text from outside (work-item titles, people, error messages) is escaped with :func:`escape`, which
-also neutralises injected mentions and links. Text Slack sends us (a slash command's ``text``)
+also neutralises injected mentions and links; a vendor's URL becomes a link or a button only when
+:func:`web_url` finds it safe for Slack to carry. Text Slack sends us (a slash command's ``text``)
 arrives with those three characters already escaped: :func:`unescape` decodes it once on the way
 in, so that it is escaped exactly once on the way out.
 """
@@ -33,6 +34,7 @@ SECTION_CHARS = 3000
 FIELD_CHARS = 2000
 HEADER_CHARS = 150
 BUTTON_CHARS = 75
+URL_CHARS = 3000
 CONTEXT_ELEMENTS = 10
 MESSAGE_CHARS = 8000
 """Our budget of block text per message: well under what Slack rejects (about 12,000)."""
@@ -61,12 +63,29 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` when Slack can carry it in a link or a button, else None.
+
+    That is http(s), at most 3,000 characters, nothing that ends a mrkdwn link (``<``, ``>``,
+    ``|``), no spaces and no control characters.
+    """
+    if not url or len(url) > URL_CHARS or not url.lower().startswith(("https://", "http://")):
+        return None
+    if any(c in "<>|" or c.isspace() or not c.isprintable() for c in url):
+        return None
+    return url
+
+
 def link(url: str | None, label: str) -> str:
-    """A mrkdwn link to ``url`` labelled with escaped ``label`` (just the label without a url)."""
+    """A mrkdwn link to ``url`` labelled with escaped ``label``.
+
+    Just the label when the url is missing or unsafe (see :func:`web_url`).
+    """
     text = escape(label)
-    if not url or any(c in url for c in "<>| "):
+    safe = web_url(url)
+    if safe is None:
         return text
-    return f"<{url}|{text.replace('|', '¦')}>"
+    return f"<{safe}|{text.replace('|', '¦')}>"
 
 
 def slack_date(when: datetime, fmt: str = "{date_short_pretty} {time}") -> str:

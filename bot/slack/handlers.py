@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import TeamConfig
 from bot.slack.blocks import MESSAGE_CHARS, Message
 from bot.slack.deps import SlackDeps
-from bot.slack.parser import USAGES, Command
+from bot.slack.parser import USAGES, Command, echo
 from bot.slack.problems import database_busy
 from bot.slack.render import (
     item_line,
@@ -265,7 +265,7 @@ def _mute(r: Request) -> Message:
     names = detector_names()
     if detector not in names:
         known = ", ".join(f"`{n}`" for n in names)
-        return render_usage("mute", f"There is no detector `{detector}`. Detectors: {known}.")
+        return render_usage("mute", f"There is no detector `{echo(detector)}`. Detectors: {known}.")
     until = r.now + timedelta(days=days) if days else None
     save_mute(r.deps.runtime.engine, Mute(r.team.name, detector, until, r.who.user_id, r.now))
     span = f"for {days} day(s)" if days else "until muted again for a number of days"

@@ -2,7 +2,8 @@
 
 Pure and forgiving: words are case-insensitive, ``share`` anywhere posts the answer in the channel,
 a configured team name anywhere selects the team. Unknown or malformed input never raises: it
-yields the usage of the nearest command (``flwo`` → ``flow``) and what was wrong.
+yields the usage of the nearest command (``flwo`` → ``flow``) and what was wrong. A problem
+quotes the input back clipped to :data:`ECHO_CHARS` (:func:`echo`), never a long paste whole.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.charts import CHART_KINDS
+from bot.slack.blocks import clip
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SHARE_WORD = "share"
 MAX_WINDOW_DAYS = 365
 MAX_FORECAST_ITEMS = 10_000
+ECHO_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,11 @@ class UsageError:
     problem: str
 
 
+def echo(text: str) -> str:
+    """Input quoted back in a reply, clipped to :data:`ECHO_CHARS` (still to be escaped)."""
+    return clip(text, ECHO_CHARS)
+
+
 class _Bad(Exception):
     """A malformed argument; the message says what was expected."""
 
@@ -113,11 +121,14 @@ def parse_command(text: str, teams: Collection[str] = ()) -> Command | UsageErro
     name = words[0].lower()
     if name not in USAGES:
         nearest = difflib.get_close_matches(name, list(USAGES), n=1, cutoff=0.6)
-        return UsageError(nearest[0] if nearest else None, f"I don't know the command `{name}`.")
+        return UsageError(
+            nearest[0] if nearest else None, f"I don't know the command `{echo(name)}`."
+        )
     team_names = {t.lower(): t for t in teams}
     found_teams = [team_names[w.lower()] for w in words[1:] if w.lower() in team_names]
     if len(set(found_teams)) > 1:
-        return UsageError(name, f"Name one team at most (got {', '.join(found_teams)}).")
+        named = echo(", ".join(dict.fromkeys(found_teams)))
+        return UsageError(name, f"Name one team at most (got {named}).")
     args = [w for w in words[1:] if w.lower() not in team_names]
     try:
         fields = _PARSERS[name](args)
@@ -129,13 +140,13 @@ def parse_command(text: str, teams: Collection[str] = ()) -> Command | UsageErro
 def _no_more(args: list[str], teams_allowed: bool = True) -> None:
     if args:
         hint = " If it is a team, check its name in app.yaml." if teams_allowed else ""
-        raise _Bad(f"I did not understand `{' '.join(args)}`.{hint}")
+        raise _Bad(f"I did not understand `{echo(' '.join(args))}`.{hint}")
 
 
 def _window(word: str) -> int:
     match = re.fullmatch(r"(\d+)([dw]?)", word.lower())
     if not match:
-        raise _Bad(f"`{word}` is not a window; write days like `14d` or weeks like `4w`.")
+        raise _Bad(f"`{echo(word)}` is not a window; write days like `14d` or weeks like `4w`.")
     days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
     if not 1 <= days <= MAX_WINDOW_DAYS:
         raise _Bad(f"The window must be 1 to {MAX_WINDOW_DAYS} days, got {days}.")
@@ -156,7 +167,7 @@ def _nothing(args: list[str]) -> dict[str, object]:
 def _help(args: list[str]) -> dict[str, object]:
     topic = args.pop(0).lower() if args else None
     if topic is not None and topic not in USAGES:
-        raise _Bad(f"There is no command `{topic}`.")
+        raise _Bad(f"There is no command `{echo(topic)}`.")
     _no_more(args, teams_allowed=False)
     return {"topic": topic}
 
@@ -193,7 +204,7 @@ def _chart(args: list[str]) -> dict[str, object]:
 def _hhmm(word: str) -> str:
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", word)
     if not match:
-        raise _Bad(f"`{word}` is not a time; write it as HH:MM (24-hour), e.g. 09:30.")
+        raise _Bad(f"`{echo(word)}` is not a time; write it as HH:MM (24-hour), e.g. 09:30.")
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
@@ -202,7 +213,7 @@ def _weekday(word: str) -> str:
     for short, full in zip(WEEKDAYS, FULL_WEEKDAYS, strict=True):
         if lowered in (short, full):
             return short
-    raise _Bad(f"`{word}` is not a day; use mon, tue, wed, thu, fri, sat or sun.")
+    raise _Bad(f"`{echo(word)}` is not a day; use mon, tue, wed, thu, fri, sat or sun.")
 
 
 def _subscribe(args: list[str]) -> dict[str, object]:

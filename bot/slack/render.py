@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.redact import redact
 from bot.slack import ids
 from bot.slack.answers import PullRequestLine
 from bot.slack.blocks import (
@@ -85,14 +86,17 @@ def render_help(topic: str | None = None) -> Message:
 
 
 def render_usage(command: str | None, problem: str) -> Message:
-    """What was wrong, and the usage of the nearest command (all commands when unknown)."""
+    """What was wrong, and the usage of the nearest command (all commands when unknown).
+
+    ``problem`` is plain text (it may quote the input): it is escaped here.
+    """
     if command is None:
         overview = ", ".join(f"`{name}`" for name in USAGES)
         text = f"{problem} Try one of: {overview}, or `{ids.COMMAND} help`."
     else:
         usage = USAGES[command]
         text = f"{problem}\nUsage: `{ids.COMMAND} {usage.syntax}`\n{usage.summary}"
-    return Message(text=escape(text), blocks=[section(escape(text))])
+    return fit(text, [section(escape(text))])
 
 
 def render_flow(digest: Digest) -> Message:
@@ -240,7 +244,7 @@ def render_status(
         if h.last_error:
             lines.append(
                 f"Last error ({_when(h.last_error_at, now)}, {h.consecutive_failures} in a row): "
-                f"{escape(h.last_error)}"
+                f"{escape(redact(h.last_error))}"
             )
         if h.unmapped_statuses:
             lines.append(

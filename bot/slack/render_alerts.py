@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.redact import redact
 from bot.slack import ids
 from bot.slack.blocks import (
     Message,
@@ -21,6 +22,7 @@ from bot.slack.blocks import (
     list_sections,
     section,
     slack_date,
+    web_url,
 )
 from insights.findings import Finding, Severity
 from storage.bot_state import AlertRecord
@@ -119,8 +121,9 @@ def render_alert(record: AlertRecord) -> Message:
             button("Snooze 1 day", ids.SNOOZE_DAY, value),
             button("Snooze 1 week", ids.SNOOZE_WEEK, value),
         ]
-        if finding.url:
-            buttons.append(button("Open item", ids.OPEN_ITEM, value, url=finding.url))
+        url = web_url(finding.url)
+        if url is not None:
+            buttons.append(button("Open item", ids.OPEN_ITEM, value, url=url))
         blocks.append(actions(*buttons))
     prefix = "Resolved: " if resolved else f"[{finding.severity.value}] "
     return fit(prefix + finding.title, blocks)
@@ -152,7 +155,7 @@ def render_overflow(team: str, findings: Sequence[Finding], cap: int) -> Message
 
 
 def render_follow_up(text: str) -> Message:
-    """A short note in an alert's thread."""
+    """A short note in an alert's thread; ``text`` is mrkdwn, any vendor text in it escaped."""
     return Message(text=text, blocks=[context(text)])
 
 
@@ -164,8 +167,7 @@ def render_admin_health(health: SourceHealth, reason: str) -> Message:
         f"Last success: {last_success}.",
     ]
     if health.last_error:
-        lines.append(
-            f"Last error ({health.consecutive_failures} in a row): {escape(health.last_error)}"
-        )
+        error = escape(redact(health.last_error))  # rows stored before scrubbing, too
+        lines.append(f"Last error ({health.consecutive_failures} in a row): {error}")
     lines.append("Check its settings and credentials in app.yaml, then `vsm sync` to retry.")
     return fit(f"{health.source_key} {reason}", [section("\n".join(lines))])
