@@ -5,8 +5,12 @@ job and the digest sweep.
 
 - PostgreSQL: the leader holds a session advisory lock (``pg_try_advisory_lock``, keyed by the
   schema, so deployments sharing a database do not block each other) on a connection of its
-  own. The others stand by and try again every ``leader_retry_seconds`` (30 by default); the lock
-  dies with the leader's connection, so a standby takes over within a minute.
+  own. The lock is a lease: the session's ``idle_session_timeout`` is ``lease`` (30 s by
+  default) and the leader renews it (a query on that connection) three times per lease, so
+  PostgreSQL ends the session of a leader that stops making progress (frozen, stalled, cut off),
+  and the lock with it, not only of one that dies. The others stand by and try again every
+  ``leader_retry_seconds`` (10 by default), so a standby leads within ``lease + retry`` (40 s).
+  A leader that resumes finds its session gone and stands down.
 - SQLite: the leader holds an exclusive ``flock`` on ``<database file>.scheduler.lock``. SQLite is
   for one process: a second one logs that another process schedules, answers Slack only, and
   takes over only if the first one stops.
@@ -14,11 +18,14 @@ job and the digest sweep.
 Digests are swept, not fired: every ``sweep_seconds`` the leader lists the digests of app.yaml
 and of ``/vsm subscribe`` and posts each one whose time (a cron in the team's time zone) passed
 less than ``due_window`` ago, unless it is already sent for that period. So a digest missed while
-no process led (failover, restart) or whose post failed goes out at a later sweep, and the claim
-in the database (:mod:`storage.bot_state`) makes sure it goes out once. APScheduler 3 only ticks.
+no process led (failover, restart), due before the team's first sync, or whose post failed goes
+out at a later sweep, and the claim in the database (:mod:`storage.bot_state`) with the key the
+post carries (:mod:`bot.slack.sends`) makes sure it goes out once. APScheduler 3 only ticks.
 
-:meth:`SchedulerSettings.from_env` reads ``VSM_LEADER_RETRY_SECONDS``, ``VSM_SWEEP_SECONDS`` and
-``VSM_SYNC_MINUTES``; ``VSM_TEST_DIGEST_EVERY_SECONDS`` is for tests and benchmarks only: every
+:meth:`SchedulerSettings.from_env` reads ``VSM_LEADER_RETRY_SECONDS``, ``VSM_LEASE_SECONDS``,
+``VSM_SWEEP_SECONDS``, ``VSM_SYNC_MINUTES``, ``VSM_RETRY_SECONDS`` (a failed post is retried
+after this long) and ``VSM_STALE_CLAIM_SECONDS`` (a claim left by a process that died is taken
+over after this long); ``VSM_TEST_DIGEST_EVERY_SECONDS`` is for tests and benchmarks only: every
 digest then falls due every that many seconds (a new period each time) instead of at its time.
 """
 
@@ -40,12 +47,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.config import AppConfig
 from bot.runtime import utc_now
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import DigestKind, digest_period
-from bot.slack.jobs import post_digest, report_interrupted, sync_and_alert
+from bot.slack.jobs import post_digest, sync_and_alert
 from storage.bot_state import STALE_CLAIM, Subscription, load_subscriptions
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,8 @@ CHART_THREADS = 2
 ADVISORY_LOCK_CLASS = 0x76736D62  # "vsmb"; the second key is the schema's hash
 FIRST_SYNC_DELAY = timedelta(seconds=5)
 FINAL_OUTCOMES = ("sent", "skipped")
+LEASE = timedelta(seconds=30)
+RENEWALS_PER_LEASE = 3
 
 
 def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -79,8 +89,10 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
 class SchedulerSettings:
     """How often the scheduler looks, and how long it waits before retrying a send."""
 
-    leader_retry_seconds: float = 30.0
+    leader_retry_seconds: float = 10.0
     """How often a standby tries to take the lead (and the leader checks it still leads)."""
+    lease: timedelta = LEASE
+    """A leader that makes no progress for this long loses the lead (PostgreSQL)."""
     sweep_seconds: float = 30.0
     """How often the leader looks for due digests."""
     sync_minutes: float = 15.0
@@ -98,12 +110,27 @@ class SchedulerSettings:
     def from_env(cls, environ: Mapping[str, str]) -> SchedulerSettings:
         """Settings from the environment; ValueError names a bad variable."""
         every = _positive(environ, "VSM_TEST_DIGEST_EVERY_SECONDS", 0) or None
+        default = cls()
+
+        def seconds(name: str, value: timedelta) -> timedelta:
+            return timedelta(seconds=_positive(environ, name, value.total_seconds()))
+
         return cls(
-            leader_retry_seconds=_positive(environ, "VSM_LEADER_RETRY_SECONDS", 30.0),
-            sweep_seconds=_positive(environ, "VSM_SWEEP_SECONDS", 30.0),
-            sync_minutes=_positive(environ, "VSM_SYNC_MINUTES", 15.0),
+            leader_retry_seconds=_positive(
+                environ, "VSM_LEADER_RETRY_SECONDS", default.leader_retry_seconds
+            ),
+            lease=seconds("VSM_LEASE_SECONDS", default.lease),
+            sweep_seconds=_positive(environ, "VSM_SWEEP_SECONDS", default.sweep_seconds),
+            sync_minutes=_positive(environ, "VSM_SYNC_MINUTES", default.sync_minutes),
+            retry_failed=seconds("VSM_RETRY_SECONDS", default.retry_failed),
+            stale_claim=seconds("VSM_STALE_CLAIM_SECONDS", default.stale_claim),
             digest_every_seconds=None if every is None else max(1, round(every)),
         )
+
+    @property
+    def tick_seconds(self) -> float:
+        """How often the lead is checked: often enough to retry and to renew the lease."""
+        return min(self.leader_retry_seconds, self.lease.total_seconds() / RENEWALS_PER_LEASE)
 
 
 @dataclass(frozen=True)
@@ -178,10 +205,15 @@ def digest_jobs(
 
 
 class LeaderLock:
-    """Who runs the scheduler: the holder of a PostgreSQL advisory lock or of a lock file."""
+    """Who runs the scheduler: the holder of a PostgreSQL advisory lock or of a lock file.
 
-    def __init__(self, engine: Engine) -> None:
+    On PostgreSQL the lock's session ends (and the lock with it) once it has been idle for
+    ``lease``: whoever holds the lead must call :meth:`acquire` more often than that.
+    """
+
+    def __init__(self, engine: Engine, lease: timedelta = LEASE) -> None:
         self.engine = engine
+        self.lease = lease
         self._connection: Connection | None = None
         self._fd: int | None = None
         self._lock = threading.Lock()
@@ -228,13 +260,32 @@ class LeaderLock:
                 log.warning("lost the scheduler lock: the connection to PostgreSQL broke (%s)", exc)
                 self._forget_connection()
         # Autocommit: the lock belongs to the session, and no transaction stays open for hours.
+        # Detached: the session ends with the lead, it never goes back to the pool.
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        query = text("SELECT pg_try_advisory_lock(:key, hashtext(current_schema()))")
-        if connection.execute(query, {"key": ADVISORY_LOCK_CLASS}).scalar():
-            self._connection = connection
-            return True
+        connection.detach()
+        try:
+            self._limit_idle(connection)
+            query = text("SELECT pg_try_advisory_lock(:key, hashtext(current_schema()))")
+            if connection.execute(query, {"key": ADVISORY_LOCK_CLASS}).scalar():
+                self._connection = connection
+                return True
+        except BaseException:
+            connection.close()
+            raise
         connection.close()
         return False
+
+    def _limit_idle(self, connection: Connection) -> None:
+        """PostgreSQL ends this session after ``lease`` without a query (PostgreSQL 14+)."""
+        milliseconds = str(max(1, round(self.lease.total_seconds() * 1000)))
+        limit = text("SELECT set_config('idle_session_timeout', :ms, false)")
+        try:
+            connection.execute(limit, {"ms": milliseconds})
+        except DBAPIError:
+            log.warning(
+                "this PostgreSQL has no idle_session_timeout (before 14): a leader that stops "
+                "making progress keeps the lead until its connection closes"
+            )
 
     def _forget_connection(self) -> None:
         if self._connection is not None:
@@ -299,7 +350,7 @@ class BotScheduler:
         self.deps = deps
         self.scheduler = scheduler or make_scheduler()
         self.settings = settings or SchedulerSettings()
-        self.leader = leader or LeaderLock(deps.runtime.engine)
+        self.leader = leader or LeaderLock(deps.runtime.engine, self.settings.lease)
         self.leading = False
         self._standby_said = False
         self._tick_lock = threading.Lock()
@@ -316,11 +367,11 @@ class BotScheduler:
         self.scheduler.start()
         self.scheduler.add_job(
             self.tick,
-            IntervalTrigger(seconds=self.settings.leader_retry_seconds),
+            IntervalTrigger(seconds=self.settings.tick_seconds),
             id=LEADER_JOB,
             replace_existing=True,
             next_run_time=utc_now(),
-            misfire_grace_time=max(1, int(self.settings.leader_retry_seconds)),
+            misfire_grace_time=max(1, int(self.settings.tick_seconds)),
         )
 
     def shutdown(self) -> None:
@@ -392,7 +443,6 @@ class BotScheduler:
         """Start posting every due digest not yet sent (in the digest pool); return the posts."""
         now = self.deps.now()
         try:
-            report_interrupted(self.deps, self.settings.stale_claim)
             subscriptions = load_subscriptions(self.deps.runtime.engine)
         except Exception:
             log.exception("the digest sweep could not read the database; trying again later")
@@ -441,8 +491,12 @@ class BotScheduler:
             )
         finally:
             now = self.deps.now()
-            pause = self.settings.due_window if outcome in FINAL_OUTCOMES else None
             with self._lock:
                 self._in_flight.discard(token)
-                self._quiet_until[token] = now + (pause or self.settings.retry_failed)
+                if outcome != "waiting":  # for the first sync: looked at again next sweep
+                    self._quiet_until[token] = now + self._pause(outcome)
         return outcome
+
+    def _pause(self, outcome: str) -> timedelta:
+        """How long a digest is left alone after ``outcome``."""
+        return self.settings.due_window if outcome in FINAL_OUTCOMES else self.settings.retry_failed

@@ -5,16 +5,21 @@ message the bot posted that it may need to update later. Sends are *claimed* und
 before they are posted, so a retried job, a restart or a second process never posts twice.
 
 A send moves ``claimed`` (a process is building it) -> ``posting`` (the request is on its way)
--> ``sent`` (or ``skipped`` when there was nothing to say). A post that Slack refused or that
-could not reach Slack is ``failed`` and may be claimed again after a delay. A claim left
-``claimed`` by a process that died is stale after a while and may be claimed again: nothing was
-posted yet. One left ``posting`` may or may not have reached Slack, so it is never retried: it
-becomes ``unknown`` and the admins are told.
+-> ``sent`` (or ``skipped`` when there was nothing to say). Each claim is an *attempt* with an id
+of its own: only the current attempt may begin posting, so a process whose claim was taken over
+never posts. A post that Slack refused is ``failed``; one that may or may not have reached
+Slack (the connection dropped, and looking in the channel failed too) is ``unknown``; both may be
+claimed again after a delay. A claim left ``claimed`` or ``posting`` by a process that died (or
+stopped making progress) is stale after a while and may be claimed again. Once an attempt has
+begun posting, ``unsure_since`` records when: every later attempt looks for the send's key in the
+channel from then on before it posts (:class:`Claim.unsure_since`), so nothing is posted twice
+and nothing is dropped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +50,7 @@ SKIPPED = "skipped"
 FAILED = "failed"
 UNKNOWN = "unknown"
 STALE_CLAIM = timedelta(minutes=10)
-"""A claim still ``claimed`` after this long was left by a process that died."""
+"""A claim still ``claimed`` or ``posting`` after this long was left by a process that died."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,17 @@ class SendKey:
     channel_id: str
     kind: str
     period: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to post one send: this attempt's id and time, and what earlier ones left."""
+
+    key: SendKey
+    attempt: str
+    at: datetime
+    unsure_since: datetime | None = None
+    """An earlier attempt that began then may have reached Slack: look before posting."""
 
 
 @dataclass(frozen=True)
@@ -311,59 +327,80 @@ def claim_send(
     *,
     retry_after: timedelta = timedelta(0),
     stale_after: timedelta = STALE_CLAIM,
-) -> bool:
-    """Claim a send; False when it is sent, skipped, in progress, or failed too recently.
+) -> Claim | None:
+    """Claim a send; None when it is sent, skipped, in progress, or failed too recently.
 
-    A ``failed`` send is claimed again once ``retry_after`` has passed since its attempt began,
-    and a ``claimed`` one once ``stale_after`` has (its process died before posting).
+    A ``failed`` or ``unknown`` send is claimed again once ``retry_after`` has passed since its
+    attempt began, and a ``claimed`` or ``posting`` one once ``stale_after`` has (its process
+    died or stopped making progress).
     """
+    attempt = uuid.uuid4().hex
     row = {**dataclasses.asdict(key), "state": CLAIMED, "ts": None, "claimed_at": now}
     retry = or_(
-        and_(SENDS.c.state == FAILED, SENDS.c.claimed_at <= now - retry_after),
-        and_(SENDS.c.state == CLAIMED, SENDS.c.claimed_at <= now - stale_after),
+        and_(SENDS.c.state.in_((FAILED, UNKNOWN)), SENDS.c.claimed_at <= now - retry_after),
+        and_(SENDS.c.state.in_((CLAIMED, POSTING)), SENDS.c.claimed_at <= now - stale_after),
     )
     with engine.begin() as conn:
-        if _insert_new(conn, row):
-            return True
+        if _insert_new(conn, {**row, "attempt": attempt}):
+            return Claim(key, attempt, now)
         taken = conn.execute(
             update(SENDS)
             .where(_send_match(key), retry)
-            .values(state=CLAIMED, claimed_at=now, sent_at=None)
-        )
-        return taken.rowcount == 1
+            .values(state=CLAIMED, claimed_at=now, sent_at=None, attempt=attempt)
+            .returning(SENDS.c.unsure_since)
+        ).first()
+    return None if taken is None else Claim(key, attempt, now, taken.unsure_since)
 
 
-def begin_posting(engine: Engine, key: SendKey, claimed_at: datetime) -> bool:
-    """Mark the claim made at ``claimed_at`` as posting; False when another process took it."""
+def _attempt_match(claim: Claim) -> Any:
+    return and_(_send_match(claim.key), SENDS.c.attempt == claim.attempt)
+
+
+def begin_posting(engine: Engine, claim: Claim) -> bool:
+    """Mark the claim as posting; False when another process took it over."""
     with engine.begin() as conn:
         result = conn.execute(
             update(SENDS)
-            .where(_send_match(key), SENDS.c.state == CLAIMED, SENDS.c.claimed_at == claimed_at)
-            .values(state=POSTING)
+            .where(_attempt_match(claim), SENDS.c.state == CLAIMED)
+            .values(state=POSTING, unsure_since=func.coalesce(SENDS.c.unsure_since, claim.at))
         )
         return result.rowcount == 1
 
 
-def finish_send(engine: Engine, key: SendKey, state: str, ts: str | None, now: datetime) -> None:
-    """Record what became of a claimed send (``sent`` with the message ts, or ``skipped``)."""
+def finish_send(engine: Engine, claim: Claim, state: str, ts: str | None, now: datetime) -> bool:
+    """Record what became of the claim (``sent`` with the message ts, or ``skipped``).
+
+    A claim taken over meanwhile is still recorded while the new attempt has not begun posting
+    (so it never does); False when the new attempt was already posting.
+    """
+    pending = or_(SENDS.c.attempt == claim.attempt, SENDS.c.state == CLAIMED)
     with engine.begin() as conn:
-        conn.execute(update(SENDS).where(_send_match(key)).values(state=state, ts=ts, sent_at=now))
+        result = conn.execute(
+            update(SENDS)
+            .where(_send_match(claim.key), pending)
+            .values(state=state, ts=ts, sent_at=now, unsure_since=None)
+        )
+        return result.rowcount == 1
 
 
-def fail_send(engine: Engine, key: SendKey) -> None:
-    """Record that the post did not happen (Slack refused it or was unreachable): retry later."""
+def fail_send(engine: Engine, claim: Claim) -> None:
+    """The post did not reach Slack (Slack refused it, or the channel was seen without it)."""
     with engine.begin() as conn:
         conn.execute(
             update(SENDS)
-            .where(_send_match(key), SENDS.c.state.in_((CLAIMED, POSTING)))
-            .values(state=FAILED)
+            .where(_attempt_match(claim), SENDS.c.state.in_((CLAIMED, POSTING)))
+            .values(state=FAILED, unsure_since=None)
         )
 
 
-def release_send(engine: Engine, key: SendKey) -> None:
-    """Drop a claim whose post failed, so a retry may send it."""
+def mark_unknown(engine: Engine, claim: Claim) -> None:
+    """The post may have reached Slack and nobody could look: the next attempt looks first."""
     with engine.begin() as conn:
-        conn.execute(delete(SENDS).where(_send_match(key)))
+        conn.execute(
+            update(SENDS)
+            .where(_attempt_match(claim), SENDS.c.state.in_((CLAIMED, POSTING)))
+            .values(state=UNKNOWN)
+        )
 
 
 def _send_from_row(row: Any) -> SendRecord:
@@ -385,26 +422,6 @@ def load_sends(engine: Engine, kinds: Collection[str] | None = None) -> list[Sen
         query = query.where(SENDS.c.kind.in_(list(kinds)))
     with engine.connect() as conn:
         return [_send_from_row(r) for r in conn.execute(query)]
-
-
-def interrupted_sends(engine: Engine, before: datetime) -> list[SendRecord]:
-    """Sends left ``posting`` since before ``before``: their process died mid-post."""
-    query = (
-        select(SENDS)
-        .where(SENDS.c.state == POSTING, SENDS.c.claimed_at <= before)
-        .order_by(SENDS.c.claimed_at, SENDS.c.id)
-    )
-    with engine.connect() as conn:
-        return [_send_from_row(r) for r in conn.execute(query)]
-
-
-def mark_unknown(engine: Engine, key: SendKey) -> bool:
-    """Turn an interrupted ``posting`` send into ``unknown``; False when another process did."""
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(SENDS).where(_send_match(key), SENDS.c.state == POSTING).values(state=UNKNOWN)
-        )
-        return result.rowcount == 1
 
 
 # --- which teams a channel follows ---

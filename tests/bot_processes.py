@@ -1,10 +1,10 @@
 """Real ``vsm serve --http`` processes for the scale-out and fault tests (and the benchmark).
 
 :class:`BotProcess` starts ``vsm --config <app.yaml> -v serve --http --port 0`` with its output
-in a log file, learns its port from the "listening on" line, and waits for log lines with a
-deadline (polling, never sleeping for a fixed time). :func:`write_app_yaml` writes an app.yaml
-with N small demo teams, each in its own channel, pointed at a fake Slack; :func:`schema_url`
-points a PostgreSQL URL at one schema.
+in a log file, learns its port from the "listening on" line, waits for log lines with a
+deadline (polling, never sleeping for a fixed time), and kills, freezes or thaws it.
+:func:`write_app_yaml` writes an app.yaml with N small demo teams, each in its own channel,
+pointed at a fake Slack; :func:`schema_url` points a PostgreSQL URL at one schema.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ class BotProcess:
         log: Path,
         env: dict[str, str] | None = None,
         chart_processes: int = 0,
+        *,
+        wait: bool = True,
     ) -> None:
         self.log = log
         environment = {
@@ -138,6 +141,12 @@ class BotProcess:
             self.process = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, env=environment
             )
+        self.port = 0
+        if wait:
+            self.wait_listening()
+
+    def wait_listening(self) -> None:
+        """Wait until it serves (``wait=False`` leaves that to the caller); learn its port."""
         self.port = int(self.wait_for(LISTENING).group(1))
 
     @property
@@ -178,6 +187,7 @@ class BotProcess:
                 "channel_id": channel,
                 "team_id": "T0FAKE001",
                 "response_url": "http://127.0.0.1:9/unused",
+                "trigger_id": uuid.uuid4().hex,  # each request Slack signs is unique
             }
         ).encode()
         headers = signed_headers(body, "application/x-www-form-urlencoded")
@@ -190,9 +200,18 @@ class BotProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def freeze(self) -> None:
+        """SIGSTOP: the process stops making progress but keeps its sockets open."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: a frozen process goes on where it stopped."""
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> int:
-        """SIGTERM and wait; the exit status."""
+        """SIGTERM (a frozen process is thawed first) and wait; the exit status."""
         if self.process.poll() is None:
+            self.thaw()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)

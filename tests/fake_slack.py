@@ -1,19 +1,26 @@
 """A fake Slack Web API: a real HTTP server on a free loopback port that records every call.
 
-It answers what vsm-bot uses (auth.test, chat.postMessage/update/postEphemeral, conversations.*,
-views.publish, the three files upload v2 steps, oauth.v2.access, response_url posts), checks
-tokens, refuses Block Kit that Slack would refuse (``invalid_blocks``, ``msg_too_long``,
-``msg_blocks_too_long``) and can be told to answer the next call of a method with HTTP 429 and
-``Retry-After``. Tests read :attr:`FakeSlack.calls` and wait for asynchronous work with
-:meth:`FakeSlack.wait_for` (a short polling loop with a deadline, never a sleep on time).
+It answers what vsm-bot uses (auth.test, chat.postMessage/update/postEphemeral, conversations.*
+including history and replies with message ``metadata``, views.publish, the three files upload
+v2 steps, oauth.v2.access, response_url posts), checks tokens, refuses Block Kit that Slack would
+refuse (``invalid_blocks``, ``msg_too_long``, ``msg_blocks_too_long``) and can be told to answer
+the next call of a method with HTTP 429 and ``Retry-After`` (:meth:`FakeSlack.fail_next`), or to
+interrupt it (:meth:`FakeSlack.interrupt_next`): take it or not, answer it or drop the connection,
+and run a hook as it arrives (to kill or freeze the caller mid-request). Message ts come from
+``clock`` (the real one unless a test fixes it). Tests read :attr:`FakeSlack.calls` and
+:meth:`FakeSlack.posted`, and wait for asynchronous work with :meth:`FakeSlack.wait_for` (a short
+polling loop with a deadline, never a sleep on time).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +34,8 @@ MAX_VIEW_BLOCKS = 100
 MAX_TEXT = 40_000
 MAX_BLOCK_TEXT = 12_000
 NO_AUTH_METHODS = {"oauth.v2.access"}
+HISTORY_PAGE = 100
+"""Messages per conversations.history page when no ``limit`` is given (Slack's default)."""
 
 
 @dataclass
@@ -42,6 +51,8 @@ class Call:
     """``time.monotonic()`` when it arrived."""
     status: int = 200
     reply: dict[str, Any] = field(default_factory=dict)
+    answered: bool = True
+    """False when the connection was dropped instead of answering (:meth:`interrupt_next`)."""
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -116,10 +127,23 @@ class _Failure:
     error: str
 
 
+@dataclass
+class _Interruption:
+    accept: bool
+    answer: bool
+    hook: Callable[[Call], None] | None
+    after: int
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
 class FakeSlack:
     """The fake Web API; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, bot_token: str = BOT_TOKEN) -> None:
+    def __init__(self, bot_token: str = BOT_TOKEN, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.tokens = {bot_token}
         self.calls: list[Call] = []
         self.channels: dict[str, dict[str, Any]] = {}
@@ -127,6 +151,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._interruptions: dict[str, list[_Interruption]] = {}
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -187,6 +212,31 @@ class FakeSlack:
         """Answer the next call of ``method`` with ``status`` (and ``Retry-After``)."""
         with self._lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, error))
+
+    def interrupt_next(
+        self,
+        method: str,
+        *,
+        accept: bool = True,
+        answer: bool = False,
+        hook: Callable[[Call], None] | None = None,
+        after: int = 0,
+    ) -> None:
+        """Interrupt the next call of ``method`` (once ``after`` more have gone through).
+
+        ``hook(call)`` runs as the call arrives (e.g. to SIGKILL or SIGSTOP the caller); then the
+        call is carried out when ``accept`` (a post is posted) and answered when ``answer``, else
+        the connection is closed without an answer, like a network failure after Slack took it.
+        """
+        planned = _Interruption(accept, answer, hook, after)
+        with self._lock:
+            self._interruptions.setdefault(method, []).append(planned)
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The messages in Slack (in ``channel``), oldest first, whatever became of the calls."""
+        with self._lock:
+            found = [m for m in self.messages.values() if channel in (None, m["channel"])]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def calls_to(self, method: str) -> list[Call]:
         """The calls of one method so far, in order."""
@@ -261,15 +311,96 @@ class FakeSlack:
             return {"ok": False, "error": "msg_blocks_too_long"}
         return None
 
+    def interruption(self, method: str) -> _Interruption | None:
+        """The interruption planned for this call of ``method`` (taken off the plan)."""
+        with self._lock:
+            queued = self._interruptions.get(method)
+            if not queued:
+                return None
+            if queued[0].after > 0:
+                queued[0].after -= 1
+                return None
+            return queued.pop(0)
+
     def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         refused = self._check_message(params)
         if refused:
             return refused
         n = self._next()
-        ts = f"{1_790_000_000 + n}.{n:06d}"
+        ts = f"{math.floor(self.clock())}.{n:06d}"
         with self._lock:
             self.messages[ts] = {**params, "ts": ts}
         return {"ok": True, "channel": params["channel"], "ts": ts, "message": {"ts": ts}}
+
+    def _visible(self, channel: str) -> dict[str, Any] | None:
+        """Why the bot may not read ``channel`` (Slack's error), or None when it may."""
+        known = self.channels.get(channel)
+        if known is None and not channel.startswith("D"):
+            return {"ok": False, "error": "channel_not_found"}
+        if known is not None and not known["is_member"]:
+            return {"ok": False, "error": "not_in_channel"}
+        return None
+
+    def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``messages`` (newest first) within oldest/latest, with their metadata."""
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or math.inf)
+        inclusive = _flag(params.get("inclusive"))
+        within = [
+            m
+            for m in messages
+            if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
+        within.sort(key=lambda m: float(m["ts"]), reverse=True)
+        start = int(params.get("cursor") or 0)
+        limit = min(int(params.get("limit") or HISTORY_PAGE), 999)
+        page = within[start : start + limit]
+        more = start + limit < len(within)
+        shown = [
+            {
+                "type": "message",
+                "ts": m["ts"],
+                "text": m.get("text", ""),
+                "bot_id": "B0FAKE",
+                **({"thread_ts": m["thread_ts"]} if m.get("thread_ts") else {}),
+                **(
+                    {"metadata": m["metadata"]}
+                    if m.get("metadata") and _flag(params.get("include_all_metadata"))
+                    else {}
+                ),
+            }
+            for m in page
+        ]
+        cursor = str(start + limit) if more else ""
+        return {
+            "ok": True,
+            "messages": shown,
+            "has_more": more,
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        refused = self._visible(channel)
+        if refused:
+            return refused
+        top = [
+            m
+            for m in self.posted(channel)
+            if not m.get("thread_ts") or m["thread_ts"] == m["ts"] or m.get("reply_broadcast")
+        ]
+        return self._page(top, params)
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, parent = str(params.get("channel", "")), str(params.get("ts", ""))
+        refused = self._visible(channel)
+        if refused:
+            return refused
+        thread = [m for m in self.posted(channel) if parent in (m["ts"], m.get("thread_ts"))]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._page(thread, params)
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         refused = self._check_message(params)
@@ -369,7 +500,7 @@ def _parse(body: bytes, content_type: str, query: str) -> dict[str, Any]:
         params.update(json.loads(body))
     elif body:
         params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
-    for key in ("blocks", "view", "files"):
+    for key in ("blocks", "view", "files", "metadata"):
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
@@ -414,9 +545,40 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 return
             method = parsed.path.removeprefix("/api/")
             params = _parse(body, headers.get("content-type", ""), parsed.query)
+            interruption = fake.interruption(method)
+            if interruption is not None:
+                self._interrupted(method, params, headers, body, arrived, interruption)
+                return
             status, extra, reply = fake.handle(method, params, headers)
             self._record(Call(method, params, headers, body, arrived, status, reply))
             self._send(status, extra, json.dumps(reply).encode(), "application/json")
+
+        def _interrupted(
+            self,
+            method: str,
+            params: dict[str, Any],
+            headers: dict[str, str],
+            body: bytes,
+            arrived: float,
+            interruption: _Interruption,
+        ) -> None:
+            answer = interruption.answer and interruption.accept
+            call = Call(method, params, headers, body, arrived, answered=answer)
+            if interruption.hook is not None:
+                interruption.hook(call)
+            extra: dict[str, str] = {}
+            if interruption.accept:
+                call.status, extra, call.reply = fake.handle(method, params, headers)
+            self._record(call)
+            self.close_connection = not answer
+            try:
+                if answer:
+                    payload = json.dumps(call.reply).encode()
+                    self._send(call.status, extra, payload, "application/json")
+                else:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the caller is gone (killed by the hook)
 
         def _record(self, call: Call) -> None:
             with fake._lock:

@@ -109,6 +109,21 @@ def test_a_429_storm_is_waited_out_and_the_digest_posted_once(scheduler, fake) -
     assert state(scheduler) == ["sent"]
 
 
+@pytest.mark.parametrize("accept", [True, False], ids=["taken", "not-taken"])
+def test_a_dropped_connection_while_posting_a_digest_never_doubles_nor_loses_it(
+    scheduler, fake, accept
+) -> None:
+    fake.interrupt_next("chat.postMessage", accept=accept, answer=False)
+
+    assert sweep(scheduler) == ["sent"]
+
+    (message,) = fake.posted(TEAM_CHANNEL)
+    (record,) = load_sends(scheduler.deps.runtime.engine, ["digest_daily"])
+    assert (record.state, record.ts) == ("sent", message["ts"])
+    assert message["metadata"]["event_payload"]["period"] == record.key.period
+    assert len(fake.calls_to("conversations.history")) == 1, "looked before posting again"
+
+
 def test_a_storm_longer_than_the_retries_is_retried_by_a_later_sweep(
     scheduler, fake, clock, caplog
 ) -> None:

@@ -8,6 +8,7 @@ once across the failover. Needs ``VSM_TEST_POSTGRES_URL``; each test gets a sche
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +107,29 @@ def test_one_of_three_processes_leads_and_a_standby_takes_over_when_it_dies(
     finally:
         stop_all(processes)
     assert [p.process.returncode for p in survivors] == [0, 0], "SIGTERM stops them cleanly"
+
+
+def test_a_frozen_leader_is_replaced_within_its_lease_and_stands_down_when_it_resumes(
+    schema, fake, tmp_path
+) -> None:
+    name, _ = schema
+    config = write_app_yaml(tmp_path / "app.yaml", fake, schema_url(POSTGRES_URL, name))
+    env = {"VSM_LEADER_RETRY_SECONDS": "0.5", "VSM_LEASE_SECONDS": "2"}
+    processes = start(config, tmp_path, 2, env)
+    try:
+        wait_until(lambda: any(p.leads() for p in processes), 30, "a leader")
+        leader = next(p for p in processes if p.leads())
+        standby = next(p for p in processes if p is not leader)
+        leader.freeze()
+        frozen_at = time.monotonic()
+        standby.wait_for(LEADS, 30)
+        failover = time.monotonic() - frozen_at
+        leader.thaw()
+        leader.wait_for("no longer runs the scheduler", 30)
+    finally:
+        stop_all(processes)
+
+    assert failover < 10, f"a standby led {failover:.1f} s after the leader froze (lease 2 s)"
 
 
 def test_each_digest_is_posted_once_across_a_leader_killed_with_sigkill(

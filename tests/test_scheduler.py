@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import load_config
-from bot.runtime import Runtime
+from bot.runtime import Runtime, open_runtime
 from bot.scheduler import (
     SWEEP_JOB,
     SYNC_JOB,
@@ -24,6 +24,7 @@ from bot.scheduler import (
     make_scheduler,
 )
 from bot.slack.deps import build_deps
+from bot.sync import sync_teams
 from storage.bot_state import Subscription, load_sends, save_subscription
 from storage.db import make_engine
 from tests.conftest import DEMO_CONFIG, NOW
@@ -170,6 +171,24 @@ def test_a_digest_missed_while_no_process_led_goes_out_late_but_not_too_late(
     assert record.key.period == "2026-11-26"
 
 
+def test_a_digest_due_before_the_first_sync_goes_out_after_it(fake, clock, tmp_path) -> None:
+    runtime = open_runtime(demo_config(fake), database=f"sqlite:///{tmp_path / 'new.db'}")
+    runtime.clock = clock
+    scheduler = BotScheduler(build_deps(runtime))
+    try:
+        before = sweep(scheduler)
+        assert load_sends(runtime.engine) == [], "nothing claimed, nothing skipped"
+        sync_teams(runtime)
+        clock.now += timedelta(seconds=30)
+        after = sweep(scheduler)
+    finally:
+        scheduler.shutdown()
+        runtime.engine.dispose()
+
+    assert (before, after) == (["waiting"], ["sent"])
+    assert digest_posts(fake) == [TEAM_CHANNEL]
+
+
 def test_subscriptions_made_in_any_process_are_swept(runtime, scheduler, fake, clock) -> None:
     subscribe(runtime, "C0NEWCHAN", "daily", "09:31")
     fake.add_channel("C0NEWCHAN", "new")
@@ -193,11 +212,25 @@ def test_jobs_run_only_while_leading_and_never_overlap(scheduler) -> None:
 
 def test_settings_come_from_the_environment_and_bad_values_are_named() -> None:
     settings = SchedulerSettings.from_env(
-        {"VSM_LEADER_RETRY_SECONDS": "0.5", "VSM_TEST_DIGEST_EVERY_SECONDS": "3"}
+        {
+            "VSM_LEADER_RETRY_SECONDS": "0.5",
+            "VSM_TEST_DIGEST_EVERY_SECONDS": "3",
+            "VSM_LEASE_SECONDS": "6",
+            "VSM_RETRY_SECONDS": "2",
+            "VSM_STALE_CLAIM_SECONDS": "90",
+        }
     )
 
     assert (settings.leader_retry_seconds, settings.digest_every_seconds) == (0.5, 3)
+    assert (settings.lease, settings.retry_failed, settings.stale_claim) == (
+        timedelta(seconds=6),
+        timedelta(seconds=2),
+        timedelta(seconds=90),
+    )
     assert SchedulerSettings.from_env({}) == SchedulerSettings()
+    default = SchedulerSettings()
+    assert default.tick_seconds == 10, "the lease is renewed three times per lease"
+    assert default.lease.total_seconds() + default.leader_retry_seconds <= 60, "within a minute"
     for bad in ("soon", "0", "-1", "nan"):
         with pytest.raises(ValueError, match=f"VSM_SWEEP_SECONDS must be a positive.*{bad}"):
             SchedulerSettings.from_env({"VSM_SWEEP_SECONDS": bad})
@@ -253,6 +286,22 @@ def test_a_leader_whose_connection_dies_loses_the_lead_to_a_standby(engine, capl
     with caplog.at_level(logging.WARNING):
         assert leader.acquire() is False
     assert "lost the scheduler lock" in caplog.text
+    standby.release()
+
+
+@pytest.mark.postgres
+def test_a_frozen_leader_loses_the_lead_once_its_lease_runs_out(engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the lease is the advisory lock's PostgreSQL session")
+    leader = LeaderLock(engine, lease=timedelta(seconds=1))
+    standby = LeaderLock(engine, lease=timedelta(seconds=1))
+    assert leader.acquire() is True
+
+    deadline = time.monotonic() + 10
+    while not standby.acquire():  # the leader makes no progress: it never calls acquire again
+        assert time.monotonic() < deadline, "a frozen leader kept the lead"
+        time.sleep(0.05)
+    assert leader.acquire() is False, "once it resumes it knows it no longer leads"
     standby.release()
 
 

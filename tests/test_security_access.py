@@ -202,8 +202,9 @@ def test_storage_binds_hostile_values_as_data(engine, hostile) -> None:
     save_alert_channel(engine, AlertChannel("payments", hostile, True, hostile, NOW, hostile))
     key = SendKey("payments", hostile, "digest_daily", hostile)
 
-    assert claim_send(engine, key, NOW) is True
-    assert claim_send(engine, key, NOW + timedelta(seconds=1)) is False
+    claim = claim_send(engine, key, NOW)
+    assert claim is not None and claim.key == key
+    assert claim_send(engine, key, NOW + timedelta(seconds=1)) is None
     assert load_subscriptions(engine) == [subscription]
     assert [m.detector for m in active_mutes(engine, "payments", NOW)] == [hostile]
     assert teams_followed_in(engine, hostile) == {"payments"}

@@ -11,7 +11,7 @@ import pytest
 from bot.config import load_config
 from bot.slack import ids
 from bot.slack.alerts import AlertPolicy, alert_admins, deliver_alerts, may_notify
-from bot.slack.client import ChannelPacer, Poster, make_client
+from bot.slack.client import ChannelPacer, Poster, UncertainPost, make_client
 from bot.slack.jobs import sync_and_alert
 from insights.findings import Finding, Severity
 from storage.bot_state import Mute, load_alerts, save_mute
@@ -79,6 +79,32 @@ def test_a_new_finding_is_posted_once(sqlite_engine, poster, fake) -> None:
     assert {a["value"] for a in actions} == {str(record.id)}
     assert actions[-1]["url"] == "https://demo.example/PAY-1"
     assert record.ts == post.reply["ts"]
+
+
+def test_an_alert_whose_answer_was_lost_is_not_posted_twice(sqlite_engine, poster, fake) -> None:
+    fake.interrupt_next("chat.postMessage", accept=True, answer=False)
+
+    run = deliver(sqlite_engine, poster, [finding("PAY-1")])
+
+    (message,) = fake.posted(CHANNEL)
+    (record,) = load_alerts(sqlite_engine, "payments", CHANNEL)
+    assert (run.posted, record.ts) == (1, message["ts"])
+
+
+def test_an_alert_posted_by_an_interrupted_run_is_found_by_the_next(
+    sqlite_engine, poster, fake
+) -> None:
+    fake.interrupt_next("chat.postMessage", accept=True, answer=False)
+    for _ in range(3):  # nobody can look either: the first run gives up, unsure
+        fake.fail_next("conversations.history", status=503, error="service_unavailable")
+    with pytest.raises(UncertainPost):
+        deliver(sqlite_engine, poster, [finding("PAY-1")])
+
+    run = deliver(sqlite_engine, poster, [finding("PAY-1")], NOW + timedelta(minutes=15))
+
+    (message,) = fake.posted(CHANNEL)
+    (record,) = load_alerts(sqlite_engine, "payments", CHANNEL)
+    assert (run.posted, record.ts) == (1, message["ts"])
 
 
 def test_info_findings_wait_for_the_digest(sqlite_engine, poster, fake) -> None:

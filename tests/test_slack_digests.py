@@ -14,7 +14,9 @@ from bot.slack.client import ChannelPacer, Poster, make_client
 from bot.slack.digests import digest_period, send_digest
 from bot.slack.jobs import post_digest
 from bot.slack.render_digest import SEVERITY_TITLES
+from bot.sync import source_key
 from storage.bot_state import SendKey, load_send
+from storage.repository import record_health
 from tests.conftest import NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
@@ -131,10 +133,16 @@ def test_nothing_to_say_is_skipped_not_posted(fake, sqlite_engine, tmp_path) -> 
     config = demo_config(fake)
     team = config.teams[0]
     poster = Poster(make_client(fake.api_url, BOT_TOKEN), ChannelPacer(interval=0))
+    answers = Answers(sqlite_engine)
+    before_sync = send_digest(sqlite_engine, answers, poster, team, "C1", "daily", NOW)
+    for source in team.source_configs():  # synced, and found nothing
+        record_health(
+            sqlite_engine, source_key=source_key(team, source), team=team.name, source="x", now=NOW
+        )
 
-    outcome = send_digest(sqlite_engine, Answers(sqlite_engine), poster, team, "C1", "daily", NOW)
+    outcome = send_digest(sqlite_engine, answers, poster, team, "C1", "daily", NOW)
 
-    assert outcome == "skipped"
+    assert (before_sync, outcome) == ("waiting", "skipped")
     assert fake.calls_to("chat.postMessage") == []
     key = SendKey("payments", "C1", "digest_daily", "2026-11-25")
     assert load_send(sqlite_engine, key).state == "skipped"

@@ -20,14 +20,12 @@ from storage.bot_state import (
     delete_subscriptions,
     fail_send,
     finish_send,
-    interrupted_sends,
     load_alert,
     load_alert_channels,
     load_alerts,
     load_send,
     load_subscriptions,
     mark_unknown,
-    release_send,
     save_alert,
     save_alert_channel,
     save_mute,
@@ -39,15 +37,16 @@ KEY = SendKey("payments", "C1", "digest_daily", "2026-11-25")
 
 
 def test_a_send_is_claimed_once(engine) -> None:
-    assert claim_send(engine, KEY, NOW) is True
-    assert claim_send(engine, KEY, NOW) is False
-    assert claim_send(engine, dataclasses.replace(KEY, period="2026-11-26"), NOW) is True
+    assert claim_send(engine, KEY, NOW) is not None
+    assert claim_send(engine, KEY, NOW) is None
+    assert claim_send(engine, dataclasses.replace(KEY, period="2026-11-26"), NOW) is not None
 
 
 def test_concurrent_claims_have_one_winner(engine) -> None:
     wins: list[bool] = []
     threads = [
-        threading.Thread(target=lambda: wins.append(claim_send(engine, KEY, NOW))) for _ in range(8)
+        threading.Thread(target=lambda: wins.append(claim_send(engine, KEY, NOW) is not None))
+        for _ in range(8)
     ]
     for thread in threads:
         thread.start()
@@ -56,58 +55,78 @@ def test_concurrent_claims_have_one_winner(engine) -> None:
     assert sorted(wins) == [False] * 7 + [True]
 
 
-def test_a_finished_send_keeps_its_ts_and_a_released_one_can_be_claimed_again(engine) -> None:
-    claim_send(engine, KEY, NOW)
-    finish_send(engine, KEY, "sent", "123.456", NOW + timedelta(seconds=2))
+def test_a_finished_send_keeps_its_ts(engine) -> None:
+    claim = claim_send(engine, KEY, NOW)
+    assert claim is not None and begin_posting(engine, claim)
+    assert finish_send(engine, claim, "sent", "123.456", NOW + timedelta(seconds=2)) is True
+
     record = load_send(engine, KEY)
     assert record is not None and (record.state, record.ts) == ("sent", "123.456")
-
-    other = dataclasses.replace(KEY, kind="digest_weekly")
-    claim_send(engine, other, NOW)
-    release_send(engine, other)
-    assert load_send(engine, other) is None
-    assert claim_send(engine, other, NOW) is True
+    assert claim_send(engine, KEY, NOW + 2 * STALE_CLAIM) is None, "sent is final"
 
 
 def test_a_stale_claim_is_taken_over_and_the_old_claimer_cannot_post(engine) -> None:
     later = NOW + STALE_CLAIM
-    claim_send(engine, KEY, NOW)
+    first = claim_send(engine, KEY, NOW)
 
     fresh = claim_send(engine, KEY, later - timedelta(seconds=1))
     stale = claim_send(engine, KEY, later)
 
-    assert (fresh, stale) == (False, True)
-    assert begin_posting(engine, KEY, NOW) is False, "the first claimer lost its claim"
-    assert begin_posting(engine, KEY, later) is True
-    assert claim_send(engine, KEY, later + 2 * STALE_CLAIM) is False, "posting is never retried"
+    assert first is not None and fresh is None and stale is not None
+    assert stale.unsure_since is None, "nothing was posting: nothing to look for"
+    assert begin_posting(engine, first) is False, "the first claimer lost its claim"
+    assert begin_posting(engine, stale) is True
+
+
+def test_a_send_left_posting_is_taken_over_and_looked_for_first(engine) -> None:
+    first = claim_send(engine, KEY, NOW)
+    assert first is not None and begin_posting(engine, first)
+
+    fresh = claim_send(engine, KEY, NOW + STALE_CLAIM - timedelta(seconds=1))
+    taken = claim_send(engine, KEY, NOW + STALE_CLAIM)
+    assert fresh is None and taken is not None
+    died_again = claim_send(engine, KEY, NOW + 2 * STALE_CLAIM)
+
+    assert taken.unsure_since == NOW, "the post that began then may be in Slack"
+    assert died_again is not None and died_again.unsure_since == NOW, "still unsure"
+    assert begin_posting(engine, died_again) is True
+    assert finish_send(engine, first, "sent", "1.1", NOW) is False, "taken over while posting"
+
+
+def test_a_post_that_ends_after_a_takeover_stops_the_new_attempt_before_it_posts(engine) -> None:
+    first = claim_send(engine, KEY, NOW)
+    assert first is not None and begin_posting(engine, first)
+    taken = claim_send(engine, KEY, NOW + STALE_CLAIM)
+    assert taken is not None
+
+    assert finish_send(engine, first, "sent", "1.1", NOW + STALE_CLAIM) is True
+    assert begin_posting(engine, taken) is False, "it is sent: the new attempt never posts"
 
 
 def test_a_failed_send_is_claimed_again_after_the_retry_delay(engine) -> None:
     wait = timedelta(minutes=5)
-    claim_send(engine, KEY, NOW)
-    begin_posting(engine, KEY, NOW)
-    fail_send(engine, KEY)
+    claim = claim_send(engine, KEY, NOW)
+    assert claim is not None and begin_posting(engine, claim)
+    fail_send(engine, claim)
 
     record = load_send(engine, KEY)
     assert record is not None and record.state == "failed"
-    assert claim_send(engine, KEY, NOW + wait - timedelta(seconds=1), retry_after=wait) is False
-    assert claim_send(engine, KEY, NOW + wait, retry_after=wait) is True
+    assert claim_send(engine, KEY, NOW + wait - timedelta(seconds=1), retry_after=wait) is None
+    again = claim_send(engine, KEY, NOW + wait, retry_after=wait)
+    assert again is not None and again.unsure_since is None, "Slack refused it: not in Slack"
 
 
-def test_a_send_interrupted_while_posting_becomes_unknown_once(engine) -> None:
-    claim_send(engine, KEY, NOW)
-    begin_posting(engine, KEY, NOW)
-    other = dataclasses.replace(KEY, period="2026-11-26")
-    claim_send(engine, other, NOW + STALE_CLAIM)
-    begin_posting(engine, other, NOW + STALE_CLAIM)
+def test_an_unknown_send_is_claimed_again_and_looked_for_first(engine) -> None:
+    wait = timedelta(minutes=5)
+    claim = claim_send(engine, KEY, NOW)
+    assert claim is not None and begin_posting(engine, claim)
+    mark_unknown(engine, claim)
 
-    interrupted = interrupted_sends(engine, NOW + timedelta(minutes=1))
-
-    assert [r.key for r in interrupted] == [KEY], "only the one posting for long"
-    assert mark_unknown(engine, KEY) is True
-    assert mark_unknown(engine, KEY) is False
     record = load_send(engine, KEY)
+    again = claim_send(engine, KEY, NOW + wait, retry_after=wait)
+
     assert record is not None and record.state == "unknown"
+    assert again is not None and again.unsure_since == NOW
 
 
 def test_a_subscription_replaces_the_channels_earlier_one_of_its_kind(engine) -> None:

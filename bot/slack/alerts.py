@@ -7,7 +7,9 @@ note when it escalates); one that cleared is marked resolved. A finding that ret
 cooldown reopens its old message instead of posting a new one. New posts and thread notes wait
 for the team's working hours outside its quiet hours; a channel gets at most ``daily_cap`` alert
 messages a day, the rest are summarised in one overflow message. Snoozed and acknowledged alerts
-stay silent.
+stay silent. Cards, groups and the overflow message carry a key as message metadata
+(:meth:`~bot.slack.client.Poster.post_once`): a post whose answer was lost is looked for in the
+channel before it is posted again, also by the next run when the first one gave up.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from functools import partial
 
 from sqlalchemy import Engine
 
 from bot.config import AppConfig, TeamConfig
+from bot.slack.blocks import escape
 from bot.slack.client import Poster
 from bot.slack.render_alerts import (
     ACKNOWLEDGED,
@@ -36,18 +40,16 @@ from bot.slack.render_alerts import (
     render_group,
     render_overflow,
 )
+from bot.slack.sends import send_once
 from insights.findings import Finding, Severity
 from storage.bot_state import (
     AlertRecord,
     SendKey,
     active_mutes,
-    claim_send,
     count_channel_posts_since,
-    finish_send,
     load_alert,
     load_alerts,
     load_send,
-    release_send,
     save_alert,
 )
 from storage.repository import SourceHealth
@@ -90,6 +92,11 @@ def fingerprint(finding: Finding) -> str:
     """Changes when anything shown on the finding's card changes."""
     data = json.dumps(finding_to_dict(finding), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def card_key(record: AlertRecord) -> SendKey:
+    """The key an alert card carries as message metadata (its record's id)."""
+    return SendKey(record.team, record.channel_id, "alert", str(record.id))
 
 
 def local_midnight(now: datetime, zone: tzinfo) -> datetime:
@@ -173,7 +180,7 @@ class _Delivery:
             updated = dataclasses.replace(updated, state=OPEN, snoozed_until=None)
             changed, note = True, "The snooze is over and this still holds."
         elif escalated and updated.state == OPEN:
-            note = f"Escalated to {finding.severity.value}: {finding.title}"
+            note = f"Escalated to {finding.severity.value}: {escape(finding.title)}"
         updated = self.save(updated)
         if changed:
             self.refresh(updated)
@@ -194,7 +201,8 @@ class _Delivery:
         )
         if len(ordered) > self.policy.group_above and room > 0:
             group = render_group(self.team.name, [f for f, _ in ordered])
-            parent = self.poster.post(self.channel, group)
+            key = SendKey(self.team.name, self.channel, "alert_group", self.now.isoformat())
+            parent = self.poster.post_once(self.channel, group, dataclasses.asdict(key), self.now)
             for finding, old in ordered:
                 self.post_card(finding, old, thread_ts=parent)
             return
@@ -214,12 +222,27 @@ class _Delivery:
             state=OPEN,
             first_seen_at=self.now,
             last_seen_at=self.now,
+            thread_ts=thread_ts,
             id=old.id if old is not None else None,
         )
         record = self.save(base)
-        ts = self.poster.post(self.channel, render_alert(record), thread_ts=thread_ts)
-        self.save(dataclasses.replace(record, ts=ts, thread_ts=thread_ts, posted_at=self.now))
+        found = self.find_interrupted(old)
+        if found is not None:
+            record = dataclasses.replace(record, thread_ts=old.thread_ts if old else None)
+            ts = found
+        else:
+            key = dataclasses.asdict(card_key(record))
+            message = render_alert(record)
+            ts = self.poster.post_once(self.channel, message, key, self.now, thread_ts=thread_ts)
+        self.save(dataclasses.replace(record, ts=ts, posted_at=self.now))
         self.run.posted += 1
+
+    def find_interrupted(self, old: AlertRecord | None) -> str | None:
+        """The card an earlier run posted without learning its ts (its answer was lost)."""
+        if old is None or old.ts is not None or old.id is None:
+            return None
+        key = dataclasses.asdict(card_key(old))
+        return self.poster.find_sent(self.channel, key, old.last_seen_at, old.thread_ts)
 
     def summarise_overflow(self, overflow: Sequence[Finding]) -> None:
         if not overflow:
@@ -228,13 +251,7 @@ class _Delivery:
         period = self.now.astimezone(self.team.zone).date().isoformat()
         key = SendKey(self.team.name, self.channel, "alert_overflow", period)
         message = render_overflow(self.team.name, overflow, self.policy.daily_cap)
-        if claim_send(self.engine, key, self.now):
-            try:
-                ts = self.poster.post(self.channel, message)
-            except Exception:
-                release_send(self.engine, key)
-                raise
-            finish_send(self.engine, key, "sent", ts, self.now)
+        if send_once(self.engine, self.poster, key, message, self.now, lambda: self.channel):
             return
         sent = load_send(self.engine, key)
         if sent is not None and sent.ts is not None:
@@ -359,15 +376,11 @@ def alert_admins(
         period = now.astimezone(team.zone).date().isoformat()
         for admin in dict.fromkeys([*config.slack.admins, *team.admins]):
             key = SendKey(h.team, admin, f"{kind}:{h.source_key}", period)
-            if not claim_send(engine, key, now):
-                continue
+            message = render_admin_health(h, reason)
             try:
-                channel = poster.open_dm(admin)
-                ts = poster.post(channel, render_admin_health(h, reason))
+                ts = send_once(engine, poster, key, message, now, partial(poster.open_dm, admin))
             except Exception:
-                release_send(engine, key)
                 log.exception("could not tell admin %s about %s", admin, h.source_key)
                 continue
-            finish_send(engine, key, "sent", ts, now)
-            sent += 1
+            sent += ts is not None
     return sent

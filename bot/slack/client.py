@@ -6,16 +6,26 @@ the runtime's ``sleep`` (so tests never wait). Our own posts are paced to at mos
 second per channel by a shared :class:`ChannelPacer`; a 429 anywhere also holds every other post
 of the process until its ``Retry-After`` has passed, so a rate-limit storm is not made worse by
 the other worker threads.
+
+``chat.postMessage`` is never retried blindly after a dropped connection or a server error: Slack
+may have posted the message before the answer was lost. :meth:`Poster.post_once` carries the
+send's key as message ``metadata`` (``event_type`` :data:`SEND_EVENT`) and, before posting again,
+looks for that key in the channel's recent history (``conversations.history`` with
+``include_all_metadata``; ``conversations.replies`` in a thread). A 429 is still retried: Slack
+refused that request.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import re
 import threading
 import time
-from collections.abc import Callable
+import urllib.error
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -25,11 +35,13 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.handler import RetryHandler, default_interval_calculator
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.models.metadata import Metadata
 from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.web import SlackResponse
 
 from bot.config import SlackConfig
 from bot.slack.blocks import Message
@@ -38,6 +50,15 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 POST_INTERVAL_SECONDS = 1.0
+POST_METHOD = "chat.postMessage"
+SEND_EVENT = "vsm_send_posted"
+"""The ``event_type`` of the metadata every keyed post carries; its payload is the send's key."""
+POST_ATTEMPTS = 3
+"""Tries of one keyed post whose connection dropped (the channel is looked at between tries)."""
+HISTORY_PAGE = 200
+"""Messages per history page (Slack recommends at most 200)."""
+LOOK_BACK = timedelta(minutes=5)
+"""How much earlier than the attempt the channel is read (our clock against Slack's)."""
 
 
 class RateLimitRetry(RateLimitErrorRetryHandler):
@@ -97,16 +118,32 @@ class _SleepingBackoff(RetryHandler):
         state.increment_current_attempt()
 
 
-class ServerErrorRetry(_SleepingBackoff, ServerErrorRetryHandler):
-    """Retry HTTP 500/503 with backoff."""
+class _NotPosts(RetryHandler):
+    """Leave ``chat.postMessage`` alone: the post may have happened (see :class:`Poster`)."""
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.endswith("/" + POST_METHOD):
+            return False
+        return super().can_retry(state=state, request=request, response=response, error=error)
+
+
+class ServerErrorRetry(_NotPosts, _SleepingBackoff, ServerErrorRetryHandler):
+    """Retry HTTP 500/503 with backoff (not posts)."""
 
     def __init__(self, sleep: Sleep, max_retry_count: int = 2) -> None:
         ServerErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
         self.sleep = sleep
 
 
-class ConnectionRetry(_SleepingBackoff, ConnectionErrorRetryHandler):
-    """Retry dropped connections with backoff."""
+class ConnectionRetry(_NotPosts, _SleepingBackoff, ConnectionErrorRetryHandler):
+    """Retry dropped connections with backoff (not posts)."""
 
     def __init__(self, sleep: Sleep, max_retry_count: int = 2) -> None:
         ConnectionErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
@@ -214,6 +251,33 @@ class ChannelPacer:
         return delay
 
 
+class UncertainPost(Exception):
+    """A post may have reached Slack, and looking in the channel for it failed too."""
+
+    def __init__(self, channel: str, cause: Exception) -> None:
+        super().__init__(f"a post to {channel} may or may not have reached Slack: {cause}")
+        self.cause = cause
+
+
+def may_have_reached_slack(exc: BaseException) -> bool:
+    """True when a failed request may still have been carried out (no answer, or a 5xx)."""
+    if isinstance(exc, SlackApiError):
+        return int(exc.response.status_code) >= 500
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, ConnectionRefusedError):
+        return False  # never connected
+    return isinstance(exc, OSError | http.client.HTTPException)
+
+
+def _found(pages: Iterable[SlackResponse], payload: dict[str, str]) -> str | None:
+    for page in pages:
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            ours = metadata.get("event_type") == SEND_EVENT
+            if ours and metadata.get("event_payload") == payload:
+                return str(message["ts"])
+    return None
+
+
 class Chart(Protocol):
     """A rendered chart (``bot.charts.ChartImage``): PNG bytes, file name, title, alt text."""
 
@@ -234,17 +298,103 @@ class Poster:
         self.client = client
         self.pacer = pacer
 
-    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
-        """Post ``message`` (in a thread when ``thread_ts`` is given); return its ts."""
+    def post(
+        self,
+        channel: str,
+        message: Message,
+        thread_ts: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> str:
+        """Post ``message`` once (in a thread when ``thread_ts`` is given); return its ts."""
         self.pacer.wait(channel)
         response = self.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata,
             **message.as_kwargs(),
         )
         return str(response["ts"])
+
+    def post_once(
+        self,
+        channel: str,
+        message: Message,
+        key: Mapping[str, str],
+        since: datetime,
+        *,
+        look_first: bool = False,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Post ``message`` carrying ``key``, so that the channel gets it exactly once; its ts.
+
+        ``since``: when the first attempt at this send began. With ``look_first`` (an earlier
+        attempt may have reached Slack) and after each attempt whose answer was lost, the channel
+        is read for ``key`` first and a message found there is the answer. Raises the post's
+        error when the channel was seen without it, :class:`UncertainPost` when reading failed.
+        """
+        metadata = Metadata(event_type=SEND_EVENT, event_payload=dict(key))
+        if look_first:
+            found = self._look(channel, key, since, thread_ts, None)
+            if found is not None:
+                return found
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                return self.post(channel, message, thread_ts, metadata)
+            except Exception as exc:
+                if not may_have_reached_slack(exc):
+                    raise
+                last = exc
+            self.pacer.sleep(default_interval_calculator.calculate_sleep_duration(attempt))
+            found = self._look(channel, key, since, thread_ts, last)
+            if found is not None:
+                log.info("a post to %s whose answer was lost had reached Slack", channel)
+                return found
+        raise last
+
+    def _look(
+        self,
+        channel: str,
+        key: Mapping[str, str],
+        since: datetime,
+        thread_ts: str | None,
+        failure: Exception | None,
+    ) -> str | None:
+        try:
+            return self.find_sent(channel, key, since, thread_ts)
+        except Exception as exc:
+            raise UncertainPost(channel, failure or exc) from exc
+
+    def find_sent(
+        self, channel: str, key: Mapping[str, str], since: datetime, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of the message carrying ``key`` in ``channel`` (or its thread) since ``since``.
+
+        Reading needs the bot in the channel: it joins a public one it is not in yet.
+        """
+        try:
+            return _found(self._history(channel, since, thread_ts), dict(key))
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+        self.client.conversations_join(channel=channel)
+        return _found(self._history(channel, since, thread_ts), dict(key))
+
+    def _history(self, channel: str, since: datetime, thread_ts: str | None) -> SlackResponse:
+        """The first page of the channel's (or thread's) messages since ``since``; iterate on."""
+        oldest = f"{(since - LOOK_BACK).timestamp():.6f}"
+        if thread_ts is not None:
+            return self.client.conversations_replies(
+                channel=channel,
+                ts=thread_ts,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE,
+            )
+        return self.client.conversations_history(
+            channel=channel, oldest=oldest, include_all_metadata=True, limit=HISTORY_PAGE
+        )
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         """Replace a posted message in place (no notification)."""

@@ -2,9 +2,10 @@
 
 A send is claimed under ``(team, channel, kind, period)`` before anything is built, so a job
 that runs twice, a retry after a crash, or a second bot process never posts the same digest
-twice. The claim says ``posting`` just before the request goes to Slack and ``sent`` (with the
-message's ts) once Slack answered; a post that failed is marked ``failed`` and claimed again by
-a later run (see :mod:`storage.bot_state`). A digest with nothing to say is recorded as skipped.
+twice; the post carries that key as message metadata, so a post whose answer was lost, or one
+taken over from a process that died while posting, is looked for in the channel before it is
+posted again (:mod:`bot.slack.sends`). A digest with nothing to say is recorded as skipped; one
+due before the team's first sync waits for it (it is not claimed, so a later run posts it).
 """
 
 from __future__ import annotations
@@ -21,21 +22,16 @@ from bot.slack.answers import Answers, today
 from bot.slack.blocks import Message
 from bot.slack.client import Poster
 from bot.slack.render_digest import FORECAST_ITEMS, render_daily, render_weekly
-from storage.bot_state import (
-    SENT,
-    SKIPPED,
-    STALE_CLAIM,
-    SendKey,
-    begin_posting,
-    claim_send,
-    fail_send,
-    finish_send,
-)
+from bot.slack.sends import post_claimed
+from bot.sync import source_key
+from storage.bot_state import SKIPPED, STALE_CLAIM, SendKey, claim_send, fail_send, finish_send
+from storage.repository import load_health
 
 log = logging.getLogger(__name__)
 DigestKind = Literal["daily", "weekly"]
-SendOutcome = Literal["sent", "skipped", "already sent"]
-"""``already sent``: sent, skipped, in progress elsewhere, or failed too recently to retry."""
+SendOutcome = Literal["sent", "skipped", "already sent", "waiting"]
+"""``already sent``: sent, skipped, in progress elsewhere, or failed too recently to retry;
+``waiting``: the team's first sync has not finished yet."""
 CHARTS: dict[DigestKind, str] = {"daily": "aging", "weekly": "throughput"}
 
 
@@ -76,6 +72,12 @@ def _now(work: Callable[..., object], *args: object) -> None:
     work(*args)
 
 
+def first_sync_done(engine: Engine, team: TeamConfig) -> bool:
+    """True once every source of the team has been synced (or tried) at least once."""
+    tried = {h.source_key for h in load_health(engine, team.name) if h.last_attempt_at}
+    return all(source_key(team, config) in tried for config in team.source_configs())
+
+
 def digest_key(
     team: TeamConfig, channel: str, kind: DigestKind, now: datetime, period: str | None = None
 ) -> SendKey:
@@ -100,26 +102,27 @@ def send_digest(
     """Post the team's ``kind`` digest in ``channel`` once per period; the chart in its thread.
 
     ``period`` defaults to the one ``now`` falls in. A failed post raises after marking the send
-    failed; it is claimed again once ``retry_after`` has passed. The chart is drawn and uploaded
-    through ``later`` (at once by default; the scheduler hands it to a pool, so the next digest
-    need not wait for this one's chart).
+    (see :func:`~bot.slack.sends.post_claimed`); it is claimed again once ``retry_after`` has
+    passed. The chart is drawn and uploaded through ``later`` (at once by default; the scheduler
+    hands it to a pool, so the next digest need not wait for this one's chart).
     """
+    if not first_sync_done(engine, team):
+        return "waiting"
     key = digest_key(team, channel, kind, now, period)
-    if not claim_send(engine, key, now, retry_after=retry_after, stale_after=stale_after):
+    claim = claim_send(engine, key, now, retry_after=retry_after, stale_after=stale_after)
+    if claim is None:
         return "already sent"
     try:
         message = build_digest_message(answers, team, kind, now)
-        if message is None:
-            finish_send(engine, key, SKIPPED, None, now)
-            return "skipped"
-        if not begin_posting(engine, key, now):
-            log.warning("the %s digest of %s was taken over by another process", kind, team.name)
-            return "already sent"
-        ts = poster.post(channel, message)
     except BaseException:
-        fail_send(engine, key)
+        fail_send(engine, claim)
         raise
-    finish_send(engine, key, SENT, ts, now)
+    if message is None:
+        finish_send(engine, claim, SKIPPED, None, now)
+        return "skipped"
+    ts = post_claimed(engine, poster, claim, channel, message, now)
+    if ts is None:
+        return "already sent"
     (later or _now)(_upload_chart, answers, poster, team, channel, kind, now, ts)
     return "sent"
 

@@ -6,7 +6,8 @@ workspace of a channel is the one it was configured from in Slack.
 
 A job never raises: a digest that could not be posted is marked failed (and retried by a later
 run), setup problems are told to the admins once a day, and passing ones are logged
-(:mod:`bot.slack.problems`).
+(:mod:`bot.slack.problems`). Admin messages go through the same once-only path as digests
+(:mod:`bot.slack.sends`).
 """
 
 from __future__ import annotations
@@ -14,28 +15,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Literal
 
 from bot.config import TeamConfig
 from bot.slack.alerts import AlertRun, alert_admins, deliver_alerts
 from bot.slack.blocks import Message, escape, section
-from bot.slack.client import NoTokenError
+from bot.slack.client import NoTokenError, UncertainPost
 from bot.slack.deps import SlackDeps
 from bot.slack.digests import DigestKind, Later, SendOutcome, send_digest
 from bot.slack.problems import ChannelNotVisible, classify, database_busy
+from bot.slack.sends import send_once
 from bot.sync import sync_teams
-from storage.bot_state import (
-    SENT,
-    STALE_CLAIM,
-    SendKey,
-    claim_send,
-    finish_send,
-    interrupted_sends,
-    load_alert_channels,
-    load_subscriptions,
-    mark_unknown,
-    release_send,
-)
+from storage.bot_state import STALE_CLAIM, SendKey, load_alert_channels, load_subscriptions
 from storage.repository import load_health
 
 log = logging.getLogger(__name__)
@@ -168,6 +160,15 @@ def report_failure(
     exc: Exception,
 ) -> None:
     """Log a failed post, and tell the admins (once a day) when someone has to fix something."""
+    if isinstance(exc, UncertainPost):
+        log.warning(
+            "the %s of %s in %s: %s; it is looked for before it is posted again",
+            what,
+            team.name,
+            channel,
+            exc,
+        )
+        exc = exc.cause
     busy = database_busy(exc, deps.runtime.engine)
     if busy is not None:
         log.warning("the %s of %s in %s waits: %s", what, team.name, channel, busy)
@@ -207,51 +208,16 @@ def tell_admins(
     told = 0
     for admin in admins:
         key = SendKey(team.name, admin, kind, period)
-        if not claim_send(deps.runtime.engine, key, now):
-            continue
         try:
             poster = deps.poster(deps.clients.client(workspace_id))
-            ts = poster.post(poster.open_dm(admin), message)
+            dm = partial(poster.open_dm, admin)
+            ts = send_once(deps.runtime.engine, poster, key, message, now, dm)
         except Exception as exc:
-            release_send(deps.runtime.engine, key)
-            problem = classify(exc, admin)
+            problem = classify(exc.cause if isinstance(exc, UncertainPost) else exc, admin)
             reason = problem.advice if problem is not None else repr(exc)
             log.error("could not tell admin %s about %s: %s", admin, kind, reason)
             continue
-        finish_send(deps.runtime.engine, key, SENT, ts, now)
-        told += 1
+        told += ts is not None
     if not admins:
         log.warning("no admins to tell about %s of %s (set slack.admins)", kind, team.name)
     return told
-
-
-def report_interrupted(deps: SlackDeps, stale_after: timedelta = STALE_CLAIM) -> list[SendKey]:
-    """Sends whose process died mid-post: mark them unknown (never posted twice) and tell."""
-    now = deps.now()
-    config = deps.runtime.config
-    teams = {t.name: t for t in config.teams}
-    reported = []
-    for record in interrupted_sends(deps.runtime.engine, now - stale_after):
-        key = record.key
-        if not mark_unknown(deps.runtime.engine, key):
-            continue
-        reported.append(key)
-        what = key.kind.replace("_", " ")
-        log.error(
-            "the %s of %s for %s in %s may not have been posted: the bot stopped while posting it",
-            what,
-            key.team,
-            key.period,
-            key.channel_id,
-        )
-        team = teams.get(key.team)
-        if team is not None:
-            text = (
-                f":warning: The {what} of *{key.team}* for {key.period} in <#{key.channel_id}> "
-                "may not have been posted: the bot stopped while posting it. Please look in "
-                "the channel; it is not posted again, so that it never appears twice."
-            )
-            tell_admins(
-                deps, team, _team_workspace(deps, team), f"admin_interrupted:{key.kind}", text
-            )
-    return reported

@@ -23,8 +23,13 @@ BOT_SCOPES = (
     "groups:read",
     "channels:join",
     "im:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
 )
-"""What the bot calls: chat.*, files upload v2, conversations.list/join/open."""
+"""What the bot calls: chat.*, files upload v2, conversations.list/join/open, and
+conversations.history/replies (public, private and DM channels) to look for a post whose answer
+was lost before posting it again."""
 
 
 def build_manifest(
