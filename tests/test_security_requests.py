@@ -1,7 +1,8 @@
 """Signed requests in HTTP mode: bad signatures, stale timestamps and replays get 401.
 
 Refusals are logged without the request's body; a Slack retry of a request already handled is
-answered but not handled twice.
+answered but not handled twice. Replays are refused by every process on the database, and after
+a restart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from bot.runtime import open_runtime
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
     SIGNING_SECRET,
@@ -132,3 +134,24 @@ def test_a_fresh_request_within_five_minutes_passes(harness) -> None:
     headers = signed_headers(body, FORM, timestamp=int(time.time()) - 4 * 60)
 
     assert post(harness, body, headers).status_code == 200
+
+
+def test_replays_get_401(harness, fake) -> None:
+    """Refused by the process that handled it, by another one on its database, after restarts."""
+    config, database = harness.runtime.config, harness.runtime.engine.url.render_as_string()
+    name = uuid.uuid4().hex
+    body = command_body(harness, name, "status")
+    headers = signed_headers(body, FORM)
+
+    accepted = post(harness, body, headers)
+    fake.wait_for("response", name=name)
+    statuses = [post(harness, body, headers).status_code]
+    for _process in ("a second process", "a process started after the first one stopped"):
+        other = BotHarness(fake, open_runtime(config, database=database))
+        try:
+            statuses.append(post(other, body, headers).status_code)
+        finally:
+            other.close()
+
+    assert (accepted.status_code, statuses) == (200, [401, 401, 401])
+    assert len(fake.responses(name)) == 1, "the command ran once"

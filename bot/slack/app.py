@@ -6,7 +6,8 @@ slack_sdk's SQLAlchemy stores on the app database when ``slack.client_id``/``cli
 are set (tokens encrypted with ``slack.encryption_key``). It also makes sure no secret of the
 config reaches a log (:mod:`bot.redact`). :func:`wsgi_app` serves ``/slack/events``
 (signature checked first, see :class:`~bot.slack.guard.RequestGuard`), ``/slack/install``,
-``/slack/oauth_redirect`` and ``/health`` to any WSGI server.
+``/slack/oauth_redirect`` and ``/health`` to any WSGI server; no body over
+:data:`~bot.slack.guard.MAX_BODY_BYTES` is read, on any path.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bot.runtime import Runtime
 from bot.slack.chart_processes import ChartProcesses
 from bot.slack.client import make_client
 from bot.slack.deps import SlackDeps, build_deps
-from bot.slack.guard import RequestGuard
+from bot.slack.guard import RequestGuard, refuse_oversized
 from bot.slack.listeners import register_listeners
 from bot.slack.manifest import BOT_SCOPES
 from bot.slack.problems import classify
@@ -195,10 +196,11 @@ Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def wsgi_app(bot: SlackBot) -> Wsgi:
     """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``.
 
-    Requests to ``/slack/events`` pass :class:`RequestGuard` before Bolt sees them.
+    Requests to ``/slack/events`` pass :class:`RequestGuard` before Bolt sees them; bodies on
+    the other paths are capped too (Bolt reads them whole).
     """
     slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
-    guard = RequestGuard(bot.signing_secret)
+    guard = RequestGuard(bot.signing_secret, bot.deps.runtime.engine)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
@@ -207,10 +209,12 @@ def wsgi_app(bot: SlackBot) -> Wsgi:
             return [b"ok\n"]
         if path == EVENTS_PATH and method == "POST":
             refused = guard.screen(environ)
-            if refused is not None:
-                status, body = refused
-                start_response(status, [("Content-Type", "application/json")])
-                return [body]
+        else:
+            refused = refuse_oversized(environ)
+        if refused is not None:
+            status, body = refused
+            start_response(status, [("Content-Type", "application/json")])
+            return [body]
         return slack(environ, start_response)
 
     return application
