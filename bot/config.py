@@ -41,6 +41,7 @@ from insights.model import Stage
 from insights.workflow import Workflow
 from integrations.base import SourceConfig
 from integrations.registry import plugins
+from storage.tables import TEAM_NAME_MAX_LENGTH
 
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -117,7 +118,7 @@ class DigestSchedule(_Strict):
 class TeamConfig(_Strict):
     """One value stream: where its data comes from and where to talk to it."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=TEAM_NAME_MAX_LENGTH)]
     channel: str | None = None
     timezone: TimeZoneName | None = None
     working_hours: WorkingHours = WorkingHours()

@@ -24,6 +24,7 @@ from bot.redact import protect_logs, redact, secret_values
 from bot.runtime import Runtime
 from insights.model import Page
 from integrations.base import Source, SourceConfig, SourceContext, SourceError
+from integrations.cleaning import clean_page
 from integrations.registry import build_source
 from storage.repository import WriteCounts, load_cursor, record_health, save_page
 
@@ -43,6 +44,8 @@ class SyncResult:
     pages: int = 0
     records: int = 0
     skipped: int = 0
+    cleaned: int = 0
+    """Records whose vendor text held characters the database refuses (NUL), removed."""
     unmapped: set[str] = field(default_factory=set)
     seconds: float = 0.0
     error: str | None = None
@@ -77,12 +80,19 @@ def pull_into(
     result: SyncResult,
     on_page: PageCallback | None = None,
 ) -> None:
-    """Pull ``source`` from its saved cursor, storing each page with its cursor atomically."""
-    for page in source.pull(load_cursor(engine, key)):
-        result.counts.add(save_page(engine, key, page, clock()))
+    """Pull ``source`` from its saved cursor, storing each page with its cursor atomically.
+
+    Vendor text is cleaned first (NUL removed, counted); records the database still refuses are
+    skipped by storage and counted with the source's skipped records.
+    """
+    for raw in source.pull(load_cursor(engine, key)):
+        page, cleaned = clean_page(raw)
+        counts = save_page(engine, key, page, clock())
+        result.counts.add(counts)
         result.pages += 1
         result.records += page.record_count
-        result.skipped += page.skipped
+        result.skipped += page.skipped + counts.refused
+        result.cleaned += cleaned
         result.unmapped |= set(page.unmapped_statuses)
         if on_page is not None:
             on_page(result, page)

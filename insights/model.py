@@ -265,7 +265,9 @@ class ItemHistory:
     """A work item with its full history: what a source delivers for one changed item.
 
     Storage replaces an item's events with these on every write, so a re-read history (or one
-    whose vendor changelog was edited) always ends up exactly as the vendor has it now.
+    whose vendor changelog was edited) always ends up exactly as the vendor has it now; on a page
+    marked ``merge_histories`` it adds them to the stored events instead. The item is stored as
+    its team's copy: another team reading the same vendor record keeps its own.
     """
 
     item: WorkItem
@@ -301,6 +303,9 @@ class Page:
     unmapped_statuses: frozenset[str] = field(default_factory=frozenset)
     live_items: LiveItems | None = None
     """Set on a reconciliation page: what is still live, so storage can mark the rest removed."""
+    merge_histories: bool = False
+    """Set when the page's events are not an item's whole history (a CSV re-import): storage merges
+    them into what it holds instead of replacing the item's events."""
 
     @property
     def record_count(self) -> int:

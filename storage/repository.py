@@ -2,24 +2,32 @@
 
 Writes use SQLAlchemy Core batch statements. :func:`save_page` stores a page's records *and* the
 cursor that follows it in one transaction, so a crash either keeps both or neither: a cursor never
-runs ahead of the data. An item's events are replaced as a whole each time the item is written, so
-re-reading an item is harmless and a vendor-side edit of its history is reflected exactly.
+runs ahead of the data. A record the database refuses (vendor text PostgreSQL cannot hold) is
+skipped, counted and logged by id, and the rest of its page is stored.
+
+Every record is stored per team, keyed by (team, id): two teams reading one source each keep their
+own copy, with their own stages, and a write or a reconciliation of one team never touches another
+team's rows. An item's events are replaced as a whole each time the item is written, so re-reading
+an item is harmless and a vendor-side edit of its history is reflected exactly; a page marked
+``merge_histories`` (a CSV re-import) adds its events to the stored ones instead.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from itertools import chain, groupby
-from operator import itemgetter
-from typing import Any, cast
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
 
 from insights.model import (
     Deployment,
@@ -61,17 +69,23 @@ CURSORS = cast(Table, CursorRow.__table__)
 HEALTH = cast(Table, SourceHealthRow.__table__)
 ID_CHUNK = 500
 """Ids per ``IN (...)`` clause: well under SQLite's bound-parameter limit."""
+REFUSED = (DataError, IntegrityError)
+"""What a database raises for a record it cannot hold (a NUL in text, a broken reference)."""
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+E = TypeVar("E", Transition, FlagChange, ReviewEvent)
 
 
 @dataclass
 class WriteCounts:
-    """What a write did: rows new, updated (changed), unchanged, events stored, items removed."""
+    """What a write did: rows new, updated, unchanged, events, items removed, records refused."""
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     events: int = 0
     removed: int = 0
+    refused: int = 0
 
     def add(self, other: WriteCounts) -> None:
         self.new += other.new
@@ -79,6 +93,7 @@ class WriteCounts:
         self.unchanged += other.unchanged
         self.events += other.events
         self.removed += other.removed
+        self.refused += other.refused
 
 
 @dataclass(frozen=True)
@@ -119,13 +134,22 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + ID_CHUNK]
 
 
+def _by_team(records: Iterable[T], team_of: Callable[[T], str]) -> dict[str, list[T]]:
+    teams: dict[str, list[T]] = {}
+    for record in records:
+        teams.setdefault(team_of(record), []).append(record)
+    return teams
+
+
 def _existing(
-    conn: Connection, table: Any, ids: Sequence[str], *cols: str
+    conn: Connection, table: Any, team: str, ids: Sequence[str], *cols: str
 ) -> dict[str, tuple[Any, ...]]:
+    """The stored values of ``cols`` of ``team``'s rows with these ids, by id."""
     found: dict[str, tuple[Any, ...]] = {}
     columns = [table.c[c] for c in cols]
     for chunk in _chunks(ids):
-        for row in conn.execute(select(table.c.id, *columns).where(table.c.id.in_(chunk))):
+        query = select(table.c.id, *columns).where(table.c.team == team, table.c.id.in_(chunk))
+        for row in conn.execute(query):
             found[row[0]] = tuple(row[1:])
     return found
 
@@ -181,9 +205,11 @@ def item_to_row(item: WorkItem) -> dict[str, Any]:
     }
 
 
-TRANSITION_COLUMNS = ("item_id", "seq", "at", "from_status", "to_status", "from_stage", "to_stage")
-FLAG_COLUMNS = ("item_id", "seq", "at", "flagged", "inferred")
-REVIEW_COLUMNS = ("item_id", "seq", "at", "state", "reviewer")
+TRANSITION_COLUMNS = (
+    "team", "item_id", "seq", "at", "from_status", "to_status", "from_stage", "to_stage"
+)  # fmt: skip
+FLAG_COLUMNS = ("team", "item_id", "seq", "at", "flagged", "inferred")
+REVIEW_COLUMNS = ("team", "item_id", "seq", "at", "state", "reviewer")
 
 
 def _utc_writer(conn: Connection) -> Callable[[datetime], Any]:
@@ -204,7 +230,7 @@ def _utc_writer(conn: Connection) -> Callable[[datetime], Any]:
 
 
 def _event_rows(
-    histories: Sequence[ItemHistory], at: Callable[[datetime], Any]
+    team: str, histories: Sequence[ItemHistory], at: Callable[[datetime], Any]
 ) -> tuple[list[tuple[Any, ...]], ...]:
     transitions: list[tuple[Any, ...]] = []
     flags: list[tuple[Any, ...]] = []
@@ -212,6 +238,7 @@ def _event_rows(
     for history in histories:
         transitions.extend(
             (
+                team,
                 t.item_id,
                 seq,
                 at(t.at),
@@ -223,10 +250,11 @@ def _event_rows(
             for seq, t in enumerate(history.transitions)
         )
         flags.extend(
-            (f.item_id, seq, at(f.at), f.flagged, f.inferred) for seq, f in enumerate(history.flags)
+            (team, f.item_id, seq, at(f.at), f.flagged, f.inferred)
+            for seq, f in enumerate(history.flags)
         )
         reviews.extend(
-            (r.item_id, seq, at(r.at), r.state.value, r.reviewer)
+            (team, r.item_id, seq, at(r.at), r.state.value, r.reviewer)
             for seq, r in enumerate(history.reviews)
         )
     return transitions, flags, reviews
@@ -295,23 +323,104 @@ def _incident_row(i: Incident) -> dict[str, Any]:
     }
 
 
-def write_histories(conn: Connection, histories: Sequence[ItemHistory]) -> WriteCounts:
-    """Upsert items and replace their events; return what changed."""
-    if not histories:
-        return WriteCounts()
-    latest = {h.item.id: h for h in histories}  # a page may repeat an item: keep the last
-    histories = list(latest.values())
+def _stored_transition(
+    item_id: str, at: datetime, old: str | None, new: str, was: str | None, now: str
+) -> Transition:
+    return Transition(item_id, at, old, new, STAGES[was], Stage(now))
+
+
+def _stored_flag(item_id: str, at: datetime, flagged: bool, inferred: bool) -> FlagChange:
+    return FlagChange(item_id, at, flagged, inferred)
+
+
+def _stored_review(item_id: str, at: datetime, state: str, reviewer: str | None) -> ReviewEvent:
+    return ReviewEvent(item_id, at, REVIEW_STATES[state], reviewer)
+
+
+def _read_events(
+    conn: Connection, table: Table, team: str, ids: Sequence[str], build: Callable[..., Any]
+) -> dict[str, list[Any]]:
+    """The stored events of ``team``'s items ``ids``, built by ``build`` from their columns."""
+    columns = [table.c[name] for name in EVENT_COLUMNS[table.name]]
+    found: dict[str, list[Any]] = {}
+    for chunk in _chunks(ids):
+        query = (
+            select(*columns)
+            .where(table.c.team == team, table.c.item_id.in_(chunk))
+            .order_by(table.c.item_id, table.c.seq)
+        )
+        for row in conn.execute(query):
+            found.setdefault(row[0], []).append(build(*row))
+    return found
+
+
+def _union(stored: Sequence[E], new: Sequence[E], key: Callable[[E], Any]) -> tuple[E, ...]:
+    """``stored`` and ``new`` events as one history ordered by time; an event in both once."""
+    events = {key(event): event for event in stored}
+    events.update((key(event), event) for event in new)
+    return tuple(sorted(events.values(), key=attrgetter("at")))
+
+
+def _created_first(item: WorkItem, stored: tuple[Any, ...] | None) -> WorkItem:
+    """``item``, created when its stored copy was if that was earlier (a file read from later)."""
+    if stored is None or stored[0] >= item.created_at:
+        return item
+    return replace(item, created_at=stored[0])
+
+
+def _merged(conn: Connection, team: str, histories: Sequence[ItemHistory]) -> list[ItemHistory]:
+    """The histories with the events stored for their items added (a CSV re-import).
+
+    A status change is the same change when its instant and statuses are: its stages come from
+    the team's workflow, so a re-import after a workflow change restages it rather than adding it.
+    The item is as the page has it now, created at the earliest instant either knows.
+    """
+    ids = [h.item.id for h in histories]
+    created = _existing(conn, ITEMS, team, ids, "created_at")
+    moves = _read_events(conn, TRANSITIONS, team, ids, _stored_transition)
+    flags = _read_events(conn, FLAGS, team, ids, _stored_flag)
+    reviews = _read_events(conn, REVIEWS, team, ids, _stored_review)
+    return [
+        ItemHistory(
+            _created_first(h.item, created.get(h.item.id)),
+            _union(moves.get(h.item.id, ()), h.transitions, MOVE_IDENTITY),
+            _union(flags.get(h.item.id, ()), h.flags, FLAG_IDENTITY),
+            _union(reviews.get(h.item.id, ()), h.reviews, REVIEW_IDENTITY),
+        )
+        for h in histories
+    ]
+
+
+def write_histories(
+    conn: Connection, histories: Sequence[ItemHistory], *, merge: bool = False
+) -> WriteCounts:
+    """Upsert items and replace their events (``merge``: add to them); return what changed.
+
+    Each item is written as its team's copy: another team's copy of it is left alone.
+    """
+    latest = {(h.item.team, h.item.id): h for h in histories}  # a page may repeat an item
+    counts = WriteCounts()
+    for team, team_histories in _by_team(latest.values(), lambda h: h.item.team).items():
+        if merge:
+            team_histories = _merged(conn, team, team_histories)
+        counts.add(_write_team_histories(conn, team, team_histories))
+    return counts
+
+
+def _write_team_histories(
+    conn: Connection, team: str, histories: Sequence[ItemHistory]
+) -> WriteCounts:
     rows = [item_to_row(h.item) for h in histories]
     ids = [r["id"] for r in rows]
     compare = ("updated_at", "status", "title")
-    counts = _count_changes(_existing(conn, ITEMS, ids, *compare), rows, compare)
+    counts = _count_changes(_existing(conn, ITEMS, team, ids, *compare), rows, compare)
     upsert(conn, ITEMS, rows)
     for table in (TRANSITIONS, FLAGS, REVIEWS):
         for chunk in _chunks(ids):
-            conn.execute(delete(table).where(table.c.item_id.in_(chunk)))
+            conn.execute(delete(table).where(table.c.team == team, table.c.item_id.in_(chunk)))
     tables = ((TRANSITIONS, TRANSITION_COLUMNS), (FLAGS, FLAG_COLUMNS), (REVIEWS, REVIEW_COLUMNS))
     for (table, columns), event_rows in zip(
-        tables, _event_rows(histories, _utc_writer(conn)), strict=True
+        tables, _event_rows(team, histories, _utc_writer(conn)), strict=True
     ):
         if event_rows:
             _insert_raw(conn, table, columns, event_rows)
@@ -320,19 +429,22 @@ def write_histories(conn: Connection, histories: Sequence[ItemHistory]) -> Write
 
 
 def _write_records(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> WriteCounts:
+    """Upsert delivery records, each as its team's copy; return what changed."""
     if not rows:
         return WriteCounts()
-    rows = list({r["id"]: r for r in rows}.values())
-    cols = tuple(c for c in rows[0] if c != "id")
-    existing = _existing(conn, table, [r["id"] for r in rows], *cols)
-    counts = _count_changes(existing, rows, cols)
+    rows = list({(r["team"], r["id"]): r for r in rows}.values())
+    cols = tuple(c for c in rows[0] if c not in ("team", "id"))
+    counts = WriteCounts()
+    for team, team_rows in _by_team(rows, itemgetter("team")).items():
+        existing = _existing(conn, table, team, [r["id"] for r in team_rows], *cols)
+        counts.add(_count_changes(existing, team_rows, cols))
     upsert(conn, table, rows)
     return counts
 
 
 def write_page(conn: Connection, page: Page) -> WriteCounts:
     """Write every record of ``page`` (not its cursor) on an open connection."""
-    counts = write_histories(conn, page.histories)
+    counts = write_histories(conn, page.histories, merge=page.merge_histories)
     counts.add(_write_records(conn, DEPLOYMENTS, [_deployment_row(d) for d in page.deployments]))
     counts.add(_write_records(conn, PIPELINE_RUNS, [_pipeline_row(r) for r in page.pipeline_runs]))
     counts.add(_write_records(conn, INCIDENTS, [_incident_row(i) for i in page.incidents]))
@@ -340,30 +452,84 @@ def write_page(conn: Connection, page: Page) -> WriteCounts:
 
 
 def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
-    """Mark removed (at ``now``) the stored items of ``live``'s scope that are not live.
+    """Mark removed (at ``now``) the stored items of ``live``'s scope (its team) that are not live.
 
     Returns how many items were newly marked. Items already marked keep their first date; a
     removed item listed live again (a vendor search that missed it for a while) is live again.
     """
-    scope = (ITEMS.c.team == live.team) & (ITEMS.c.source == live.source)
+    team = ITEMS.c.team == live.team
     gone, back = [], []
-    for item_id, removed_at in conn.execute(select(ITEMS.c.id, ITEMS.c.removed_at).where(scope)):
+    query = select(ITEMS.c.id, ITEMS.c.removed_at).where(team, ITEMS.c.source == live.source)
+    for item_id, removed_at in conn.execute(query):
         if item_id in live.ids:
             if removed_at is not None:
                 back.append(item_id)
         elif removed_at is None and item_id.startswith(live.id_prefixes):
             gone.append(item_id)
     for chunk in _chunks(gone):
-        conn.execute(ITEMS.update().where(ITEMS.c.id.in_(chunk)).values(removed_at=now))
+        conn.execute(ITEMS.update().where(team, ITEMS.c.id.in_(chunk)).values(removed_at=now))
     for chunk in _chunks(back):
-        conn.execute(ITEMS.update().where(ITEMS.c.id.in_(chunk)).values(removed_at=None))
+        conn.execute(ITEMS.update().where(team, ITEMS.c.id.in_(chunk)).values(removed_at=None))
     return len(gone)
 
 
+def _single_records(page: Page) -> Iterator[tuple[str, Page]]:
+    """Each record of ``page`` as a page of its own, with the id that names it."""
+    for history in page.histories:
+        yield history.item.id, Page([history], merge_histories=page.merge_histories)
+    for deployment in page.deployments:
+        yield deployment.id, Page(deployments=[deployment])
+    for run in page.pipeline_runs:
+        yield run.id, Page(pipeline_runs=[run])
+    for incident in page.incidents:
+        yield incident.id, Page(incidents=[incident])
+
+
+def _refusal(exc: DataError | IntegrityError) -> str:
+    """The database's reason for refusing a record, in a few words."""
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig).__name__
+    return reason if len(reason) <= 120 else reason[:119] + "…"
+
+
+def _write_one_by_one(conn: Connection, source_key: str, page: Page) -> WriteCounts:
+    """Write ``page`` record by record, skipping those the database refuses (one log line)."""
+    counts, refused = WriteCounts(), []
+    for record_id, single in _single_records(page):
+        try:
+            with conn.begin_nested():
+                counts.add(write_page(conn, single))
+        except REFUSED as exc:
+            refused.append(f"{record_id} ({_refusal(exc)})")
+    counts.refused = len(refused)
+    if refused:
+        log.warning(
+            "%s: the database refused %d of %d records, skipped: %s",
+            source_key,
+            len(refused),
+            page.record_count,
+            "; ".join(refused),
+        )
+    return counts
+
+
+def _write_storable(conn: Connection, source_key: str, page: Page) -> WriteCounts:
+    """Write ``page`` in one batch; if the database refuses it, every record it accepts."""
+    try:
+        with conn.begin_nested():
+            return write_page(conn, page)
+    except REFUSED:
+        return _write_one_by_one(conn, source_key, page)
+
+
 def save_page(engine: Engine, source_key: str, page: Page, now: datetime) -> WriteCounts:
-    """Store ``page`` and advance the source's cursor, atomically."""
+    """Store ``page`` and advance the source's cursor, atomically.
+
+    A record the database refuses is skipped (counted in ``refused`` and logged by id) and the
+    rest of the page is stored with the cursor; any other failure stores nothing.
+    """
     with engine.begin() as conn:
-        counts = write_page(conn, page)
+        counts = _write_storable(conn, source_key, page)
         if page.live_items is not None:
             counts.removed = mark_removed(conn, page.live_items, now)
         if page.cursor is not None:
@@ -449,6 +615,16 @@ ITEM_TIMESTAMPS = frozenset(
 )
 ITEM_LISTS = frozenset(("labels", "blocked_by", "linked_keys"))
 TRANSITION_FIELDS = ("item_id", "at", "from_status", "to_status", "from_stage", "to_stage")
+EVENT_COLUMNS = {
+    "transitions": TRANSITION_FIELDS,
+    "flags": ("item_id", "at", "flagged", "inferred"),
+    "reviews": ("item_id", "at", "state", "reviewer"),
+}
+"""The columns an event is built from, in the order of its fields."""
+MOVE_IDENTITY = attrgetter("at", "from_status", "to_status")
+FLAG_IDENTITY = attrgetter("at", "flagged")
+REVIEW_IDENTITY = attrgetter("at", "state", "reviewer")
+"""What makes two events of one item the same event, when histories are merged."""
 
 
 def _check_fields() -> None:
@@ -466,8 +642,10 @@ ALL_ITEMS = "team = :team"
 
 
 def _events_of(items: str) -> str:
-    """The condition selecting the events of the items that ``items`` selects."""
-    return f"item_id IN (SELECT id FROM items WHERE {items})"
+    """The condition selecting the events of the items that ``items`` selects (one team's)."""
+    if items == ALL_ITEMS:
+        return "team = :team"
+    return f"team = :team AND item_id IN (SELECT id FROM items WHERE {items})"
 
 
 _new = object.__new__

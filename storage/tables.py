@@ -16,10 +16,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -33,6 +34,8 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+TEAM_NAME_MAX_LENGTH = 100
+"""The longest team name the tables hold (app.yaml validation refuses longer ones)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,55 +66,74 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def team_column() -> Mapped[str]:
+    """The team a record belongs to: every item, event and delivery record is stored per team."""
+    return mapped_column(String(TEAM_NAME_MAX_LENGTH))
+
+
 class ItemRow(Base):
-    """A work item (issue or pull request) as it stands now."""
+    """A work item (issue or pull request) as one team sees it now.
+
+    Keyed by (team, id): two teams reading one Jira project or repository each keep their own copy,
+    with the stages their own workflow gives.
+    """
 
     __tablename__ = "items"
+    __table_args__ = (PrimaryKeyConstraint("team", "id"),)
 
-    id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    team: Mapped[str] = mapped_column(String(100), index=True)
+    id: Mapped[str] = mapped_column(Text)
+    team: Mapped[str] = team_column()
     source: Mapped[str] = mapped_column(String(100))
-    key: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20))
-    type: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(Text)
     stage: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    assignee: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    priority: Mapped[str | None] = mapped_column(String(50))
+    priority: Mapped[str | None] = mapped_column(Text)
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
-    parent_key: Mapped[str | None] = mapped_column(String(200))
+    parent_key: Mapped[str | None] = mapped_column(Text)
     story_points: Mapped[float | None] = mapped_column(Float)
     blocked_by: Mapped[list[str]] = mapped_column(JSON, default=list)
-    author: Mapped[str | None] = mapped_column(String(200))
+    author: Mapped[str | None] = mapped_column(Text)
     draft: Mapped[bool] = mapped_column(Boolean, default=False)
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_commit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    head_branch: Mapped[str | None] = mapped_column(String(300))
+    head_branch: Mapped[str | None] = mapped_column(Text)
     additions: Mapped[int | None] = mapped_column(Integer)
     deletions: Mapped[int | None] = mapped_column(Integer)
     changed_files: Mapped[int | None] = mapped_column(Integer)
-    merge_sha: Mapped[str | None] = mapped_column(String(64))
+    merge_sha: Mapped[str | None] = mapped_column(Text)
     linked_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def event_keys(table: str) -> tuple[ForeignKeyConstraint, Index]:
+    """An event table's link to its item row (one team's copy) and its unique order per item."""
+    return (
+        ForeignKeyConstraint(["team", "item_id"], ["items.team", "items.id"], ondelete="CASCADE"),
+        Index(f"ux_{table}_team_item_seq", "team", "item_id", "seq", unique=True),
+    )
 
 
 class TransitionRow(Base):
     """A status change; ``seq`` orders an item's changes and makes them unique."""
 
     __tablename__ = "transitions"
-    __table_args__ = (Index("ux_transitions_item_seq", "item_id", "seq", unique=True),)
+    __table_args__ = event_keys(__tablename__)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    team: Mapped[str] = team_column()
+    item_id: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    from_status: Mapped[str | None] = mapped_column(String(200))
-    to_status: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
     from_stage: Mapped[str | None] = mapped_column(String(20))
     to_stage: Mapped[str] = mapped_column(String(20))
 
@@ -120,10 +142,11 @@ class FlagRow(Base):
     """The impediment flag set or cleared."""
 
     __tablename__ = "flags"
-    __table_args__ = (Index("ux_flags_item_seq", "item_id", "seq", unique=True),)
+    __table_args__ = event_keys(__tablename__)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    team: Mapped[str] = team_column()
+    item_id: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     flagged: Mapped[bool] = mapped_column(Boolean)
@@ -134,45 +157,48 @@ class ReviewRow(Base):
     """A review request or submitted review on a pull request."""
 
     __tablename__ = "reviews"
-    __table_args__ = (Index("ux_reviews_item_seq", "item_id", "seq", unique=True),)
+    __table_args__ = event_keys(__tablename__)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    team: Mapped[str] = team_column()
+    item_id: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(30))
-    reviewer: Mapped[str | None] = mapped_column(String(200))
+    reviewer: Mapped[str | None] = mapped_column(Text)
 
 
 class DeploymentRow(Base):
-    """A deployment and the item ids it shipped."""
+    """A deployment and the item ids it shipped, as one team sees it."""
 
     __tablename__ = "deployments"
+    __table_args__ = (PrimaryKeyConstraint("team", "id"),)
 
-    id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    team: Mapped[str] = mapped_column(String(100), index=True)
+    id: Mapped[str] = mapped_column(Text)
+    team: Mapped[str] = team_column()
     source: Mapped[str] = mapped_column(String(100))
-    environment: Mapped[str] = mapped_column(String(100))
+    environment: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(20))
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sha: Mapped[str | None] = mapped_column(String(64))
-    repo: Mapped[str | None] = mapped_column(String(300))
+    sha: Mapped[str | None] = mapped_column(Text)
+    repo: Mapped[str | None] = mapped_column(Text)
     shipped_item_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(Text)
     production: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PipelineRunRow(Base):
-    """A CI pipeline run."""
+    """A CI pipeline run, as one team sees it."""
 
     __tablename__ = "pipeline_runs"
+    __table_args__ = (PrimaryKeyConstraint("team", "id"),)
 
-    id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    team: Mapped[str] = mapped_column(String(100), index=True)
+    id: Mapped[str] = mapped_column(Text)
+    team: Mapped[str] = team_column()
     source: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
-    branch: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -181,20 +207,21 @@ class PipelineRunRow(Base):
 
 
 class IncidentRow(Base):
-    """A production incident."""
+    """A production incident, as one team sees it."""
 
     __tablename__ = "incidents"
+    __table_args__ = (PrimaryKeyConstraint("team", "id"),)
 
-    id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    team: Mapped[str] = mapped_column(String(100), index=True)
+    id: Mapped[str] = mapped_column(Text)
+    team: Mapped[str] = team_column()
     source: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    urgency: Mapped[str | None] = mapped_column(String(20))
+    urgency: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    deployment_id: Mapped[str | None] = mapped_column(String(300))
+    deployment_id: Mapped[str | None] = mapped_column(Text)
 
 
 class CursorRow(Base):
@@ -202,7 +229,7 @@ class CursorRow(Base):
 
     __tablename__ = "cursors"
 
-    source_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source_key: Mapped[str] = mapped_column(Text, primary_key=True)
     cursor: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -212,9 +239,9 @@ class SourceHealthRow(Base):
 
     __tablename__ = "source_health"
 
-    source_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    team: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(100))
+    source_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    team: Mapped[str] = team_column()
+    source: Mapped[str] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -319,3 +346,16 @@ class SendRow(Base):
     ts: Mapped[str | None] = mapped_column(String(30))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt: Mapped[str | None] = mapped_column(String(32))
+    """The claim that may post (a taken-over claim can no longer post)."""
+    unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When an attempt that may have reached Slack began (look in the channel before posting)."""
+
+
+class SeenRequestRow(Base):
+    """A signed Slack request already accepted: a replay of it is refused while it is kept."""
+
+    __tablename__ = "slack_seen_requests"
+
+    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

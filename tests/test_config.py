@@ -70,6 +70,12 @@ def test_unknown_key_names_the_path() -> None:
     assert problems[0].startswith("teams[0].agreemnts: unknown field")
 
 
+def test_a_team_name_longer_than_storage_takes_is_a_config_error() -> None:
+    (problem,) = errors_of(with_team(name="t" * 101))
+    assert problem.startswith("teams[0].name:")
+    assert "100 characters" in problem
+
+
 def test_wrong_type_names_path_value_and_expectation() -> None:
     (problem,) = errors_of(with_team(agreements={"wip_limit": "lots"}))
     assert problem.startswith("teams[0].agreements.wip_limit: got 'lots';")

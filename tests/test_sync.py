@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.runtime import open_runtime
 from bot.sync import SyncResult, make_context, pull_into, source_key, sync_teams
-from insights.model import Page
+from insights.model import ItemHistory, ItemKind, Page, Stage, WorkItem
 from integrations.base import SourceError
 from integrations.registry import build_source
 from storage.repository import load_cursor, load_health, load_snapshot, table_counts
@@ -242,3 +243,40 @@ def test_two_demo_teams_in_one_database_keep_their_own_items(demo_runtime) -> No
     checkout = load_snapshot(demo_runtime.engine, "checkout")
     assert len(payments.issues()) == 40 and len(checkout.issues()) == 30
     assert not {i.id for i in payments.items} & {i.id for i in checkout.items}
+
+
+class _NulSource:
+    """A source whose one item's title carries a NUL byte, as real Jira data sometimes does."""
+
+    kind = "test"
+
+    def __init__(self, item) -> None:
+        self.item = item
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        yield Page(histories=[ItemHistory(self.item)], cursor="done")
+
+
+def test_a_nul_byte_in_vendor_text_is_removed_counted_and_the_item_stored(engine) -> None:
+    created = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    item = WorkItem(
+        id="test:issue:PAY-1",
+        team="payments",
+        source="test",
+        key="PAY-1",
+        kind=ItemKind.ISSUE,
+        type="Story",
+        title="Refund\x00s",
+        status="To Do",
+        stage=Stage.BACKLOG,
+        created_at=created,
+        updated_at=created,
+    )
+    result = SyncResult(team="payments", source="test", source_key="payments/test")
+
+    pull_into(engine, "payments/test", _NulSource(item), lambda: created, result)
+
+    assert (result.cleaned, result.skipped) == (1, 0)
+    [stored] = load_snapshot(engine, "payments").items
+    assert stored.title == "Refunds"
+    assert load_cursor(engine, "payments/test") == "done"
