@@ -13,17 +13,27 @@ item in its current status (cycle times treat a done item without history as sta
 and finished at ``Resolved``). Export the status changes in the generic format for full history.
 
 Timestamps are ISO 8601 (``2026-03-01T14:05:00Z``, ``2026-03-01 14:05``) or Jira's export format
-(``15/Jan/26 2:05 PM``); those without an offset are read in ``timezone``. A bad row is reported
-with its line number and skipped; the good rows are kept. The cursor is the file's SHA-256, so an
-unchanged file is not imported twice.
+(``15/Jan/26 2:05 PM``); those without an offset are read in ``timezone``.
+
+No row is lost silently: each is either kept or reported with its line number and the reason. A
+bad row is skipped and the rest kept; a quote left open (which Python's csv reads on to the next
+quote or the end of the file), or a value over the csv module's field limit, costs only the row it
+starts on (see :class:`_Records`). A ``url`` that is not an http(s) link is dropped, its row kept,
+and reported too.
+
+Every page asks storage to merge the histories into what it holds (``Page.merge_histories``):
+importing a second file, or the current state of an item imported before, adds to its history and
+never erases it. The cursor is the file's SHA-256, saved with the last page, so an unchanged file
+is not imported twice; an import that failed part-way leaves no cursor, and running it again reads
+the whole file, which merging makes harmless (rows already stored are stored once).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import logging
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from insights.model import ItemHistory, ItemKind, Page, Stage, Transition, WorkItem, make_id
-from insights.workflow import Workflow
+from insights.workflow import Workflow, is_committed
 from integrations.base import SourceConfig, SourceContext, SourceError
 
 SOURCE_TYPE = "csv"
@@ -51,6 +61,10 @@ CATEGORY_KEYS = {
     "done": "done",
 }
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-\d+")
+WEB_LINK = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+QUOTE = '"'
+LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+"""After each line's end: ``\n``, ``\r\n`` or a lone ``\r`` (Excel's "CSV (Macintosh)")."""
 log = logging.getLogger(__name__)
 
 
@@ -81,10 +95,11 @@ class BadRow(ValueError):
 
 @dataclass
 class Parsed:
-    """What a file yields: item histories and the problems of the rows left out."""
+    """What a file yields: item histories, the rows left out and the links dropped, by line."""
 
     histories: list[ItemHistory] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    dropped_links: list[str] = field(default_factory=list)
 
 
 def parse_time(text: str, zone: ZoneInfo, column: str) -> datetime:
@@ -105,39 +120,149 @@ def parse_time(text: str, zone: ZoneInfo, column: str) -> datetime:
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999
+        raise BadRow(
+            f"{column} {text!r} is out of range; use a real date such as 2026-03-01T14:05:00Z"
+        ) from None
 
 
 def _number(text: str, column: str) -> float | None:
     if not text.strip():
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise BadRow(f"{column} {text!r} is not a number") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadRow(f"{column} {text!r} is not a number")
+    return value
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the line each one starts on (quoted values may span lines)."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    line = 1
-    for row in reader:
-        yield line, row
-        line = reader.line_num + 1
+def _is_web_link(text: str) -> bool:
+    """True for an http(s) link without spaces or control characters."""
+    return WEB_LINK.fullmatch(text) is not None and text.isprintable()
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field limit" in str(exc):
+        return (
+            f"a value is longer than {csv.field_size_limit()} characters, the most the CSV "
+            "reader takes; shorten it"
+        )
+    return f"not readable as CSV ({exc})"
+
+
+class _Lines:
+    """A text's physical lines, handed to ``csv.reader`` one by one from ``position`` (from 0)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = [line for line in LINE_END.split(text) if line]
+        self.position = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self.lines):
+            raise StopIteration
+        self.position += 1
+        return self.lines[self.position - 1]
+
+
+class _Records:
+    """A CSV text's records with the line each starts on; a broken one is reported, not followed.
+
+    Python's csv reads a quote left open on to the next quote or the end of the file, taking the
+    rows in between as one value, and gives up on a value over its field limit. So a record over
+    several lines is a row only when it has the header's width and none of its later lines reads
+    as a whole row by itself (leaving no quote open, with the header's width). Otherwise, and
+    after a csv error, the record is reported by its first line (in ``problems``) and reading
+    goes on at the line after it: a broken row costs itself only.
+    """
+
+    def __init__(self, text: str, delimiter: str, problems: list[str]) -> None:
+        self.lines = _Lines(text)
+        self.delimiter = delimiter
+        self.reader = csv.reader(self.lines, delimiter=delimiter)
+        self.problems = problems
+        self.width = 0
+
+    def header(self) -> list[str] | None:
+        """The first record (None for an empty text); BadRow when it is not one whole line."""
+        try:
+            header = next(self.reader, None)
+        except csv.Error as exc:
+            raise BadRow(_csv_reason(exc)) from None
+        if self.lines.position > 1:
+            raise BadRow("it runs over several lines; a quote in it is probably not closed")
+        self.width = len(header or ())
+        return header
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        while True:
+            start = self.lines.position
+            try:
+                row = next(self.reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self._skip(start, _csv_reason(exc))
+                continue
+            problem = self._problem(row, start, self.lines.position)
+            if problem is None:
+                yield start + 1, row
+            else:
+                self._skip(start, problem)
+
+    def _skip(self, start: int, reason: str) -> None:
+        self.problems.append(f"line {start + 1}: {reason}")
+        self.lines.position = start + 1
+
+    def _problem(self, row: list[str], start: int, end: int) -> str | None:
+        """Why the record read from lines ``start`` to ``end - 1`` (from 0) is not a row, if so."""
+        found = f"expected {self.width} columns, found {len(row)}"
+        if end - start == 1:
+            if len(row) == self.width:
+                return None
+            unclosed = self.lines.lines[start].count(QUOTE) % 2
+            return f"{found}: a quote is probably not closed" if unclosed else found
+        resume = (
+            f"; the row is skipped and reading goes on at line {start + 2} "
+            '(a quote inside a value is written "")'
+        )
+        if len(row) != self.width:
+            return f"{found} over lines {start + 1}-{end}: a quote is probably not closed{resume}"
+        for index in range(start + 1, end):
+            if self._is_row(self.lines.lines[index]):
+                return (
+                    f"a quoted value runs on over line {index + 1}, which is a row by itself: "
+                    f"the quote is probably not closed{resume}"
+                )
+        return None
+
+    def _is_row(self, line: str) -> bool:
+        if line.count(QUOTE) % 2:
+            return False  # it closes a quoted value
+        try:
+            row = next(csv.reader([line], delimiter=self.delimiter), [])
+        except csv.Error:
+            return False
+        return len(row) == self.width
 
 
 class _Table:
     """Rows addressed by column name; Jira repeats some names (Labels, Sprint)."""
 
     def __init__(self, header: Sequence[str]) -> None:
-        self.width = len(header)
         self.columns: dict[str, list[int]] = {}
         for index, name in enumerate(header):
             self.columns.setdefault(name.strip(), []).append(index)
 
-    def check(self, row: Sequence[str]) -> None:
-        if len(row) != self.width:
-            raise BadRow(f"expected {self.width} columns, found {len(row)}")
+    def clear(self, row: list[str], name: str) -> None:
+        for index in self.columns.get(name, ()):
+            row[index] = ""
 
     def all(self, row: Sequence[str], name: str) -> list[str]:
         return [row[i].strip() for i in self.columns.get(name, ()) if row[i].strip()]
@@ -172,11 +297,16 @@ class _Reader:
         self.workflow = workflow
         self.zone = zone
 
-    def stage(self, status: str, category: str, resolution: str | None) -> Stage:
-        return self.workflow.stage_for(status, CATEGORY_KEYS.get(category.lower()), resolution)
+    def stage(
+        self, status: str, category: str, resolution: str | None, before: Stage | None = None
+    ) -> Stage:
+        """The stage of ``status`` entered from the stage ``before`` (None: at creation)."""
+        return self.workflow.stage_for(
+            status, CATEGORY_KEYS.get(category.lower()), resolution, is_committed(before)
+        )
 
-    def jira(self, header: Sequence[str], rows: Iterator[tuple[int, list[str]]]) -> Parsed:
-        table, out = _Table(header), Parsed()
+    def jira(self, header: Sequence[str], rows: _Records, out: Parsed) -> None:
+        table = _Table(header)
         missing = [c for c in JIRA_REQUIRED if c not in table.columns]
         if missing:
             raise SourceError(f"csv: the Jira export lacks the column(s) {', '.join(missing)}")
@@ -185,7 +315,6 @@ class _Reader:
         parents: dict[str, str] = {}
         for line, row in rows:
             try:
-                table.check(row)
                 item = self._jira_item(table, row)
             except BadRow as exc:
                 out.problems.append(f"line {line}: {exc}")
@@ -197,7 +326,6 @@ class _Reader:
             if item.parent_key is None and parents[key] in keys_by_id:
                 items[key] = replace(item, parent_key=keys_by_id[parents[key]])
         out.histories = [ItemHistory(item) for item in items.values()]
-        return out
 
     def _jira_item(self, t: _Table, row: list[str]) -> WorkItem:
         key, status = t.get(row, "Issue key"), t.get(row, "Status")
@@ -231,12 +359,11 @@ class _Reader:
             blocked_by=tuple(t.all(row, "Inward issue link (Blocks)")),
         )
 
-    def generic(self, header: Sequence[str], rows: Iterator[tuple[int, list[str]]]) -> Parsed:
-        table, out = _Table([h.lower() for h in header]), Parsed()
+    def generic(self, header: Sequence[str], rows: _Records, out: Parsed) -> None:
+        table = _Table([h.lower() for h in header])
         changes: dict[str, list[tuple[datetime, int, list[str]]]] = {}
         for line, row in rows:
             try:
-                table.check(row)
                 key, status, at = (table.get(row, c) for c in ("key", "status", "changed_at"))
                 if not key or not status or not at:
                     raise BadRow("key, status and changed_at must not be empty")
@@ -248,13 +375,22 @@ class _Reader:
             except BadRow as exc:
                 out.problems.append(f"line {line}: {exc}")
                 continue
+            url = table.get(row, "url")
+            if url and not _is_web_link(url):
+                out.dropped_links.append(
+                    f"line {line}: url {url!r} is not an http(s) link; the link is dropped, "
+                    "the row kept"
+                )
+                table.clear(row, "url")
             changes.setdefault(key, []).append((when, line, row))
         out.histories = [self._generic_history(table, k, rs) for k, rs in changes.items()]
-        return out
 
-    def _row_stage(self, t: _Table, row: list[str], with_resolution: bool = True) -> Stage:
+    def _row_stage(
+        self, t: _Table, row: list[str], before: Stage | None, with_resolution: bool = True
+    ) -> Stage:
         resolution = t.get(row, "resolution") if with_resolution else ""
-        return self.stage(t.get(row, "status"), t.get(row, "category"), resolution or None)
+        status, category = t.get(row, "status"), t.get(row, "category")
+        return self.stage(status, category, resolution or None, before)
 
     def _generic_history(
         self, t: _Table, key: str, rows: list[tuple[datetime, int, list[str]]]
@@ -267,16 +403,17 @@ class _Reader:
 
         transitions: list[Transition] = []
         previous = rows[0]
+        entered_from: Stage | None = None  # the stage before the previous row's status
         for current in rows[1:]:
             before, after = t.get(previous[2], "status"), t.get(current[2], "status")
             if before == after:
                 continue  # a repeated row, not a change
-            from_stage = self._row_stage(t, previous[2], with_resolution=False)
-            to_stage = self._row_stage(t, current[2])
+            from_stage = self._row_stage(t, previous[2], entered_from, with_resolution=False)
+            to_stage = self._row_stage(t, current[2], from_stage)
             transitions.append(Transition(iid, current[0], before, after, from_stage, to_stage))
-            previous = current
+            previous, entered_from = current, from_stage
         status = t.get(rows[-1][2], "status")
-        stage = self._row_stage(t, rows[-1][2])
+        stage = self._row_stage(t, rows[-1][2], entered_from)
         created_text = next((v for _, _, r in rows if (v := t.get(r, "created_at"))), "")
         created = parse_time(created_text, self.zone, "created_at") if created_text else rows[0][0]
         finished = transitions[-1].at if transitions else created
@@ -313,6 +450,7 @@ class CsvSource:
         self.ctx = ctx
         self.path = Path(config.path).expanduser()
         self.problems: list[str] = []
+        self.dropped_links: list[str] = []
 
     def _read(self) -> tuple[str, Parsed]:
         try:
@@ -328,24 +466,27 @@ class CsvSource:
             raise SourceError(
                 f"csv: {self.path} is not UTF-8 (byte {exc.start}); export it as UTF-8 CSV"
             ) from None
-        rows = _rows(text, self.config.delimiter)
-        first = next(rows, None)
-        if first is None:
+        parsed = Parsed()
+        rows = _Records(text, self.config.delimiter, parsed.problems)
+        try:
+            header = rows.header()
+        except BadRow as exc:
+            raise SourceError(f"csv: the header row (line 1) of {self.path}: {exc}") from None
+        if header is None:
             raise SourceError(f"csv: {self.path} is empty; it needs a header row")
-        header = first[1]
         fmt = detect_format(header) if self.config.format == "auto" else self.config.format
         reader = _Reader(self.ctx.team, self.ctx.workflow, ZoneInfo(self.config.timezone))
-        parsed = reader.jira(header, rows) if fmt == "jira" else reader.generic(header, rows)
-        for problem in parsed.problems:
-            log.warning("csv %s: %s", self.path.name, problem)
-        self.problems = parsed.problems
+        (reader.jira if fmt == "jira" else reader.generic)(header, rows, parsed)
+        for note in parsed.problems + parsed.dropped_links:
+            log.warning("csv %s: %s", self.path.name, note)
+        self.problems, self.dropped_links = parsed.problems, parsed.dropped_links
         return digest, parsed
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
         """Yield the file's items in pages; nothing when the file is unchanged since ``cursor``."""
         digest, parsed = self._read()
         if cursor == digest:
-            self.problems = []
+            self.problems, self.dropped_links = [], []
             return
         histories = parsed.histories
         unmapped = frozenset(self.ctx.workflow.unmapped)
@@ -357,17 +498,24 @@ class CsvSource:
                 cursor=digest if final else None,
                 skipped=len(parsed.problems) if final else 0,
                 unmapped_statuses=unmapped,
+                merge_histories=True,
             )
         if not histories:
-            yield Page(cursor=digest, skipped=len(parsed.problems), unmapped_statuses=unmapped)
+            yield Page(
+                cursor=digest,
+                skipped=len(parsed.problems),
+                unmapped_statuses=unmapped,
+                merge_histories=True,
+            )
 
     def dry_run(self) -> dict[str, int]:
-        """Count the items, transitions and bad rows in the file, storing nothing."""
+        """Count the items, transitions, bad rows and dropped links in the file, storing nothing."""
         _, parsed = self._read()
         return {
             "items": len(parsed.histories),
             "transitions": sum(len(h.transitions) for h in parsed.histories),
             "bad rows": len(parsed.problems),
+            "dropped links": len(parsed.dropped_links),
         }
 
 

@@ -179,6 +179,7 @@ def test_dry_run_counts() -> None:
         "items": 3,
         "transitions": 5,
         "bad rows": 4,
+        "dropped links": 0,
     }
 
 
@@ -246,3 +247,39 @@ def test_a_csv_source_in_app_yaml_syncs(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(path), "sync"])
     assert result.exit_code == 0, result.output
     assert table_counts(make_engine(f"sqlite:///{tmp_path / 'vsm.db'}"))["items"] == 5
+
+
+def test_an_unknown_status_after_the_start_keeps_the_item_started(tmp_path: Path) -> None:
+    path = tmp_path / "flow.csv"
+    path.write_text(
+        "key,title,type,status,changed_at\n"
+        "PAY-1,Limbo,Story,Backlog,2026-11-02T09:00:00Z\n"
+        "PAY-1,,,Limbo,2026-11-03T09:00:00Z\n"  # unknown, no category: backlog before the start
+        "PAY-1,,,In Progress,2026-11-04T09:00:00Z\n"
+        "PAY-1,,,Parked,2026-11-05T09:00:00Z\n"  # unknown, after the start: still started
+        "PAY-1,,,Shelved,2026-11-06T09:00:00Z\n"
+    )
+    pay1 = by_key(list(source(path).pull(None)))["PAY-1"]
+    assert [(t.to_status, t.from_stage, t.to_stage) for t in pay1.transitions] == [
+        ("Limbo", Stage.BACKLOG, Stage.BACKLOG),
+        ("In Progress", Stage.BACKLOG, Stage.ACTIVE),
+        ("Parked", Stage.ACTIVE, Stage.WAITING),
+        ("Shelved", Stage.WAITING, Stage.WAITING),
+    ]
+    assert pay1.item.stage is Stage.WAITING
+
+
+def test_vsm_import_csv_lists_the_links_it_dropped_by_line(app: Path, tmp_path: Path) -> None:
+    file = tmp_path / "links.csv"
+    file.write_text(
+        "key,title,type,status,changed_at,url\n"
+        "PAY-1,Item,Story,Backlog,2026-11-01T09:00:00Z,javascript:alert(1)\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(app), "import", "csv", str(file), "--team", "payments"]
+    )
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert (
+        "dropped link links.csv line 2: url 'javascript:alert(1)' is not an http(s) link" in output
+    )
