@@ -130,3 +130,27 @@ def test_an_item_removed_since_is_in_the_report_as_of_before_its_removal(demo_ru
     assert (
         after["metric_items"]["wip"] == report_json(demo_runtime)["metric_items"]["wip"] == ["T-1"]
     )
+
+
+def test_the_demo_report_is_pinned_byte_for_byte(demo_runtime) -> None:
+    """A refactoring must not move a number: the demo's report as of NOW is kept verbatim.
+
+    When a change is meant to alter the report, regenerate the file from ``vsm report --json
+    --as-of NOW`` on the demo and say why in the commit.
+    """
+    sync_teams(demo_runtime)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(DEMO_CONFIG),
+            "--database",
+            str(demo_runtime.engine.url),
+            "report",
+            "--json",
+            "--as-of",
+            NOW.isoformat(),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == (Path(__file__).parent / "fixtures/report/demo_report.json").read_text()
