@@ -31,8 +31,8 @@ from sqlalchemy import Engine
 
 from benchmarks.summary import headline
 from insights.agreements import Agreements
-from insights.flow import item_timelines
 from insights.forecast import daily_samples, forecast_how_many, forecast_when
+from insights.metrics.flow_items import item_timelines
 from insights.model import (
     FlagChange,
     ItemHistory,

@@ -19,8 +19,9 @@ Digests are swept, not fired: every ``sweep_seconds`` the leader lists the diges
 and of ``/vsm subscribe`` and posts each one whose time (a cron in the team's time zone) passed
 less than ``due_window`` ago, unless it is already sent for that period. So a digest missed while
 no process led (failover, restart), due before the team's first sync, or whose post failed goes
-out at a later sweep, and the claim in the database (:mod:`storage.bot_state`) with the key the
-post carries (:mod:`bot.slack.sends`) makes sure it goes out once. APScheduler 3 only ticks.
+out at a later sweep, and the claim in the database (:mod:`storage.sends`) with the key the
+post carries (:mod:`bot.slack.delivering.sends`) makes sure it goes out once. APScheduler 3
+only ticks.
 
 :meth:`SchedulerSettings.from_env` reads ``VSM_LEADER_RETRY_SECONDS``, ``VSM_LEASE_SECONDS``,
 ``VSM_SWEEP_SECONDS``, ``VSM_SYNC_MINUTES``, ``VSM_RETRY_SECONDS`` (a failed post is retried
@@ -31,10 +32,8 @@ digest then falls due every that many seconds (a new period each time) instead o
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import math
-import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,15 +45,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
 
 from bot.config import AppConfig
+from bot.leader import LEASE, RENEWALS_PER_LEASE, LeaderLock
 from bot.runtime import utc_now
+from bot.slack.delivering.digests import DigestKind, digest_period
+from bot.slack.delivering.jobs import post_digest, sync_and_alert
 from bot.slack.deps import SlackDeps
-from bot.slack.digests import DigestKind, digest_period
-from bot.slack.jobs import post_digest, sync_and_alert
-from storage.bot_state import STALE_CLAIM, Subscription, load_subscriptions
+from storage.sends import STALE_CLAIM
+from storage.slack_settings import Subscription, load_subscriptions
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "sync"
@@ -65,11 +64,8 @@ DIGEST_THREADS = 8
 """Digests built and posted at once by the leader (posts stay paced per channel)."""
 CHART_THREADS = 2
 """Digest charts drawn and uploaded at once (into the digests' threads, after the posts)."""
-ADVISORY_LOCK_CLASS = 0x76736D62  # "vsmb"; the second key is the schema's hash
 FIRST_SYNC_DELAY = timedelta(seconds=5)
 FINAL_OUTCOMES = ("sent", "skipped")
-LEASE = timedelta(seconds=30)
-RENEWALS_PER_LEASE = 3
 
 
 def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -202,132 +198,6 @@ def digest_jobs(
         )
         jobs[job.id] = job
     return list(jobs.values())
-
-
-class LeaderLock:
-    """Who runs the scheduler: the holder of a PostgreSQL advisory lock or of a lock file.
-
-    On PostgreSQL the lock's session ends (and the lock with it) once it has been idle for
-    ``lease``: whoever holds the lead must call :meth:`acquire` more often than that.
-    """
-
-    def __init__(self, engine: Engine, lease: timedelta = LEASE) -> None:
-        self.engine = engine
-        self.lease = lease
-        self._connection: Connection | None = None
-        self._fd: int | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def lock_file(self) -> str | None:
-        """The lock file next to a SQLite database file (None for PostgreSQL or in-memory)."""
-        database = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
-            return None
-        return f"{database}.scheduler.lock"
-
-    def describe(self) -> str:
-        """What the lead is, for log messages."""
-        if self.engine.dialect.name == "postgresql":
-            return "the PostgreSQL advisory lock"
-        return f"lock file {self.lock_file}" if self.lock_file else "an in-memory database"
-
-    def holder(self) -> str:
-        """Who holds the SQLite lock file (its pid), or an empty string when unknown."""
-        path = self.lock_file
-        if path is None:
-            return ""
-        try:
-            with open(path, encoding="ascii") as file:
-                return file.read().strip()
-        except OSError:
-            return ""
-
-    def acquire(self) -> bool:
-        """True when this process leads (checking that a lead it holds is still alive)."""
-        with self._lock:
-            if self.engine.dialect.name == "postgresql":
-                return self._acquire_advisory_lock()
-            path = self.lock_file
-            return True if path is None else self._acquire_file(path)
-
-    def _acquire_advisory_lock(self) -> bool:
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT 1"))
-                return True
-            except Exception as exc:
-                log.warning("lost the scheduler lock: the connection to PostgreSQL broke (%s)", exc)
-                self._forget_connection()
-        # Autocommit: the lock belongs to the session, and no transaction stays open for hours.
-        # Detached: the session ends with the lead, it never goes back to the pool.
-        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        connection.detach()
-        try:
-            self._limit_idle(connection)
-            query = text("SELECT pg_try_advisory_lock(:key, hashtext(current_schema()))")
-            if connection.execute(query, {"key": ADVISORY_LOCK_CLASS}).scalar():
-                self._connection = connection
-                return True
-        except BaseException:
-            connection.close()
-            raise
-        connection.close()
-        return False
-
-    def _limit_idle(self, connection: Connection) -> None:
-        """PostgreSQL ends this session after ``lease`` without a query (PostgreSQL 14+)."""
-        milliseconds = str(max(1, round(self.lease.total_seconds() * 1000)))
-        limit = text("SELECT set_config('idle_session_timeout', :ms, false)")
-        try:
-            connection.execute(limit, {"ms": milliseconds})
-        except DBAPIError:
-            log.warning(
-                "this PostgreSQL has no idle_session_timeout (before 14): a leader that stops "
-                "making progress keeps the lead until its connection closes"
-            )
-
-    def _forget_connection(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.invalidate()
-                self._connection.close()
-            except Exception:
-                log.debug("closing the broken lock connection failed", exc_info=True)
-            self._connection = None
-
-    def _acquire_file(self, path: str) -> bool:
-        if self._fd is not None:
-            return True
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        """Give up the lead (a process that dies loses it with its connection or file)."""
-        with self._lock:
-            self._release()
-
-    def _release(self) -> None:
-        if self._connection is not None:
-            try:
-                unlock = text("SELECT pg_advisory_unlock(:key, hashtext(current_schema()))")
-                self._connection.execute(unlock, {"key": ADVISORY_LOCK_CLASS})
-                self._connection.close()
-            except Exception:
-                log.warning("releasing the scheduler lock failed; it goes with the connection")
-            self._connection = None
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
 
 
 def make_scheduler() -> BackgroundScheduler:

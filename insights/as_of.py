@@ -9,10 +9,11 @@ A snapshot holds each item as it stands now and its whole history. A report of t
   dropped.
 - Its status and stage are those its last remaining transition entered. Before its first
   transition, it is in the status it was created in: the first transition's ``from`` (the backlog
-  stage when the history does not name it, as :func:`insights.timeline.timeline_of` reads it). An
-  item without any history keeps its status, except that one finished after ``at`` (resolution,
-  else last update, as its timeline has it) was then in progress since its creation if done, and
-  not started if cancelled; its status name stays the current one, the only one known.
+  stage when the history does not name it, as :func:`insights.item_timeline.timeline_of` reads
+  it). An item without any history keeps its status, except that one finished after ``at``
+  (resolution, else last update, as its timeline has it) was then in progress since its creation
+  if done, and not started if cancelled; its status name stays the current one, the only one
+  known.
 - ``resolved_at`` after ``at`` becomes the instant the item entered the finished stage it was in
   at ``at`` (None when it was not finished); ``merged_at`` (and ``merge_sha``) after ``at`` is
   cleared; ``updated_at`` after ``at`` becomes the last change the data records by then (creation,
@@ -62,7 +63,8 @@ _READY = ReviewState.READY_FOR_REVIEW
 V = TypeVar("V")
 KEPT = 2
 """How many snapshots' extents, and how many cuts, :func:`snapshot_as_of` remembers (each keeps
-its snapshots alive), like the timelines :func:`insights.flow.item_timelines` keeps."""
+its snapshots alive), like the timelines :func:`insights.metrics.flow_items.item_timelines`
+keeps."""
 
 
 class _Kept(Generic[V]):

@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta, tzinfo
 import numpy as np
 import numpy.typing as npt
 
-from insights.flow import throughput
-from insights.timeline import ItemTimeline, local_date
+from insights.item_timeline import ItemTimeline, local_date
+from insights.metrics.throughput import throughput
 
 BASIS_DAYS = 60
 """Days of past daily throughput a forecast samples (METRICS.md 3.9; JAM's throughput window)."""

@@ -2,9 +2,9 @@
 
 Pure: it takes a :class:`~insights.model.Snapshot`, the team's agreements, ``now`` and the team's
 time zone. :func:`build_report` computes everything once (timelines are built a single time and
-shared by the metrics and the detectors); :func:`report_to_json` is the documented JSON document of
-``vsm report --json``; :class:`Digest` is the short view the terminal and Slack digests render.
-A report of a past ``now`` reads the snapshot as it was then
+shared by the metrics and the detectors); :func:`insights.report_json.report_to_json` is the
+documented JSON document of ``vsm report --json``; :class:`Digest` is the short view the terminal
+and Slack digests render. A report of a past ``now`` reads the snapshot as it was then
 (:func:`insights.as_of.snapshot_as_of`): it never sees what happened later.
 """
 
@@ -23,29 +23,24 @@ from insights.as_of import snapshot_as_of
 from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
 from insights.findings import Finding
-from insights.flow import (
-    blocked_time,
-    cycle_time_summary,
-    flow_distribution,
-    flow_efficiency,
-    flow_load,
-    item_blocked_time,
-    item_timelines,
-    lead_time_summary,
-    net_flow,
-    service_level_expectation,
-    sle_compliance,
-    throughput,
-    wip_per_day,
-)
 from insights.forecast import HowManyForecast, WhenForecast, forecast_basis
+from insights.item_timeline import ItemTimeline, local_date
+from insights.metrics.blocked_time import blocked_time, item_blocked_time
+from insights.metrics.cycle_time import cycle_time_summary
+from insights.metrics.distribution import flow_distribution
+from insights.metrics.efficiency import flow_efficiency
+from insights.metrics.flow_items import item_timelines
+from insights.metrics.flow_load import flow_load
+from insights.metrics.lead_time import lead_time_summary
+from insights.metrics.net_flow import net_flow
+from insights.metrics.sle import service_level_expectation, sle_compliance
+from insights.metrics.throughput import throughput
+from insights.metrics.wip import wip_per_day
 from insights.model import Snapshot
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
-from insights.timeline import ItemTimeline, local_date
-from insights.timelines import Timelines
+from insights.timeline_index import Timelines
 
 DAY = 86400.0
-SCHEMA_VERSION = 1
 AGING_DETECTOR = "aging_item"
 BLOCKED_DETECTOR = "blocked_item"
 
@@ -350,106 +345,3 @@ def build_digest(
     """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
     past = snapshot_as_of(snapshot, now)
     return _digest(_report(past, agreements, now, tz, window_days, muted, 0), past)
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    return value.isoformat()
-
-
-def finding_to_json(finding: Finding) -> dict[str, Any]:
-    """A finding as the JSON object of the report (and of the Slack alert store)."""
-    return {
-        "detector": finding.detector,
-        "severity": finding.severity.value,
-        "subject": finding.subject,
-        "title": finding.title,
-        "action": finding.action,
-        "evidence": dict(finding.evidence),
-        "item_keys": list(finding.item_keys),
-        "url": finding.url,
-        "dedupe_key": finding.dedupe_key,
-    }
-
-
-def _dora_json(dora: DoraMetrics) -> dict[str, Any]:
-    return {
-        "deployment_count": dora.deployment_count,
-        "deployment_frequency_per_week": dora.deployment_frequency_per_week,
-        "deployment_days_median_per_week": dora.deployment_days_median_per_week,
-        "deployment_days_median_per_month": dora.deployment_days_median_per_month,
-        "lead_time_for_changes_seconds_median": dora.lead_time_for_changes_seconds_median,
-        "change_failure_rate": dora.change_failure_rate,
-        "failed_deployment_recovery_seconds_median": (
-            dora.failed_deployment_recovery_seconds_median
-        ),
-        "time_to_restore_seconds_median": dora.time_to_restore_seconds_median,
-        "rework_rate": dora.rework_rate,
-        "bands": dict(dora.bands),
-        "deployment_ids": list(dora.deployment_ids),
-        "failed_deployment_ids": list(dora.failed_deployment_ids),
-        "incident_ids": list(dora.incident_ids),
-    }
-
-
-def _forecast_json(forecast: Forecast) -> dict[str, Any]:
-    when = forecast.when
-    how_many = forecast.how_many
-    return {
-        "basis_days": forecast.basis_days,
-        "when": None
-        if when is None
-        else {
-            "items": when.n,
-            "start": _iso(when.start),
-            "dates": {f"p{c}": _iso(d) for c, d in sorted(when.dates.items())},
-        },
-        "how_many": None
-        if how_many is None
-        else {
-            "start": _iso(how_many.start),
-            "target": _iso(how_many.target),
-            "items": {f"p{c}": n for c, n in sorted(how_many.counts.items())},
-        },
-    }
-
-
-def report_to_json(report: TeamReport) -> dict[str, Any]:
-    """The ``vsm report --json`` document (schema documented in the README)."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "as_of": _iso(report.as_of),
-        "team": report.team,
-        "window": {
-            "days": report.window_days,
-            "start": _iso(report.window_start),
-            "end": _iso(report.as_of),
-        },
-        "metrics": dict(report.metrics),
-        "metric_items": {k: list(v) for k, v in report.metric_items.items()},
-        "items": [
-            {
-                "key": i.key,
-                "title": i.title,
-                "status": i.status,
-                "stage": i.stage,
-                "started_at": _iso(i.started_at),
-                "finished_at": _iso(i.finished_at),
-                "cycle_time_seconds": i.cycle_time_seconds,
-                "age_seconds": i.age_seconds,
-                "blocked_seconds": i.blocked_seconds,
-                "url": i.url,
-            }
-            for i in report.items
-        ],
-        "daily": [
-            {"day": _iso(d.day), "wip": d.wip, "throughput": d.throughput, "cfd": d.cfd}
-            for d in report.daily
-        ],
-        "dora": _dora_json(report.dora),
-        "forecast": _forecast_json(report.forecast),
-        "findings": [finding_to_json(f) for f in report.findings],
-    }

@@ -25,10 +25,10 @@ from datetime import UTC, date, datetime, tzinfo
 
 import numpy as np
 
-from insights.flow import item_timelines
+from insights.item_timeline import DayIndex, ItemTimeline, Reentry
+from insights.metrics.flow_items import item_timelines
 from insights.model import Snapshot, Stage, Transition, WorkItem
-from insights.timeline import DayIndex, ItemTimeline, Reentry
-from insights.timelines import STAGE_CODES, as_timelines
+from insights.timeline_index import STAGE_CODES, as_timelines
 from insights.workflow import default_stage
 
 NOT_COLUMNS = frozenset({Stage.BLOCKED, Stage.CANCELLED})
@@ -148,8 +148,9 @@ def cumulative_flow(
 ) -> CumulativeFlow:
     """The cumulative flow diagram of ``[start, end)`` over the columns ``statuses`` in order.
 
-    ``source`` is a snapshot (its issues) or the timelines of :func:`insights.flow.item_timelines`
-    (epics already left out). Cancelled items are left out.
+    ``source`` is a snapshot (its issues) or the timelines of
+    :func:`insights.metrics.flow_items.item_timelines` (epics already
+    left out). Cancelled items are left out.
     """
     columns = column_index(statuses)
     window = DayIndex(start, end, tz)

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 
 from bot.config import load_config
 from bot.runtime import open_runtime
-from bot.slack.client import SEND_EVENT
+from bot.slack.delivering.poster import SEND_EVENT
 from bot.sync import sync_teams
 from storage.db import make_engine, upgrade
 from tests.bot_processes import (

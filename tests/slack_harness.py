@@ -26,7 +26,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.config import AppConfig, SlackConfig, load_config
 from bot.runtime import Runtime, open_runtime
-from bot.slack.app import SlackBot, build_bot, make_http_server, wsgi_app
+from bot.slack.app import SlackBot, build_bot
+from bot.slack.wsgi import make_http_server, wsgi_app
 from bot.sync import sync_teams
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, WORKSPACE, FakeSlack

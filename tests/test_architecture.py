@@ -74,6 +74,56 @@ def test_only_bot_draws_charts() -> None:
     assert offenders == []
 
 
+CORE_ONLY = ("insights/metrics", "insights/detectors")
+"""Packages whose modules import only the core: insights.*, the standard library and numpy."""
+
+
+@pytest.mark.parametrize("package", CORE_ONLY)
+def test_metrics_and_detectors_import_only_the_core(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {root}"
+        for path in modules(package)
+        for root in sorted(imported_roots(ast.parse(path.read_text())))
+        if root not in {"insights", "numpy", "__future__"}
+        and (root not in STDLIB or root in IO_STDLIB)
+    ]
+    assert offenders == []
+
+
+def test_detectors_are_modules_and_their_helpers_live_in_support() -> None:
+    from insights.detectors import detectors
+
+    package = ROOT / "insights" / "detectors"
+    listed = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    assert sorted(p.name for p in package.iterdir() if p.is_dir() and p.name != "__pycache__") == [
+        "support"
+    ]
+    assert listed == {detect.__module__.rpartition(".")[2] for detect in detectors().values()}
+
+
+def test_no_module_in_insights_is_over_400_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {lines}"
+        for path in modules("insights")
+        if (lines := len(path.read_text().splitlines())) > 400
+    ]
+    assert long == []
+
+
+def test_slack_never_imports_the_scheduler() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in modules("bot/slack")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.scheduler"))
+        or (
+            isinstance(node, ast.Import)
+            and any(a.name.startswith("bot.scheduler") for a in node.names)
+        )
+    ]
+    assert offenders == []
+
+
 def test_the_checker_catches_a_crossing(tmp_path: Path) -> None:
     tree = ast.parse("import sqlalchemy\nfrom bot.config import load_config\n")
     assert imported_roots(tree) - ALLOWED["insights"] == {"sqlalchemy", "bot"}

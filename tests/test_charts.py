@@ -18,12 +18,15 @@ from bot.config import TeamConfig, load_config
 from bot.runtime import open_runtime
 from bot.sync import sync_teams
 from insights.dora import dora_metrics
-from insights.flow import aging_wip, cycle_time_points, item_timelines, throughput
 from insights.forecast import daily_samples, forecast_how_many, forecast_when
+from insights.item_timeline import day_start, week_start
+from insights.metrics.aging import aging_wip
+from insights.metrics.cycle_time import cycle_time_points
+from insights.metrics.flow_items import item_timelines
+from insights.metrics.throughput import throughput
 from insights.model import Snapshot
 from insights.percentiles import cycle_time_percentiles
 from insights.stages import board_columns, cumulative_flow
-from insights.timeline import day_start, week_start
 from insights.xmr import xmr_limits
 from storage.repository import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW

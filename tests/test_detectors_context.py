@@ -9,9 +9,9 @@ import pytest
 from detector_fixtures import NOW, SnapshotBuilder, ago, context, history
 
 from insights.agreements import Agreements
-from insights.detectors.review_facts import is_bot, review_facts
-from insights.detectors.severity import past_threshold
-from insights.detectors.wording import days, duration, ordinal
+from insights.detectors.support.review_facts import is_bot, review_facts
+from insights.detectors.support.severity import past_threshold
+from insights.detectors.support.wording import days, duration, ordinal
 from insights.findings import Severity
 from insights.model import ReviewState, Stage
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from detector_fixtures import SnapshotBuilder, ago, detect
 
 from insights.detectors import stale_item
-from insights.detectors.ranking import MAX_ITEM_FINDINGS, Candidate, more_items, report_worst
+from insights.detectors.support.ranking import (
+    MAX_ITEM_FINDINGS,
+    Candidate,
+    more_items,
+    report_worst,
+)
 from insights.findings import Finding, Severity
 
 

@@ -10,7 +10,7 @@ from detector_fixtures import NOW, TEAM, SnapshotBuilder, ago, healthy_team
 from insights.agreements import Agreements
 from insights.detectors import detector_names, detectors, run_detectors
 from insights.findings import Severity
-from insights.flow import item_timelines
+from insights.metrics.flow_items import item_timelines
 from insights.model import ReviewState
 
 EXPECTED = {

@@ -7,19 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from insights.dora import (
+from insights.deployments import (
     attribute_incidents,
     ceil_minutes,
-    change_failure_band,
-    deployment_frequency_band,
-    dora_metrics,
-    dora_weekly,
     first_review_at,
     is_bot,
-    lead_time_band,
     pr_lead_times,
+)
+from insights.dora import dora_metrics, dora_weekly, unplanned_deployments
+from insights.dora_bands import (
+    change_failure_band,
+    deployment_frequency_band,
+    lead_time_band,
     recovery_band,
-    unplanned_deployments,
 )
 from insights.model import (
     Deployment,

@@ -21,10 +21,10 @@ import pytest
 
 from bot.config import load_config
 from bot.runtime import Runtime, open_runtime
+from bot.slack.delivering.jobs import post_digest
 from bot.slack.deps import build_deps
-from bot.slack.jobs import post_digest
 from bot.sync import sync_teams
-from storage.bot_state import SendRecord, load_send, load_sends
+from storage.sends import SendRecord, load_send, load_sends
 from tests.bot_processes import channel_id, write_app_yaml
 from tests.fake_slack import FakeSlack
 
@@ -34,10 +34,10 @@ DRIVER = """
 import os, signal, sys
 from bot.config import load_config
 from bot.runtime import open_runtime
-from bot.slack import digests
-from bot.slack.client import Poster
+from bot.slack.delivering import digests
+from bot.slack.delivering.poster import Poster
 from bot.slack.deps import build_deps
-from bot.slack.jobs import post_digest
+from bot.slack.delivering.jobs import post_digest
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)

@@ -21,7 +21,7 @@ from bot.runtime import Runtime, open_runtime
 from bot.scheduler import BotScheduler
 from bot.slack.deps import build_deps
 from bot.sync import sync_teams
-from storage.bot_state import load_sends
+from storage.sends import load_sends
 from tests.bot_processes import LEADS, BotProcess, digest_rows, wait_until, write_app_yaml
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import ADMIN, TEAM_CHANNEL, demo_config, demo_runtime

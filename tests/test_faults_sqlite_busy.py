@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from bot.slack.delivering.jobs import post_digest
 from bot.slack.deps import build_deps
-from bot.slack.jobs import post_digest
-from storage.bot_state import load_sends, load_subscriptions
+from storage.sends import load_sends
+from storage.slack_settings import load_subscriptions
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import ADMIN, TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
 

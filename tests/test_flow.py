@@ -7,25 +7,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from insights.flow import (
-    aging_wip,
-    blocked_time,
-    cycle_time_points,
-    cycle_time_summary,
-    flow_distribution,
-    flow_efficiency,
-    flow_load,
-    flow_type,
-    flow_types,
-    issue_lead_time_minutes,
-    item_timelines,
-    lead_time_summary,
-    net_flow,
-    service_level_expectation,
-    sle_compliance,
-    throughput,
-    wip_per_day,
-)
+from insights.metrics.aging import aging_wip
+from insights.metrics.blocked_time import blocked_time
+from insights.metrics.cycle_time import cycle_time_points, cycle_time_summary
+from insights.metrics.distribution import flow_distribution
+from insights.metrics.efficiency import flow_efficiency
+from insights.metrics.flow_items import flow_type, flow_types, item_timelines
+from insights.metrics.flow_load import flow_load
+from insights.metrics.lead_time import issue_lead_time_minutes, lead_time_summary
+from insights.metrics.net_flow import net_flow
+from insights.metrics.sle import service_level_expectation, sle_compliance
+from insights.metrics.throughput import throughput
+from insights.metrics.wip import wip_per_day
 from insights.model import FlagChange, FlowType, ItemKind, Snapshot, Stage, Transition, WorkItem
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 UTC

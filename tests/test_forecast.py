@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from insights.forecast import daily_samples, forecast_how_many, forecast_when
+from insights.item_timeline import ItemTimeline, build_timeline
 from insights.model import ItemKind, Stage, Transition, WorkItem
-from insights.timeline import ItemTimeline, build_timeline
 
 START = date(2026, 3, 3)
 LEVELS = (50, 70, 85, 95)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from bot.sync import SyncResult, pull_into
-from insights.detectors.review_facts import review_facts
+from insights.detectors.support.review_facts import review_facts
 from insights.model import (
     Deployment,
     Incident,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import ConfigError, parse_config
-from insights.detectors.review_facts import review_facts
+from insights.detectors.support.review_facts import review_facts
 from insights.model import (
     Deployment,
     Incident,

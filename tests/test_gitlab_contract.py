@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from insights.detectors.review_facts import review_facts
+from insights.detectors.support.review_facts import review_facts
 from insights.model import Outcome, Page, ReviewState, Stage
 from insights.workflow import Workflow
 from integrations.base import SourceContext

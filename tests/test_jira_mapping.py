@@ -9,8 +9,8 @@ import pytest
 from fake_jira import FIXTURES, WORKFLOW
 
 from bot.config import ConfigError, parse_config
+from insights.item_timeline import build_timeline
 from insights.model import FlagChange, Stage
-from insights.timeline import build_timeline
 from insights.workflow import Workflow
 from integrations.jira.mapping import (
     FieldIds,

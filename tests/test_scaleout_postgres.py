@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.config import load_config
+from bot.leader import ADVISORY_LOCK_CLASS
 from bot.runtime import open_runtime
-from bot.scheduler import ADVISORY_LOCK_CLASS
 from bot.sync import sync_teams
 from storage.db import make_engine, upgrade
 from tests.bot_processes import (

@@ -12,21 +12,22 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import load_config
+from bot.leader import LeaderLock
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler import (
     SWEEP_JOB,
     SYNC_JOB,
     BotScheduler,
     DigestJob,
-    LeaderLock,
     SchedulerSettings,
     digest_jobs,
     make_scheduler,
 )
 from bot.slack.deps import build_deps
 from bot.sync import sync_teams
-from storage.bot_state import Subscription, load_sends, save_subscription
 from storage.db import make_engine
+from storage.sends import load_sends
+from storage.slack_settings import Subscription, save_subscription
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import ADMIN, TEAM_CHANNEL, demo_config, demo_runtime

@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, inspect, select, table
 
-from bot.slack.parser import USAGES
-from storage.bot_state import (
+from bot.slack.receiving.parser import USAGES
+from storage.sends import SendKey, claim_send, load_send
+from storage.slack_settings import (
     AlertChannel,
     Mute,
-    SendKey,
     Subscription,
     active_mutes,
-    claim_send,
     load_alert_channels,
-    load_send,
     load_subscriptions,
     save_alert_channel,
     save_mute,

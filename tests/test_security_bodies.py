@@ -19,9 +19,9 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from pydantic import SecretStr
 
-from bot.slack.app import wsgi_app
-from bot.slack.guard import MAX_BODY_BYTES
-from bot.slack.sealed_store import TokenCipher
+from bot.slack.receiving.guard import MAX_BODY_BYTES
+from bot.slack.state.sealed_store import TokenCipher
+from bot.slack.wsgi import wsgi_app
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
     TEAM_CHANNEL,

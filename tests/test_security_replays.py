@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
-from bot.slack.guard import UNAUTHORIZED, UNAVAILABLE, RequestGuard
+from bot.slack.receiving.guard import UNAUTHORIZED, UNAVAILABLE, RequestGuard
 from storage.replays import KEEP, SEEN_REQUESTS, first_sighting
 from tests.slack_harness import SIGNING_SECRET, signed_headers
 

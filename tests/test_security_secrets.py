@@ -25,8 +25,8 @@ from bot.cli import cli
 from bot.config import load_config
 from bot.redact import REDACTED, protect_logs, redact
 from bot.runtime import open_runtime
-from bot.slack.jobs import post_digest
-from bot.slack.sealed_store import SealedInstallationStore, SealError, TokenCipher
+from bot.slack.delivering.jobs import post_digest
+from bot.slack.state.sealed_store import SealedInstallationStore, SealError, TokenCipher
 from bot.sync import sync_teams
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack

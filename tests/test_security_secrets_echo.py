@@ -28,9 +28,9 @@ from pydantic import BaseModel, SecretStr
 
 from bot.cli import cli
 from bot.redact import MIN_FRAGMENT_CHARS, REDACTED, protect_logs, redact, secret_values
-from bot.slack.blocks import Message
-from bot.slack.render import render_status
-from bot.slack.render_alerts import render_admin_health
+from bot.slack.answering.blocks import Message
+from bot.slack.answering.render import render_status
+from bot.slack.answering.render_alerts import render_admin_health
 from storage.db import make_engine
 from storage.repository import SourceHealth, load_health
 

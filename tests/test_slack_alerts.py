@@ -10,12 +10,15 @@ import pytest
 
 from bot.config import load_config
 from bot.slack import ids
-from bot.slack.alerts import AlertPolicy, alert_admins, deliver_alerts, may_notify
-from bot.slack.client import ChannelPacer, Poster, UncertainPost, make_client
-from bot.slack.jobs import sync_and_alert
+from bot.slack.delivering.alerts import AlertPolicy, alert_admins, deliver_alerts, may_notify
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.jobs import sync_and_alert
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import Poster, UncertainPost
 from insights.findings import Finding, Severity
-from storage.bot_state import Mute, load_alerts, save_mute
+from storage.alert_messages import load_alerts
 from storage.repository import load_health, record_health
+from storage.slack_settings import Mute, save_mute
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import ADMIN, TEAM_CHANNEL, BotHarness, demo_config, demo_runtime

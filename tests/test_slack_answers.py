@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.charts import ChartImage
 from bot.config import load_config
-from bot.slack.answers import Answers
+from bot.slack.answering.answers import Answers
 from bot.sync import sync_teams
 from storage.repository import record_health
 from tests.conftest import DEMO_CONFIG, NOW

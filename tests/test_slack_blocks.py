@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import ids
-from bot.slack.blocks import (
+from bot.slack.answering.blocks import (
     MAX_BLOCKS,
     MESSAGE_CHARS,
     block_chars,
@@ -20,14 +20,16 @@ from bot.slack.blocks import (
     section,
     unescape,
 )
-from bot.slack.client import ChannelPacer, Poster, make_client
-from bot.slack.home import TeamOverview, render_home
-from bot.slack.render import item_line, render_aging, render_full_list
-from bot.slack.render_alerts import finding_to_dict, render_alert
-from bot.slack.render_digest import finding_entry
+from bot.slack.answering.home import TeamOverview, render_home
+from bot.slack.answering.render import item_line, render_aging, render_full_list
+from bot.slack.answering.render_alerts import finding_to_dict, render_alert
+from bot.slack.answering.render_digest import finding_entry
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import Poster
 from insights.findings import Finding, Severity
 from insights.report import Digest, ItemLine
-from storage.bot_state import AlertRecord
+from storage.alert_messages import AlertRecord
 from tests.conftest import NOW
 from tests.fake_slack import BOT_TOKEN, MAX_VIEW_BLOCKS, FakeSlack, block_problem
 from tests.slack_harness import demo_config

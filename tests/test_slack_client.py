@@ -8,15 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks import Message, section
-from bot.slack.client import (
-    SEND_EVENT,
-    ChannelDirectory,
-    ChannelPacer,
-    Poster,
-    UncertainPost,
-    make_client,
-)
+from bot.slack.answering.blocks import Message, section
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import SEND_EVENT, ChannelDirectory, Poster, UncertainPost
 from bot.slack.manifest import BOT_SCOPES
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 

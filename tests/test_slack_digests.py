@@ -9,14 +9,16 @@ from datetime import timedelta
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.answers import Answers
-from bot.slack.client import ChannelPacer, Poster, make_client
-from bot.slack.digests import digest_period, send_digest
-from bot.slack.jobs import post_digest
-from bot.slack.render_digest import SEVERITY_TITLES
+from bot.slack.answering.answers import Answers
+from bot.slack.answering.render_digest import SEVERITY_TITLES
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.digests import digest_period, send_digest
+from bot.slack.delivering.jobs import post_digest
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import Poster
 from bot.sync import source_key
-from storage.bot_state import SendKey, load_send
 from storage.repository import record_health
+from storage.sends import SendKey, load_send
 from tests.conftest import NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime

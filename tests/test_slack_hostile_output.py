@@ -15,10 +15,12 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_config
-from bot.slack.alerts import AlertPolicy, deliver_alerts
-from bot.slack.answers import Trend
-from bot.slack.client import ChannelPacer, Poster, make_client
-from bot.slack.render_digest import render_daily, render_weekly
+from bot.slack.answering.answers import Trend
+from bot.slack.answering.render_digest import render_daily, render_weekly
+from bot.slack.delivering.alerts import AlertPolicy, deliver_alerts
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import Poster
 from insights.findings import Finding, Severity
 from insights.forecast import ForecastBasis
 from insights.report import Digest, ItemLine

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.slack import ids
 from bot.slack.manifest import build_manifest
-from bot.slack.wsgi import create
+from bot.wsgi import create
 from tests.conftest import DEMO_CONFIG
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import (

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.slack.app import SlackSetupError, build_bot
-from bot.slack.sealed_store import SealError, TokenCipher
+from bot.slack.state.sealed_store import SealError, TokenCipher
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
 

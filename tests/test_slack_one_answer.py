@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from bot.terminal import render_report
-from insights.flow import item_timelines
+from insights.metrics.flow_items import item_timelines
 from insights.report import build_report
 from storage.repository import load_snapshot
 from tests.conftest import NOW

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.slack.parser import USAGES, Command, UsageError, parse_command
+from bot.slack.receiving.parser import USAGES, Command, UsageError, parse_command
 
 TEAMS = ("payments", "checkout")
 

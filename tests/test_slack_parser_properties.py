@@ -18,12 +18,12 @@ from sqlalchemy import inspect
 
 from bot.charts import CHART_KINDS
 from bot.config import AppConfig
-from bot.slack.blocks import Message
+from bot.slack.answering.blocks import Message
+from bot.slack.answering.render import render_usage
 from bot.slack.deps import build_deps
-from bot.slack.handlers import Invocation, run_command
-from bot.slack.listeners.commands import handle_vsm
-from bot.slack.parser import MAX_WINDOW_DAYS, USAGES, Command, UsageError, parse_command
-from bot.slack.render import render_usage
+from bot.slack.receiving.handlers import Invocation, run_command
+from bot.slack.receiving.listeners.commands import handle_vsm
+from bot.slack.receiving.parser import MAX_WINDOW_DAYS, USAGES, Command, UsageError, parse_command
 from tests.fake_slack import MAX_MESSAGE_BLOCKS, FakeSlack, block_problem
 from tests.slack_harness import ADMIN, MEMBER, TEAM_CHANNEL, demo_config, demo_runtime
 

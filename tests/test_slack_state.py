@@ -6,27 +6,31 @@ import dataclasses
 import threading
 from datetime import timedelta
 
-from storage.bot_state import (
-    STALE_CLAIM,
-    AlertChannel,
+from storage.alert_messages import (
     AlertRecord,
-    Mute,
+    count_channel_posts_since,
+    load_alert,
+    load_alerts,
+    save_alert,
+)
+from storage.sends import (
+    STALE_CLAIM,
     SendKey,
-    Subscription,
-    active_mutes,
     begin_posting,
     claim_send,
-    count_channel_posts_since,
-    delete_subscriptions,
     fail_send,
     finish_send,
-    load_alert,
-    load_alert_channels,
-    load_alerts,
     load_send,
-    load_subscriptions,
     mark_unknown,
-    save_alert,
+)
+from storage.slack_settings import (
+    AlertChannel,
+    Mute,
+    Subscription,
+    active_mutes,
+    delete_subscriptions,
+    load_alert_channels,
+    load_subscriptions,
     save_alert_channel,
     save_mute,
     save_subscription,

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from insights.flow import item_timelines, net_flow, wip_per_day
+from insights.metrics.flow_items import item_timelines
+from insights.metrics.net_flow import net_flow
+from insights.metrics.wip import wip_per_day
 from insights.model import ItemKind, Snapshot, Stage, Transition, WorkItem
 from insights.stages import board_columns, column_index, cumulative_flow, stage_timestamps
 from insights.workflow import Workflow, default_stage, is_committed

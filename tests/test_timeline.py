@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from insights.model import FlagChange, ItemKind, Stage, Transition, WorkItem
-from insights.timeline import (
+from insights.item_timeline import (
     DayIndex,
     build_timeline,
     clip,
@@ -20,7 +19,8 @@ from insights.timeline import (
     union_seconds,
     week_start,
 )
-from insights.timelines import Timelines, as_timelines
+from insights.model import FlagChange, ItemKind, Stage, Transition, WorkItem
+from insights.timeline_index import Timelines, as_timelines
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 LONDON = ZoneInfo("Europe/London")

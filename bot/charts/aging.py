@@ -41,7 +41,9 @@ from bot.charts.style import (
     plural,
     whole_numbers,
 )
-from insights.flow import AgingPoint, aging_wip, cycle_time_points, item_timelines
+from insights.metrics.aging import AgingPoint, aging_wip
+from insights.metrics.cycle_time import cycle_time_points
+from insights.metrics.flow_items import item_timelines
 from insights.model import Stage
 from insights.percentiles import cycle_time_percentiles
 

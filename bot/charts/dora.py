@@ -28,7 +28,7 @@ from bot.charts.style import (
     whole_numbers,
 )
 from insights.dora import DoraMetrics, DoraWeek, dora_metrics, dora_weekly
-from insights.timeline import day_start, week_start
+from insights.item_timeline import day_start, week_start
 
 HOUR = 3600.0
 DAY = 86400.0

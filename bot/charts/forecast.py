@@ -35,8 +35,8 @@ from bot.charts.style import (
     short_day,
     text_colour,
 )
-from insights.flow import item_timelines
 from insights.forecast import HowManyForecast, WhenForecast, forecast_basis
+from insights.metrics.flow_items import item_timelines
 
 MARKS = {50: GREEN, 85: ORANGE, 95: VERMILLION}
 """The confidence levels marked, and their colours."""

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.charts import DEFAULT_WINDOW_DAYS
 from bot.charts.style import Header
 from bot.config import TeamConfig
+from insights.item_timeline import day_start
 from insights.model import Snapshot, Stage
-from insights.timeline import day_start
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from bot.charts.style import (
     plural,
     whole_numbers,
 )
-from insights.flow import ScatterPoint, cycle_time_points, item_timelines
+from insights.metrics.cycle_time import ScatterPoint, cycle_time_points
+from insights.metrics.flow_items import item_timelines
 from insights.percentiles import cycle_time_percentiles
 
 LINES = {50: GREEN, 85: ORANGE, 95: VERMILLION}

@@ -34,8 +34,10 @@ from bot.charts.style import (
     short_day,
     whole_numbers,
 )
-from insights.flow import Period, PeriodCount, item_timelines, throughput
-from insights.timeline import week_start
+from insights.item_timeline import week_start
+from insights.metrics.flow_items import item_timelines
+from insights.metrics.shared import Period, PeriodCount
+from insights.metrics.throughput import throughput
 from insights.xmr import XmrLimits, XmrSignal, xmr_limits, xmr_signals
 
 PERIOD_WORDS = {"day": ("a day", "Day"), "week": ("a week", "Week starting (Monday)")}

@@ -12,7 +12,7 @@ import click
 from sqlalchemy import inspect
 
 from bot.cli_state import CliState, pass_state
-from bot.slack.sealed_store import (
+from bot.slack.state.sealed_store import (
     EncryptionKeyError,
     SealedInstallationStore,
     SealError,

@@ -18,7 +18,8 @@ import click
 
 from bot.cli_state import CliState, pass_state
 from bot.terminal import render_report
-from insights.report import build_report, report_to_json
+from insights.report import build_report
+from insights.report_json import report_to_json
 from storage.repository import load_snapshot
 
 EARLIEST_AS_OF = datetime(1970, 1, 1, tzinfo=UTC)

@@ -21,8 +21,9 @@ from sqlalchemy.exc import OperationalError
 from bot.cli_state import CliState, database_problem, pass_state, server_unreachable
 from bot.runtime import Runtime
 from bot.scheduler import BotScheduler, SchedulerSettings
-from bot.slack.app import SlackSetupError, build_bot, make_http_server, wsgi_app
-from bot.slack.chart_processes import default_workers
+from bot.slack.answering.chart_processes import default_workers
+from bot.slack.app import SlackSetupError, build_bot
+from bot.slack.wsgi import make_http_server, wsgi_app
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_SECONDS = 0.001

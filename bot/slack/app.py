@@ -1,27 +1,19 @@
-"""The Bolt app factory, the OAuth install flow, and the WSGI app and server for HTTP mode.
+"""The Bolt app factory and the OAuth install flow (HTTP serving is :mod:`bot.slack.wsgi`).
 
 :func:`build_bot` wires one :class:`~slack_bolt.App` with every listener: single-workspace with
 ``slack.bot_token`` (Socket Mode or HTTP), or multi-workspace with the OAuth install flow and
 slack_sdk's SQLAlchemy stores on the app database when ``slack.client_id``/``client_secret``
 are set (tokens encrypted with ``slack.encryption_key``). It also makes sure no secret of the
-config reaches a log (:mod:`bot.redact`). :func:`wsgi_app` serves ``/slack/events``
-(signature checked first, see :class:`~bot.slack.guard.RequestGuard`), ``/slack/install``,
-``/slack/oauth_redirect`` and ``/health`` to any WSGI server; no body over
-:data:`~bot.slack.guard.MAX_BODY_BYTES` is read, on any path.
+config reaches a log (:mod:`bot.redact`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -29,14 +21,13 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from bot.config import SlackConfig
 from bot.redact import protect_logs, secret_values
 from bot.runtime import Runtime
-from bot.slack.chart_processes import ChartProcesses
-from bot.slack.client import make_client
+from bot.slack.answering.chart_processes import ChartProcesses
+from bot.slack.delivering.client import make_client
+from bot.slack.delivering.problems import classify
 from bot.slack.deps import SlackDeps, build_deps
-from bot.slack.guard import RequestGuard, refuse_oversized
-from bot.slack.listeners import register_listeners
 from bot.slack.manifest import BOT_SCOPES
-from bot.slack.problems import classify
-from bot.slack.sealed_store import (
+from bot.slack.receiving.listeners import register_listeners
+from bot.slack.state.sealed_store import (
     HOW_TO_GENERATE,
     EncryptionKeyError,
     SealedInstallationStore,
@@ -188,52 +179,3 @@ def build_bot(
         deps.answers.renderer = ChartProcesses(runtime.engine, chart_processes)
     register_listeners(app, deps)
     return SlackBot(app, deps, signing_secret)
-
-
-Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def wsgi_app(bot: SlackBot) -> Wsgi:
-    """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``.
-
-    Requests to ``/slack/events`` pass :class:`RequestGuard` before Bolt sees them; bodies on
-    the other paths are capped too (Bolt reads them whole).
-    """
-    slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
-    guard = RequestGuard(bot.signing_secret, bot.deps.runtime.engine)
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == "/health" and method == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
-            return [b"ok\n"]
-        if path == EVENTS_PATH and method == "POST":
-            refused = guard.screen(environ)
-        else:
-            refused = refuse_oversized(environ)
-        if refused is not None:
-            status, body = refused
-            start_response(status, [("Content-Type", "application/json")])
-            return [body]
-        return slack(environ, start_response)
-
-    return application
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """wsgiref's server, one thread per request (acks never queue behind slow requests)."""
-
-    daemon_threads = True
-    request_queue_size = 128  # socketserver's default of 5 resets bursts of connections
-
-
-class _LoggingHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-
-def make_http_server(application: Wsgi, host: str, port: int) -> WSGIServer:
-    """A threaded HTTP server for ``application`` (port 0 picks a free port)."""
-    return make_server(
-        host, port, application, server_class=ThreadingWSGIServer, handler_class=_LoggingHandler
-    )

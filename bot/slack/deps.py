@@ -17,9 +17,11 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.runtime import Runtime
-from bot.slack.alerts import AlertPolicy
-from bot.slack.answers import Answers
-from bot.slack.client import ChannelDirectory, ChannelPacer, Poster, SlackClients
+from bot.slack.answering.answers import Answers
+from bot.slack.delivering.alerts import AlertPolicy
+from bot.slack.delivering.client import SlackClients
+from bot.slack.delivering.pacing import ChannelPacer
+from bot.slack.delivering.poster import ChannelDirectory, Poster
 
 log = logging.getLogger(__name__)
 WORK_THREADS = 4

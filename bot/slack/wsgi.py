@@ -1,37 +1,72 @@
-"""A WSGI application factory, so any WSGI server can host the bot in HTTP mode.
+"""The Slack app over HTTP: the WSGI app and a threaded server for it.
 
-    gunicorn --workers 1 --threads 32 --bind 0.0.0.0:3000 'bot.slack.wsgi:create()'
-
-It reads app.yaml from ``VSM_CONFIG`` (default ``app.yaml``) and the database from
-``VSM_DATABASE_URL`` (default: app.yaml's), applies migrations, and starts the scheduler unless
-``VSM_SCHEDULER=off`` (with the ``VSM_*`` settings of :mod:`bot.scheduler`). On SQLite run one
-worker process; on PostgreSQL run as many workers and machines as needed: one leads the scheduler
-and the others stand by.
+:func:`wsgi_app` serves ``/slack/events`` (signature checked first, see
+:class:`~bot.slack.receiving.guard.RequestGuard`), ``/slack/install``, ``/slack/oauth_redirect``
+and ``/health`` to any WSGI server; no body over
+:data:`~bot.slack.receiving.guard.MAX_BODY_BYTES` is read, on any path. The scheduler is not
+started here: the composition roots (``vsm serve`` in :mod:`bot.commands.serve`, and
+:func:`bot.wsgi.create` for gunicorn) wire it next to the app.
 """
 
 from __future__ import annotations
 
-import os
+import logging
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from bot.config import load_config
-from bot.runtime import open_runtime
-from bot.scheduler import BotScheduler, SchedulerSettings
-from bot.slack.app import Wsgi, build_bot, wsgi_app
-from bot.slack.chart_processes import default_workers
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.slack.app import EVENTS_PATH, SlackBot
+from bot.slack.receiving.guard import RequestGuard, refuse_oversized
+
+log = logging.getLogger(__name__)
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def create(
-    config_path: str | None = None,
-    *,
-    scheduler: bool | None = None,
-    chart_processes: int | None = None,
-) -> Wsgi:
-    """Build the bot from app.yaml and return its WSGI application."""
-    settings = SchedulerSettings.from_env(os.environ)
-    config = load_config(config_path or os.environ.get("VSM_CONFIG", "app.yaml"))
-    runtime = open_runtime(config, database=os.environ.get("VSM_DATABASE_URL"))
-    processes = default_workers() if chart_processes is None else chart_processes
-    bot = build_bot(runtime, http=True, chart_processes=processes)
-    if scheduler if scheduler is not None else os.environ.get("VSM_SCHEDULER") != "off":
-        BotScheduler(bot.deps, settings=settings).start()
-    return wsgi_app(bot)
+def wsgi_app(bot: SlackBot) -> Wsgi:
+    """A WSGI app serving Bolt at ``/slack/events`` (and OAuth), plus ``GET /health``.
+
+    Requests to ``/slack/events`` pass :class:`RequestGuard` before Bolt sees them; bodies on
+    the other paths are capped too (Bolt reads them whole).
+    """
+    slack = SlackRequestHandler(bot.app, path=EVENTS_PATH)
+    guard = RequestGuard(bot.signing_secret, bot.deps.runtime.engine)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/health" and method == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        if path == EVENTS_PATH and method == "POST":
+            refused = guard.screen(environ)
+        else:
+            refused = refuse_oversized(environ)
+        if refused is not None:
+            status, body = refused
+            start_response(status, [("Content-Type", "application/json")])
+            return [body]
+        return slack(environ, start_response)
+
+    return application
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request (acks never queue behind slow requests)."""
+
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets bursts of connections
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def make_http_server(application: Wsgi, host: str, port: int) -> WSGIServer:
+    """A threaded HTTP server for ``application`` (port 0 picks a free port)."""
+    return make_server(
+        host, port, application, server_class=ThreadingWSGIServer, handler_class=_LoggingHandler
+    )

@@ -2,9 +2,10 @@
 
 A detector is a module that defines ``NAME: str`` and ``detect(ctx: DetectionContext) ->
 list[Finding]``; it registers itself by existing (pkgutil discovery), so adding a detector is one
-module plus its test. Modules without both (the shared helpers) are not detectors.
-:func:`run_detectors` builds one :class:`~insights.detectors.context.DetectionContext`, runs every
-detector that is not muted, and returns the findings most severe first.
+module plus its test. What detectors share (the context, ranking, severity, wording and the pull
+requests' facts) lives in the :mod:`insights.detectors.support` package, which discovery skips.
+:func:`run_detectors` builds one :class:`~insights.detectors.support.context.DetectionContext`,
+runs every detector that is not muted, and returns the findings most severe first.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import datetime, tzinfo
 from functools import cache
 
 from insights.agreements import Agreements
-from insights.detectors.context import DetectionContext
+from insights.detectors.support.context import DetectionContext
 from insights.findings import Finding
+from insights.item_timeline import ItemTimeline
 from insights.model import Snapshot
-from insights.timeline import ItemTimeline
 
 Detect = Callable[[DetectionContext], list[Finding]]
 
@@ -31,6 +32,8 @@ def detectors() -> dict[str, Detect]:
     """Every detector of the package by name, discovered once."""
     found: dict[str, Detect] = {}
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module_info.ispkg:  # the support package (and any other package) is no detector
+            continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         name, detect = getattr(module, "NAME", None), getattr(module, "detect", None)
         if not isinstance(name, str) or not callable(detect):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from insights.detectors.context import DetectionContext, Percentiles
-from insights.detectors.ranking import Candidate, more_items, report_worst
-from insights.detectors.wording import DAY_SECONDS, days, dedupe_key, duration, ordinal
+from insights.detectors.support.context import DetectionContext, Percentiles
+from insights.detectors.support.ranking import Candidate, more_items, report_worst
+from insights.detectors.support.wording import DAY_SECONDS, days, dedupe_key, duration, ordinal
 from insights.findings import Finding, Severity
+from insights.item_timeline import ItemTimeline
 from insights.model import Stage
-from insights.timeline import ItemTimeline
 
 NAME = "aging_item"
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from insights.detectors.context import IN_PROGRESS, DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
-from insights.detectors.wording import dedupe_key
+from insights.detectors.support.context import IN_PROGRESS, DetectionContext
+from insights.detectors.support.ranking import Candidate, more_items, report_worst
+from insights.detectors.support.wording import dedupe_key
 from insights.findings import Finding, Severity
+from insights.item_timeline import ItemTimeline
 from insights.model import Stage, Transition, WorkItem
-from insights.timeline import ItemTimeline
 
 NAME = "backflow"
 WINDOW_DAYS = 7

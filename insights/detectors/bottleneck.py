@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from insights.detectors.context import STAY_HORIZON_DAYS, DetectionContext
-from insights.detectors.wording import DAY_SECONDS, dedupe_key
+from insights.detectors.support.context import STAY_HORIZON_DAYS, DetectionContext
+from insights.detectors.support.wording import DAY_SECONDS, dedupe_key
 from insights.findings import Finding, Severity
 from insights.model import Stage, WorkItem
 

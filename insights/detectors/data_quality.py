@@ -15,8 +15,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.wording import dedupe_key, plural
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.wording import dedupe_key, plural
 from insights.findings import Finding, Severity
 
 NAME = "data_quality"

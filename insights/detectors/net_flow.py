@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.wording import dedupe_key, plural
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.wording import dedupe_key, plural
 from insights.findings import Finding, Severity
 
 NAME = "net_flow"

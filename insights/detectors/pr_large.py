@@ -6,9 +6,9 @@ it: large changes wait longer for review and hide more defects. Drafts are left 
 
 from __future__ import annotations
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
-from insights.detectors.wording import dedupe_key
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.ranking import Candidate, more_items, report_worst
+from insights.detectors.support.wording import dedupe_key
 from insights.findings import Finding, Severity
 from insights.model import WorkItem
 

@@ -6,9 +6,9 @@ Pull requests opened by bots (dependency updates) are left out.
 
 from __future__ import annotations
 
-from insights.detectors.context import PR_LOOKBACK_DAYS, DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
-from insights.detectors.wording import dedupe_key
+from insights.detectors.support.context import PR_LOOKBACK_DAYS, DetectionContext
+from insights.detectors.support.ranking import Candidate, more_items, report_worst
+from insights.detectors.support.wording import dedupe_key
 from insights.findings import Finding, Severity
 from insights.model import WorkItem
 

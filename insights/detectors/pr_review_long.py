@@ -7,11 +7,11 @@ merge. An open, non-draft pull request whose review has run longer than
 
 from __future__ import annotations
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.overdue_prs import overdue_pull_requests
-from insights.detectors.ranking import more_items, report_worst
-from insights.detectors.review_facts import ReviewFacts
-from insights.detectors.wording import HOUR_SECONDS, dedupe_key, duration
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.overdue_prs import overdue_pull_requests
+from insights.detectors.support.ranking import more_items, report_worst
+from insights.detectors.support.review_facts import ReviewFacts
+from insights.detectors.support.wording import HOUR_SECONDS, dedupe_key, duration
 from insights.findings import Finding, Severity
 
 NAME = "pr_review_long"

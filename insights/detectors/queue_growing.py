@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.wording import DAY_SECONDS, dedupe_key, plural
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.wording import DAY_SECONDS, dedupe_key, plural
 from insights.findings import Finding, Severity
 from insights.model import Stage
 

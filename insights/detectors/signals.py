@@ -20,10 +20,10 @@ from statistics import median
 
 import numpy as np
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.wording import DAY_SECONDS, dedupe_key, plural
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.wording import DAY_SECONDS, dedupe_key, plural
 from insights.findings import Finding, Severity
-from insights.flow import cycle_seconds
+from insights.metrics.cycle_time import cycle_seconds
 from insights.xmr import XmrLimits, xmr_limits
 
 NAME = "signals"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.ranking import Candidate, more_items, report_worst
-from insights.detectors.severity import past_threshold
-from insights.detectors.wording import DAY_SECONDS, days, dedupe_key
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.ranking import Candidate, more_items, report_worst
+from insights.detectors.support.severity import past_threshold
+from insights.detectors.support.wording import DAY_SECONDS, days, dedupe_key
 from insights.findings import Finding, Severity
+from insights.item_timeline import ItemTimeline
 from insights.model import Stage
-from insights.timeline import ItemTimeline
 
 NAME = "stale_item"
 

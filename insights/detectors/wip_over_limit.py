@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from insights.detectors.context import DetectionContext
-from insights.detectors.wording import dedupe_key, plural
+from insights.detectors.support.context import DetectionContext
+from insights.detectors.support.wording import dedupe_key, plural
 from insights.findings import Finding, Severity
 
 NAME = "wip_over_limit"

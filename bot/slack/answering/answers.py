@@ -1,0 +1,258 @@
+"""The data behind every Slack answer, read through one place with caches.
+
+Commands, digests, alerts and the App Home ask this module, never storage or the metrics
+directly. Snapshots are cached per team until the next sync changes the team's data, digests per
+minute and charts per hour (and arguments); concurrent requests for the same thing compute it once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine
+
+from bot.charts import ChartImage, render_chart
+from bot.config import TeamConfig
+from insights.detectors import run_detectors
+from insights.dora import DoraMetrics, dora_metrics
+from insights.findings import Finding
+from insights.forecast import ForecastBasis, forecast_basis
+from insights.item_timeline import day_start
+from insights.metrics.aging import aging_wip
+from insights.metrics.cycle_time import ScatterPoint, cycle_time_points
+from insights.metrics.flow_items import item_timelines
+from insights.metrics.throughput import throughput
+from insights.metrics.wip import wip_per_day
+from insights.model import ReviewState, Snapshot, Stage
+from insights.percentiles import percentile
+from insights.report import Digest, build_digest
+from storage.repository import SourceHealth, load_health, load_snapshot
+from storage.slack_settings import active_mutes
+
+T = TypeVar("T")
+CHART_CACHE_SIZE = 64
+BASELINE_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class PullRequestLine:
+    """An open pull request and where its review stands."""
+
+    key: str
+    title: str
+    url: str | None
+    author: str | None
+    age_seconds: float
+    review: str
+    draft: bool
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A number this period against the team's own baseline (None when unknown)."""
+
+    label: str
+    current: float | None
+    baseline: float | None
+    unit: str
+    higher_is_better: bool
+
+
+class _SingleFlight:
+    """A small LRU cache where concurrent callers of the same key wait for one computation."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._guard:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]  # type: ignore[no-any-return]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]  # type: ignore[no-any-return]
+            value = compute()
+            with self._guard:
+                self._values[key] = value
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+                self._locks.pop(key, None)
+            return value
+
+
+class ChartRenderer(Protocol):
+    """Draws charts elsewhere (``answering.chart_processes``) from the team's data version."""
+
+    def render(
+        self,
+        team: TeamConfig,
+        version: tuple[str, ...],
+        kind: str,
+        now: datetime,
+        options: dict[str, Any],
+    ) -> ChartImage: ...
+
+
+class Answers:
+    """Everything the bot tells people, computed from the stored data at a given ``now``.
+
+    Charts are drawn in this thread unless a ``renderer`` (worker processes) is given.
+    """
+
+    def __init__(self, engine: Engine, renderer: ChartRenderer | None = None) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self._snapshots = _SingleFlight(size=32)
+        self._digests = _SingleFlight(size=64)
+        self._charts = _SingleFlight(size=CHART_CACHE_SIZE)
+
+    def health(self, team: TeamConfig) -> list[SourceHealth]:
+        """Sync health of the team's sources."""
+        return load_health(self.engine, team.name)
+
+    def data_version(self, team: TeamConfig) -> tuple[str, ...]:
+        """Changes whenever a sync of the team's sources ran."""
+        return tuple(
+            f"{h.source_key}@{h.last_attempt_at.isoformat() if h.last_attempt_at else '-'}"
+            for h in self.health(team)
+        )
+
+    def snapshot(self, team: TeamConfig) -> Snapshot:
+        """The team's stored data (cached until the next sync)."""
+        key = (team.name, self.data_version(team))
+        return self._snapshots.get(
+            key, lambda: load_snapshot(self.engine, team.name, list(team.workflow))
+        )
+
+    def digest(self, team: TeamConfig, now: datetime, window_days: int = 14) -> Digest:
+        """The team's digest numbers as of ``now`` (shared by requests in the same minute)."""
+        minute = now.replace(second=0, microsecond=0)
+        key = (team.name, window_days, minute, *self.data_version(team))
+        return self._digests.get(
+            key,
+            lambda: build_digest(self.snapshot(team), team.agreements, now, team.zone, window_days),
+        )
+
+    def findings(self, team: TeamConfig, now: datetime) -> list[Finding]:
+        """What the detectors find now, most severe first, without the team's muted detectors."""
+        muted = [m.detector for m in active_mutes(self.engine, team.name, now)]
+        return run_detectors(self.snapshot(team), team.agreements, now, team.zone, muted=muted)
+
+    def open_pull_requests(self, team: TeamConfig, now: datetime) -> list[PullRequestLine]:
+        """Open pull requests, the longest waiting first."""
+        snapshot = self.snapshot(team)
+        lines = []
+        for pr in snapshot.pull_requests():
+            if pr.stage.finished or pr.stage is Stage.BACKLOG or pr.created_at > now:
+                continue
+            reviews = [r for r in snapshot.reviews.get(pr.id, ()) if r.at <= now]
+            lines.append(
+                PullRequestLine(
+                    key=pr.key,
+                    title=pr.title,
+                    url=pr.url,
+                    author=pr.author,
+                    age_seconds=(now - pr.created_at).total_seconds(),
+                    review=_review_state(reviews[-1].state if reviews else None),
+                    draft=pr.draft,
+                )
+            )
+        return sorted(lines, key=lambda line: -line.age_seconds)
+
+    def weekly_trends(self, team: TeamConfig, now: datetime) -> list[Trend]:
+        """The last 7 days' throughput, WIP and cycle time p85 against the weeks before."""
+        tz = team.zone
+        end = today(team, now)
+        start = end - timedelta(weeks=BASELINE_WEEKS + 1)
+        timelines = item_timelines(self.snapshot(team))
+        finished = _weekly([p.count for p in throughput(timelines, start, end, tz)], sum)
+        wip = _weekly([d.wip for d in wip_per_day(timelines, start, end, tz)], _mean)
+        week_start = day_start(end - timedelta(weeks=1), tz)
+        recent = cycle_time_points(timelines, week_start, day_start(end, tz), tz)
+        earlier = cycle_time_points(timelines, day_start(start, tz), week_start, tz)
+        return [
+            Trend("Finished this week", finished[-1], _mean(finished[:-1]), "items", True),
+            Trend("Average WIP", wip[-1], _mean(wip[:-1]), "items", False),
+            Trend("Cycle time p85", _p85_days(recent), _p85_days(earlier), "days", False),
+        ]
+
+    def dora(self, team: TeamConfig, now: datetime, window_days: int = 90) -> DoraMetrics:
+        """The team's DORA metrics over the window."""
+        return dora_metrics(self.snapshot(team), now - timedelta(days=window_days), now, team.zone)
+
+    def forecast_basis(self, team: TeamConfig, now: datetime) -> ForecastBasis:
+        """What the team's forecasts simulate from: the same basis as the forecast chart's."""
+        return forecast_basis(item_timelines(self.snapshot(team)), now, team.zone)
+
+    def item_ages(self, team: TeamConfig, now: datetime) -> dict[str, int]:
+        """Work item age of each item in progress, in days as the aging chart counts them."""
+        points = aging_wip(item_timelines(self.snapshot(team)), now, team.zone)
+        return {p.key: p.age_days for p in points}
+
+    def chart(
+        self,
+        team: TeamConfig,
+        kind: str,
+        now: datetime,
+        *,
+        window_days: int | None = None,
+        forecast_items: int | None = None,
+        forecast_date: date | None = None,
+    ) -> ChartImage:
+        """A rendered chart, reused within the hour while the data is unchanged."""
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        version = self.data_version(team)
+        key = (team.name, kind, window_days, forecast_items, forecast_date, hour, *version)
+        options: dict[str, Any] = {"forecast_items": forecast_items, "forecast_date": forecast_date}
+        if window_days is not None:
+            options["window_days"] = window_days
+        renderer = self.renderer
+        if renderer is None:
+            return self._charts.get(
+                key, lambda: render_chart(kind, self.snapshot(team), team, now, **options)
+            )
+        return self._charts.get(key, lambda: renderer.render(team, version, kind, now, options))
+
+
+def today(team: TeamConfig, now: datetime) -> date:
+    """The team's local date at ``now``."""
+    return now.astimezone(team.zone).date()
+
+
+def _review_state(state: ReviewState | None) -> str:
+    return {
+        None: "no review yet",
+        ReviewState.REQUESTED: "review requested",
+        ReviewState.READY_FOR_REVIEW: "ready for review",
+        ReviewState.COMMENTED: "commented",
+        ReviewState.CHANGES_REQUESTED: "changes requested",
+        ReviewState.APPROVED: "approved",
+    }[state]
+
+
+def _weekly(
+    daily: Sequence[float], combine: Callable[[Sequence[float]], float | None]
+) -> list[float | None]:
+    """Seven-day blocks of daily values, oldest first."""
+    return [combine(daily[i : i + 7]) for i in range(0, len(daily), 7)]
+
+
+def _p85_days(points: Sequence[ScatterPoint]) -> float | None:
+    p85 = percentile([p.cycle_time_seconds for p in points], 0.85)
+    return None if p85 is None else p85 / 86400
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None

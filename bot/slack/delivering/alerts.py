@@ -1,0 +1,385 @@
+"""The alert pipeline: post new findings once, update them in place, resolve them, never spam.
+
+:func:`deliver_alerts` compares the findings of a run with the alerts already in a channel:
+a new finding (warn or critical; info waits for the digest) is posted, grouped in one message with
+the cards in its thread when there are many; a changed one is updated in place (with a thread
+note when it escalates); one that cleared is marked resolved. A finding that returns within the
+cooldown reopens its old message instead of posting a new one. New posts and thread notes wait
+for the team's working hours outside its quiet hours; a channel gets at most ``daily_cap`` alert
+messages a day, the rest are summarised in one overflow message. Snoozed and acknowledged alerts
+stay silent. Cards, groups and the overflow message carry a key as message metadata
+(:meth:`~bot.slack.delivering.poster.Poster.post_once`): a post whose answer was lost is looked
+for in the channel before it is posted again, also by the next run when the first one gave up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from functools import partial
+
+from sqlalchemy import Engine
+
+from bot.config import AppConfig, TeamConfig
+from bot.slack.answering.blocks import escape
+from bot.slack.answering.render_alerts import (
+    ACKNOWLEDGED,
+    OPEN,
+    RESOLVED,
+    SNOOZED,
+    finding_to_dict,
+    render_admin_health,
+    render_alert,
+    render_follow_up,
+    render_group,
+    render_overflow,
+)
+from bot.slack.delivering.poster import Poster
+from bot.slack.delivering.sends import send_once
+from insights.findings import Finding, Severity
+from storage.alert_messages import (
+    AlertRecord,
+    count_channel_posts_since,
+    load_alert,
+    load_alerts,
+    save_alert,
+)
+from storage.repository import SourceHealth
+from storage.sends import SendKey, load_send
+from storage.slack_settings import active_mutes
+
+log = logging.getLogger(__name__)
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """How noisy the bot may be."""
+
+    cooldown: timedelta = timedelta(hours=24)
+    """A finding that clears and returns within this span reopens its old message."""
+    daily_cap: int = 10
+    """Alert messages a channel gets per day at most (a group counts once)."""
+    group_above: int = 3
+    """More new findings than this in one run are grouped in one message."""
+    stale_after: timedelta = timedelta(hours=6)
+    """A source without a successful sync for this long is stale."""
+    failures_before_alert: int = 3
+    """Consecutive failed syncs of a source before the admins are told."""
+    min_severity: Severity = Severity.WARN
+    """Less severe findings wait for the daily digest instead of alerting."""
+
+
+@dataclass
+class AlertRun:
+    """What one delivery did."""
+
+    posted: int = 0
+    updated: int = 0
+    resolved: int = 0
+    follow_ups: int = 0
+    deferred: int = 0
+    overflow: int = 0
+
+
+def fingerprint(finding: Finding) -> str:
+    """Changes when anything shown on the finding's card changes."""
+    data = json.dumps(finding_to_dict(finding), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def card_key(record: AlertRecord) -> SendKey:
+    """The key an alert card carries as message metadata (its record's id)."""
+    return SendKey(record.team, record.channel_id, "alert", str(record.id))
+
+
+def local_midnight(now: datetime, zone: tzinfo) -> datetime:
+    """The start of ``now``'s day in ``zone``."""
+    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+
+
+def _within(moment: time, start: time, end: time) -> bool:
+    return start <= moment < end if start <= end else (moment >= start or moment < end)
+
+
+def may_notify(team: TeamConfig, now: datetime) -> bool:
+    """True inside the team's working hours and outside its quiet hours (team time zone)."""
+    local = now.astimezone(team.zone)
+    hours = team.working_hours
+    if WEEKDAY_NAMES[local.weekday()] not in hours.days:
+        return False
+    if not _within(local.time(), hours.start, hours.end):
+        return False
+    quiet = team.quiet_hours
+    return quiet is None or not _within(local.time(), quiet.start, quiet.end)
+
+
+class _Delivery:
+    """One run of the pipeline for one team in one channel."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        poster: Poster,
+        team: TeamConfig,
+        channel: str,
+        now: datetime,
+        policy: AlertPolicy,
+    ) -> None:
+        self.engine = engine
+        self.poster = poster
+        self.team = team
+        self.channel = channel
+        self.now = now
+        self.policy = policy
+        self.notify = may_notify(team, now)
+        self.run = AlertRun()
+
+    def save(self, record: AlertRecord) -> AlertRecord:
+        return save_alert(self.engine, record)
+
+    def follow_up(self, record: AlertRecord, text: str) -> None:
+        """A note in the card's thread (a grouped card's thread is its group's)."""
+        thread = record.thread_ts or record.ts
+        if thread is not None:
+            self.poster.post(self.channel, render_follow_up(text), thread_ts=thread)
+            self.run.follow_ups += 1
+
+    def refresh(self, record: AlertRecord) -> None:
+        if record.ts is not None:
+            self.poster.update(self.channel, record.ts, render_alert(record))
+            self.run.updated += 1
+
+    def track(self, record: AlertRecord, finding: Finding) -> None:
+        """A finding that already has a live message: update it as it changes."""
+        escalated = finding.severity.rank > Severity(record.severity).rank
+        changed = fingerprint(finding) != record.fingerprint
+        updated = dataclasses.replace(
+            record,
+            finding=finding_to_dict(finding),
+            fingerprint=fingerprint(finding),
+            severity=finding.severity.value,
+            last_seen_at=self.now,
+        )
+        note = None
+        if record.state == RESOLVED:
+            updated = dataclasses.replace(updated, state=OPEN, resolved_at=None)
+            changed, note = True, "It is back: the problem has returned."
+        snooze_over = (
+            record.state == SNOOZED
+            and record.snoozed_until is not None
+            and record.snoozed_until <= self.now
+        )
+        if snooze_over and self.notify:
+            updated = dataclasses.replace(updated, state=OPEN, snoozed_until=None)
+            changed, note = True, "The snooze is over and this still holds."
+        elif escalated and updated.state == OPEN:
+            note = f"Escalated to {finding.severity.value}: {escape(finding.title)}"
+        updated = self.save(updated)
+        if changed:
+            self.refresh(updated)
+        if note and self.notify and updated.state == OPEN:
+            self.follow_up(updated, note)
+
+    def post_new(self, new: Sequence[tuple[Finding, AlertRecord | None]]) -> None:
+        """Post findings without a live message, within the daily cap."""
+        if not new:
+            return
+        if not self.notify:
+            self.run.deferred += len(new)
+            return
+        ordered = sorted(new, key=lambda pair: (-pair[0].severity.rank, pair[0].dedupe_key))
+        since = local_midnight(self.now, self.team.zone)
+        room = max(
+            0, self.policy.daily_cap - count_channel_posts_since(self.engine, self.channel, since)
+        )
+        if len(ordered) > self.policy.group_above and room > 0:
+            group = render_group(self.team.name, [f for f, _ in ordered])
+            key = SendKey(self.team.name, self.channel, "alert_group", self.now.isoformat())
+            parent = self.poster.post_once(self.channel, group, dataclasses.asdict(key), self.now)
+            for finding, old in ordered:
+                self.post_card(finding, old, thread_ts=parent)
+            return
+        for finding, old in ordered[:room]:
+            self.post_card(finding, old, thread_ts=None)
+        self.summarise_overflow([f for f, _ in ordered[room:]])
+
+    def post_card(self, finding: Finding, old: AlertRecord | None, thread_ts: str | None) -> None:
+        base = AlertRecord(
+            team=self.team.name,
+            channel_id=self.channel,
+            dedupe_key=finding.dedupe_key,
+            detector=finding.detector,
+            severity=finding.severity.value,
+            finding=finding_to_dict(finding),
+            fingerprint=fingerprint(finding),
+            state=OPEN,
+            first_seen_at=self.now,
+            last_seen_at=self.now,
+            thread_ts=thread_ts,
+            id=old.id if old is not None else None,
+        )
+        record = self.save(base)
+        found = self.find_interrupted(old)
+        if found is not None:
+            record = dataclasses.replace(record, thread_ts=old.thread_ts if old else None)
+            ts = found
+        else:
+            key = dataclasses.asdict(card_key(record))
+            message = render_alert(record)
+            ts = self.poster.post_once(self.channel, message, key, self.now, thread_ts=thread_ts)
+        self.save(dataclasses.replace(record, ts=ts, posted_at=self.now))
+        self.run.posted += 1
+
+    def find_interrupted(self, old: AlertRecord | None) -> str | None:
+        """The card an earlier run posted without learning its ts (its answer was lost)."""
+        if old is None or old.ts is not None or old.id is None:
+            return None
+        key = dataclasses.asdict(card_key(old))
+        return self.poster.find_sent(self.channel, key, old.last_seen_at, old.thread_ts)
+
+    def summarise_overflow(self, overflow: Sequence[Finding]) -> None:
+        if not overflow:
+            return
+        self.run.overflow += len(overflow)
+        period = self.now.astimezone(self.team.zone).date().isoformat()
+        key = SendKey(self.team.name, self.channel, "alert_overflow", period)
+        message = render_overflow(self.team.name, overflow, self.policy.daily_cap)
+        if send_once(self.engine, self.poster, key, message, self.now, lambda: self.channel):
+            return
+        sent = load_send(self.engine, key)
+        if sent is not None and sent.ts is not None:
+            self.poster.update(self.channel, sent.ts, message)
+
+    def resolve(self, record: AlertRecord) -> None:
+        resolved = self.save(dataclasses.replace(record, state=RESOLVED, resolved_at=self.now))
+        self.refresh(resolved)
+        self.run.resolved += 1
+        if self.notify and record.state == OPEN:
+            self.follow_up(resolved, "Resolved: this no longer holds.")
+
+
+def deliver_alerts(
+    engine: Engine,
+    poster: Poster,
+    team: TeamConfig,
+    channel: str,
+    findings: Iterable[Finding],
+    now: datetime,
+    policy: AlertPolicy = AlertPolicy(),
+) -> AlertRun:
+    """Bring the channel's alert messages in line with ``findings`` (see the module docstring)."""
+    delivery = _Delivery(engine, poster, team, channel, now, policy)
+    muted = {m.detector for m in active_mutes(engine, team.name, now)}
+    current = {
+        f.dedupe_key: f
+        for f in findings
+        if f.detector not in muted and f.severity.rank >= policy.min_severity.rank
+    }
+    records = {r.dedupe_key: r for r in load_alerts(engine, team.name, channel)}
+    new: list[tuple[Finding, AlertRecord | None]] = []
+    for key, finding in current.items():
+        record = records.get(key)
+        if record is None or record.ts is None or _cooled_down(record, now, policy):
+            new.append((finding, record))
+        else:
+            delivery.track(record, finding)
+    delivery.post_new(new)
+    for key, record in records.items():
+        cleared = key not in current and record.detector not in muted
+        if cleared and record.state != RESOLVED and record.ts is not None:
+            delivery.resolve(record)
+    return delivery.run
+
+
+def _cooled_down(record: AlertRecord, now: datetime, policy: AlertPolicy) -> bool:
+    """A resolved alert whose cooldown is over: its finding is posted afresh if it returns."""
+    return (
+        record.state == RESOLVED
+        and record.resolved_at is not None
+        and now - record.resolved_at >= policy.cooldown
+    )
+
+
+def apply_button(
+    engine: Engine,
+    poster: Poster,
+    alert_id: int,
+    user_id: str,
+    now: datetime,
+    snooze: timedelta | None,
+) -> AlertRecord | None:
+    """Acknowledge (``snooze`` None) or snooze an alert; update its card and note it in the thread.
+
+    Returns None when the alert does not exist or is already resolved.
+    """
+    record = load_alert(engine, alert_id)
+    if record is None or record.state == RESOLVED:
+        return None
+    if snooze is None:
+        changed = dataclasses.replace(
+            record, state=ACKNOWLEDGED, acted_by=user_id, acted_at=now, snoozed_until=None
+        )
+        note = f"<@{user_id}> acknowledged this."
+    else:
+        changed = dataclasses.replace(
+            record, state=SNOOZED, acted_by=user_id, acted_at=now, snoozed_until=now + snooze
+        )
+        note = f"<@{user_id}> snoozed this for {_span(snooze)}."
+    changed = save_alert(engine, changed)
+    if changed.ts is not None:
+        poster.update(changed.channel_id, changed.ts, render_alert(changed))
+        thread = changed.thread_ts or changed.ts
+        poster.post(changed.channel_id, render_follow_up(note), thread_ts=thread)
+    return changed
+
+
+def _span(duration: timedelta) -> str:
+    days = duration.days
+    return "1 week" if days == 7 else f"{days} day{'s' if days != 1 else ''}"
+
+
+def source_problem(health: SourceHealth, now: datetime, policy: AlertPolicy) -> str | None:
+    """Why the admins should hear about this source (None when it is healthy)."""
+    if health.consecutive_failures >= policy.failures_before_alert:
+        return f"failed {health.consecutive_failures} syncs in a row"
+    if health.last_attempt_at is not None and (
+        health.last_success_at is None or now - health.last_success_at > policy.stale_after
+    ):
+        return "has stale data (no successful sync for a while)"
+    return None
+
+
+def alert_admins(
+    engine: Engine,
+    poster: Poster,
+    config: AppConfig,
+    health: Sequence[SourceHealth],
+    now: datetime,
+    policy: AlertPolicy = AlertPolicy(),
+) -> int:
+    """Tell each admin once a day about each failing or stale source; return messages sent."""
+    sent = 0
+    teams = {t.name: t for t in config.teams}
+    for h in health:
+        reason = source_problem(h, now, policy)
+        team = teams.get(h.team)
+        if reason is None or team is None:
+            continue
+        kind = "admin_failing" if "failed" in reason else "admin_stale"
+        period = now.astimezone(team.zone).date().isoformat()
+        for admin in dict.fromkeys([*config.slack.admins, *team.admins]):
+            key = SendKey(h.team, admin, f"{kind}:{h.source_key}", period)
+            message = render_admin_health(h, reason)
+            try:
+                ts = send_once(engine, poster, key, message, now, partial(poster.open_dm, admin))
+            except Exception:
+                log.exception("could not tell admin %s about %s", admin, h.source_key)
+                continue
+            sent += ts is not None
+    return sent

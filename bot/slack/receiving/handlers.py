@@ -1,0 +1,327 @@
+"""What each ``/vsm`` command does once it has been acknowledged (runs in the worker pool).
+
+Every handler gets the parsed :class:`~bot.slack.receiving.parser.Command`, the team, who asked
+and where, and returns the reply (ephemeral unless the user said ``share``). Changing digests,
+alerts and mutes is for admins only. Nothing here raises at the user: failures become a polite
+reply and a logged traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
+
+from bot.config import TeamConfig
+from bot.slack.answering.blocks import MESSAGE_CHARS, Message
+from bot.slack.answering.render import (
+    item_line,
+    notice,
+    pr_line,
+    render_aging,
+    render_blocked,
+    render_dora,
+    render_flow,
+    render_forecast_by,
+    render_forecast_when,
+    render_full_list,
+    render_help,
+    render_prs,
+    render_status,
+    render_usage,
+)
+from bot.slack.answering.render_digest import finding_entry
+from bot.slack.delivering.problems import database_busy
+from bot.slack.deps import SlackDeps
+from bot.slack.receiving.parser import USAGES, Command, echo
+from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
+from insights.detectors import detector_names
+from storage.slack_settings import (
+    AlertChannel,
+    Mute,
+    Subscription,
+    delete_subscriptions,
+    save_alert_channel,
+    save_mute,
+    save_subscription,
+    teams_followed_in,
+)
+
+log = logging.getLogger(__name__)
+Respond = Callable[..., Any]
+DEFAULT_FLOW_WINDOW = 14
+DEFAULT_DORA_WINDOW = 90
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who ran a command or clicked a button, and where."""
+
+    user_id: str
+    channel_id: str
+    channel_name: str | None = None
+    workspace_id: str | None = None
+
+    @classmethod
+    def from_command(cls, command: Mapping[str, Any]) -> Invocation:
+        """From a slash command payload."""
+        return cls(
+            user_id=command["user_id"],
+            channel_id=command["channel_id"],
+            channel_name=command.get("channel_name"),
+            workspace_id=command.get("team_id"),
+        )
+
+
+def reply(respond: Respond, message: Message, share: bool = False) -> None:
+    """Answer through the request's ``response_url``."""
+    respond(
+        **message.as_kwargs(),
+        response_type="in_channel" if share else "ephemeral",
+        replace_original=False,
+    )
+
+
+def run_command(
+    deps: SlackDeps, command: Command, who: Invocation, respond: Respond, client: WebClient
+) -> None:
+    """Carry out ``command`` and reply; never raises."""
+    config = deps.runtime.config
+    try:
+        deps.channels.remember(who.channel_id, who.channel_name)
+        followed = teams_followed_in(deps.runtime.engine, who.channel_id)
+        mapped = channel_teams(config, who.channel_id, who.channel_name, followed)
+        team = choose_team(config, command.team, mapped, who.user_id)
+        if isinstance(team, str):
+            reply(respond, render_usage(command.name, team))
+            return
+        if USAGES[command.name].admin and not is_admin(config, team, who.user_id):
+            reply(respond, notice(refusal(who.user_id)))
+            return
+        message = HANDLERS[command.name](Request(deps, command, team, who, client, deps.now()))
+        if message is not None:
+            reply(respond, message, command.share)
+    except OperationalError as exc:
+        busy = database_busy(exc, deps.runtime.engine)
+        if busy is None:
+            log.exception("/vsm %s failed", command.name)
+            busy = "that failed on my side. It is logged; please try again"
+        else:
+            log.warning("/vsm %s: %s", command.name, busy)
+        reply(respond, notice(f"Sorry, {busy}."))
+    except Exception:
+        log.exception("/vsm %s failed", command.name)
+        reply(respond, notice("Sorry, that failed on my side. It is logged; please try again."))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command to carry out: the services, the command, its team, who asked, the client."""
+
+    deps: SlackDeps
+    command: Command
+    team: TeamConfig
+    who: Invocation
+    client: WebClient
+    now: datetime
+
+
+Handler = Callable[[Request], Message | None]
+
+
+def _help(r: Request) -> Message:
+    return render_help(r.command.topic)
+
+
+def _flow(r: Request) -> Message:
+    window = r.command.window_days or DEFAULT_FLOW_WINDOW
+    return render_flow(r.deps.answers.digest(r.team, r.now, window))
+
+
+def _aging(r: Request) -> Message:
+    answers = r.deps.answers
+    return render_aging(answers.digest(r.team, r.now), answers.item_ages(r.team, r.now))
+
+
+def _blocked(r: Request) -> Message:
+    answers = r.deps.answers
+    return render_blocked(answers.digest(r.team, r.now), answers.item_ages(r.team, r.now))
+
+
+def _prs(r: Request) -> Message:
+    return render_prs(r.team.name, r.deps.answers.open_pull_requests(r.team, r.now))
+
+
+def _dora(r: Request) -> Message:
+    window = r.command.window_days or DEFAULT_DORA_WINDOW
+    return render_dora(r.team.name, r.deps.answers.dora(r.team, r.now, window), window)
+
+
+def _forecast(r: Request) -> Message:
+    count, target = r.command.count, r.command.target
+    basis = r.deps.answers.forecast_basis(r.team, r.now)
+    if count is not None:
+        return render_forecast_when(r.team.name, count, basis.when(count), basis)
+    assert target is not None
+    if target <= basis.today:
+        when = "today" if target == basis.today else "in the past"
+        return render_usage(
+            "forecast", f"{target} is {when}; forecasts start tomorrow, so pick a later date."
+        )
+    try:
+        how_many = basis.how_many(target)
+    except ValueError as exc:
+        return render_usage("forecast", f"{exc}.")
+    return render_forecast_by(r.team.name, target, how_many, basis)
+
+
+def _chart(r: Request) -> Message | None:
+    kind = r.command.chart
+    assert kind is not None
+    try:
+        chart = r.deps.answers.chart(
+            r.team,
+            kind,
+            r.now,
+            window_days=r.command.window_days,
+            forecast_items=r.command.count,
+            forecast_date=r.command.target,
+        )
+    except ValueError as exc:
+        return render_usage("chart", f"{exc}.")
+    poster = r.deps.poster(r.client)
+    channel = r.who.channel_id
+    if r.command.share:
+        try:
+            poster.upload_chart(channel, chart, comment=chart.title)
+        except SlackApiError as exc:
+            log.warning("sharing a chart in %s failed: %s", channel, exc.response.get("error"))
+            return notice(
+                "I cannot post files in this channel. Invite me with `/invite` and try again."
+            )
+        return None
+    if channel.startswith("D"):
+        poster.upload_chart(channel, chart, comment=chart.title)
+        return None
+    poster.upload_chart(poster.open_dm(r.who.user_id), chart, comment=chart.title)
+    return notice(f"I sent you the {kind} chart of {r.team.name} in a direct message.")
+
+
+def _status(r: Request) -> Message:
+    health = r.deps.answers.health(r.team)
+    return render_status(r.team.name, health, r.now, r.deps.policy.stale_after)
+
+
+def _subscribe(r: Request) -> Message:
+    kind, at, weekday = r.command.kind, r.command.at, r.command.weekday
+    assert kind is not None and at is not None
+    subscription = Subscription(
+        team=r.team.name,
+        channel_id=r.who.channel_id,
+        kind=kind,
+        at=at,
+        weekday=weekday,
+        created_by=r.who.user_id,
+        created_at=r.now,
+        workspace_id=r.who.workspace_id,
+    )
+    save_subscription(r.deps.runtime.engine, subscription)
+    when = f"every {weekday} at {at}" if weekday else f"every day at {at}"
+    return notice(
+        f"Done: the {kind} digest of {r.team.name} will be posted here {when} ({r.team.timezone})."
+    )
+
+
+def _unsubscribe(r: Request) -> Message:
+    kind = r.command.kind
+    removed = delete_subscriptions(r.deps.runtime.engine, r.team.name, r.who.channel_id, kind)
+    what = f"{kind} digest" if kind else "digests"
+    if not removed:
+        return notice(f"This channel had no {what} of {r.team.name} to stop.")
+    return notice(f"Done: no more {what} of {r.team.name} in this channel.")
+
+
+def _alerts(r: Request) -> Message:
+    enabled = r.command.enabled
+    assert enabled is not None
+    channel = AlertChannel(
+        r.team.name, r.who.channel_id, enabled, r.who.user_id, r.now, r.who.workspace_id
+    )
+    save_alert_channel(r.deps.runtime.engine, channel)
+    return notice(
+        f"Done: alerts of {r.team.name} are {'on' if enabled else 'off'} in this channel."
+    )
+
+
+def _mute(r: Request) -> Message:
+    detector, days = r.command.detector, r.command.days
+    assert detector is not None
+    names = detector_names()
+    if detector not in names:
+        known = ", ".join(f"`{n}`" for n in names)
+        return render_usage("mute", f"There is no detector `{echo(detector)}`. Detectors: {known}.")
+    until = r.now + timedelta(days=days) if days else None
+    save_mute(r.deps.runtime.engine, Mute(r.team.name, detector, until, r.who.user_id, r.now))
+    span = f"for {days} day(s)" if days else "until muted again for a number of days"
+    return notice(f"Done: no `{detector}` alerts for {r.team.name} {span}.")
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "flow": _flow,
+    "aging": _aging,
+    "blocked": _blocked,
+    "prs": _prs,
+    "dora": _dora,
+    "forecast": _forecast,
+    "chart": _chart,
+    "status": _status,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "alerts": _alerts,
+    "mute": _mute,
+}
+
+
+def show_all(
+    deps: SlackDeps, value: str, who: Invocation, respond: Respond, client: WebClient
+) -> None:
+    """Answer a "Show all" button: the whole list, as a message or (when long) a text file."""
+    try:
+        list_name, team_name, _ = value.split("|", 2)
+        team = deps.runtime.config.team(team_name)
+    except (ValueError, KeyError):
+        reply(respond, notice("That list is no longer available; run the command again."))
+        return
+    title, lines = _full_list(deps, list_name, team, deps.now())
+    if sum(len(line) + 1 for line in lines) < MESSAGE_CHARS - 500:
+        reply(respond, render_full_list(title, lines))
+        return
+    poster = deps.poster(client)
+    channel = who.channel_id if who.channel_id.startswith("D") else poster.open_dm(who.user_id)
+    content = "\n".join(lines).encode()
+    filename = f"{list_name}-{team.name}.txt"
+    poster.upload(channel, content, filename, title, comment=f"{title}: {len(lines)}")
+    reply(respond, notice(f"The full list ({len(lines)}) is in a direct message from me."))
+
+
+def _full_list(
+    deps: SlackDeps, list_name: str, team: TeamConfig, now: datetime
+) -> tuple[str, list[str]]:
+    answers = deps.answers
+    if list_name == "prs":
+        prs = answers.open_pull_requests(team, now)
+        return f"Open pull requests · {team.name}", [pr_line(p) for p in prs]
+    if list_name == "findings":
+        findings = answers.findings(team, now)
+        return f"Findings · {team.name}", [finding_entry(f) for f in findings]
+    digest, ages = answers.digest(team, now), answers.item_ages(team, now)
+    if list_name == "blocked":
+        return f"Blocked items · {team.name}", [item_line(i, ages) for i in digest.blocked]
+    return f"Aging items · {team.name}", [item_line(i, ages) for i in digest.aging]

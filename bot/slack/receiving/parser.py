@@ -1,0 +1,284 @@
+"""Parse the text after ``/vsm`` into a :class:`Command`, or a :class:`UsageError` that says why.
+
+Pure and forgiving: words are case-insensitive, ``share`` anywhere posts the answer in the channel,
+a configured team name anywhere selects the team. Unknown or malformed input never raises: it
+yields the usage of the nearest command (``flwo`` → ``flow``) and what was wrong. A problem
+quotes the input back clipped to :data:`ECHO_CHARS` (:func:`echo`), never a long paste whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
+from bot.charts import CHART_KINDS
+from bot.slack.answering.blocks import clip
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SHARE_WORD = "share"
+MAX_WINDOW_DAYS = 365
+MAX_FORECAST_ITEMS = 10_000
+ECHO_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How to use one command."""
+
+    syntax: str
+    summary: str
+    admin: bool = False
+
+
+USAGES: dict[str, Usage] = {
+    "help": Usage("help [command]", "What I can do, or how to use one command."),
+    "flow": Usage(
+        "flow [team] [window]",
+        "WIP, throughput and cycle time p50/p85; window like `14d` or `4w` (default 14 days).",
+    ),
+    "aging": Usage("aging [team]", "Items in progress for longer than the team usually takes."),
+    "blocked": Usage("blocked [team]", "Blocked and flagged items, longest blocked first."),
+    "prs": Usage("prs [team]", "Open pull requests and how long they have waited."),
+    "dora": Usage("dora [team] [window]", "DORA metrics and their bands (default 90 days)."),
+    "forecast": Usage(
+        "forecast when N [team]  |  forecast by YYYY-MM-DD [team]",
+        "When N more items will be done, or how many by a date (Monte Carlo).",
+    ),
+    "chart": Usage(
+        f"chart {'|'.join(CHART_KINDS)} [team] [window]  |  chart forecast when N|by YYYY-MM-DD",
+        "A chart of the team's flow (sent to you privately unless you add `share`).",
+    ),
+    "status": Usage(
+        "status [team]", "Sync health per source: last success, last error, staleness."
+    ),
+    "subscribe": Usage(
+        "subscribe digest daily HH:MM [team]  |  subscribe digest weekly DAY HH:MM [team]",
+        "Post the team's digest in this channel (times in the team's time zone).",
+        admin=True,
+    ),
+    "unsubscribe": Usage(
+        "unsubscribe [daily|weekly] [team]", "Stop this channel's digests.", admin=True
+    ),
+    "alerts": Usage(
+        "alerts on|off [team]", "Switch the team's alerts in this channel.", admin=True
+    ),
+    "mute": Usage(
+        "mute DETECTOR [DAYS] [team]",
+        "Stop alerts from one detector for the team, for DAYS days or until unmuted.",
+        admin=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A well-formed ``/vsm`` command; fields not used by ``name`` stay None."""
+
+    name: str
+    team: str | None = None
+    share: bool = False
+    window_days: int | None = None
+    count: int | None = None
+    target: date | None = None
+    chart: str | None = None
+    kind: str | None = None
+    weekday: str | None = None
+    at: str | None = None
+    enabled: bool | None = None
+    detector: str | None = None
+    days: int | None = None
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class UsageError:
+    """Input that is not a command: the nearest command (None: unknown) and what was wrong."""
+
+    command: str | None
+    problem: str
+
+
+def echo(text: str) -> str:
+    """Input quoted back in a reply, clipped to :data:`ECHO_CHARS` (still to be escaped)."""
+    return clip(text, ECHO_CHARS)
+
+
+class _Bad(Exception):
+    """A malformed argument; the message says what was expected."""
+
+
+def parse_command(text: str, teams: Collection[str] = ()) -> Command | UsageError:
+    """Parse ``/vsm`` text; ``teams`` are the configured team names."""
+    words = text.split()
+    share = any(w.lower() == SHARE_WORD for w in words)
+    words = [w for w in words if w.lower() != SHARE_WORD]
+    if not words:
+        return Command("help", share=share)
+    name = words[0].lower()
+    if name not in USAGES:
+        nearest = difflib.get_close_matches(name, list(USAGES), n=1, cutoff=0.6)
+        return UsageError(
+            nearest[0] if nearest else None, f"I don't know the command `{echo(name)}`."
+        )
+    team_names = {t.lower(): t for t in teams}
+    found_teams = [team_names[w.lower()] for w in words[1:] if w.lower() in team_names]
+    if len(set(found_teams)) > 1:
+        named = echo(", ".join(dict.fromkeys(found_teams)))
+        return UsageError(name, f"Name one team at most (got {named}).")
+    args = [w for w in words[1:] if w.lower() not in team_names]
+    try:
+        fields = _PARSERS[name](args)
+    except _Bad as exc:
+        return UsageError(name, str(exc))
+    return Command(name, team=found_teams[0] if found_teams else None, share=share, **fields)
+
+
+def _no_more(args: list[str], teams_allowed: bool = True) -> None:
+    if args:
+        hint = " If it is a team, check its name in app.yaml." if teams_allowed else ""
+        raise _Bad(f"I did not understand `{echo(' '.join(args))}`.{hint}")
+
+
+def _window(word: str) -> int:
+    match = re.fullmatch(r"(\d+)([dw]?)", word.lower())
+    if not match:
+        raise _Bad(f"`{echo(word)}` is not a window; write days like `14d` or weeks like `4w`.")
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise _Bad(f"The window must be 1 to {MAX_WINDOW_DAYS} days, got {days}.")
+    return days
+
+
+def _optional_window(args: list[str]) -> dict[str, object]:
+    window = _window(args.pop(0)) if args else None
+    _no_more(args)
+    return {"window_days": window}
+
+
+def _nothing(args: list[str]) -> dict[str, object]:
+    _no_more(args)
+    return {}
+
+
+def _help(args: list[str]) -> dict[str, object]:
+    topic = args.pop(0).lower() if args else None
+    if topic is not None and topic not in USAGES:
+        raise _Bad(f"There is no command `{echo(topic)}`.")
+    _no_more(args, teams_allowed=False)
+    return {"topic": topic}
+
+
+def _forecast(args: list[str]) -> dict[str, object]:
+    mode = args.pop(0).lower() if args else ""
+    if mode == "when":
+        if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_FORECAST_ITEMS:
+            raise _Bad(f"After `when`, give a number of items from 1 to {MAX_FORECAST_ITEMS}.")
+        count = int(args.pop(0))
+        _no_more(args)
+        return {"count": count}
+    if mode == "by":
+        try:
+            target = date.fromisoformat(args.pop(0)) if args else None
+        except ValueError:
+            target = None
+        if target is None:
+            raise _Bad("After `by`, give a date as YYYY-MM-DD, e.g. `forecast by 2026-12-31`.")
+        _no_more(args)
+        return {"target": target}
+    raise _Bad("Say `when N` (items) or `by YYYY-MM-DD` (a date).")
+
+
+def _chart(args: list[str]) -> dict[str, object]:
+    kind = args.pop(0).lower() if args else ""
+    if kind not in CHART_KINDS:
+        raise _Bad(f"Choose a chart: {', '.join(CHART_KINDS)}.")
+    if kind == "forecast" and args and args[0].lower() in ("when", "by"):
+        return {"chart": kind, **_forecast(args)}
+    return {"chart": kind, **_optional_window(args)}
+
+
+def _hhmm(word: str) -> str:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", word)
+    if not match:
+        raise _Bad(f"`{echo(word)}` is not a time; write it as HH:MM (24-hour), e.g. 09:30.")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _weekday(word: str) -> str:
+    lowered = word.lower()
+    for short, full in zip(WEEKDAYS, FULL_WEEKDAYS, strict=True):
+        if lowered in (short, full):
+            return short
+    raise _Bad(f"`{echo(word)}` is not a day; use mon, tue, wed, thu, fri, sat or sun.")
+
+
+def _subscribe(args: list[str]) -> dict[str, object]:
+    if args and args[0].lower() == "digest":
+        args.pop(0)
+    kind = args.pop(0).lower() if args else ""
+    if kind == "daily":
+        if not args:
+            raise _Bad("Give the time, e.g. `subscribe digest daily 09:30`.")
+        at = _hhmm(args.pop(0))
+        _no_more(args)
+        return {"kind": "daily", "at": at}
+    if kind == "weekly":
+        if len(args) < 2:
+            raise _Bad("Give the day and time, e.g. `subscribe digest weekly mon 09:00`.")
+        weekday = _weekday(args.pop(0))
+        at = _hhmm(args.pop(0))
+        _no_more(args)
+        return {"kind": "weekly", "weekday": weekday, "at": at}
+    raise _Bad("Choose `daily HH:MM` or `weekly DAY HH:MM`.")
+
+
+def _unsubscribe(args: list[str]) -> dict[str, object]:
+    if args and args[0].lower() == "digest":
+        args.pop(0)
+    kind = None
+    if args and args[0].lower() in ("daily", "weekly"):
+        kind = args.pop(0).lower()
+    _no_more(args)
+    return {"kind": kind}
+
+
+def _alerts(args: list[str]) -> dict[str, object]:
+    state = args.pop(0).lower() if args else ""
+    if state not in ("on", "off"):
+        raise _Bad("Say `alerts on` or `alerts off`.")
+    _no_more(args)
+    return {"enabled": state == "on"}
+
+
+def _mute(args: list[str]) -> dict[str, object]:
+    detector = args.pop(0).lower() if args else ""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", detector):
+        raise _Bad("Name the detector to mute, e.g. `mute stale_item 7`.")
+    days = None
+    if args:
+        if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_WINDOW_DAYS:
+            raise _Bad(f"DAYS must be a whole number from 1 to {MAX_WINDOW_DAYS}.")
+        days = int(args.pop(0))
+    _no_more(args)
+    return {"detector": detector, "days": days}
+
+
+_PARSERS = {
+    "help": _help,
+    "flow": _optional_window,
+    "aging": _nothing,
+    "blocked": _nothing,
+    "prs": _nothing,
+    "dora": _optional_window,
+    "forecast": _forecast,
+    "chart": _chart,
+    "status": _nothing,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "alerts": _alerts,
+    "mute": _mute,
+}

@@ -1,0 +1,1 @@
+"""State: what the Slack side keeps or looks up: sealed OAuth installations and team lookup."""

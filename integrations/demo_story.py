@@ -1,0 +1,123 @@
+"""The demo's story: the problems planted in an otherwise healthy team, relative to the anchor.
+
+At the anchor the team has items aging in progress (one of them in a stale review), a blocked
+item, two items flagged days ago and never cleared, pull requests waiting for review, a queue
+growing in front of QA, WIP above its limit, and a little fresh, healthy work. :func:`plant`
+rewrites open issues (drawn by :mod:`integrations.demo_mechanics`) into these roles and rolls other
+recent work back, so what is in progress at the anchor is exactly the planted picture.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from insights.model import ReviewState
+from integrations.demo_mechanics import FINISHED, Issue, Script, cleared_before, minute
+
+RECENT_DAYS, QUICK_DAYS = 16, 8
+
+
+@dataclass(frozen=True)
+class _Role:
+    """A planted problem: its (status, days before the anchor) steps, flag age, review script."""
+
+    steps: list[tuple[str, float]]
+    flagged: float | None = None
+    script: Script | None = None
+
+
+def _roles(rng: random.Random) -> list[_Role]:
+    """The planted problems, all relative to the anchor."""
+    sel, ip, cr, rfqa = "Selected for Development", "In Progress", "Code Review", "Ready for QA"
+    a, b, c = rng.uniform(30, 39), rng.uniform(26, 30), rng.uniform(26, 34)
+    stale = ((0, ReviewState.REQUESTED), (1.1, ReviewState.CHANGES_REQUESTED),
+             (4.2, ReviewState.COMMENTED))  # fmt: skip
+    roles = [
+        _Role([(sel, a + 1), (ip, a)]),  # aging in progress
+        _Role([(ip, b)]),  # aging, skipped Selected
+        _Role([(sel, c + 1), (ip, c), (cr, 9.3)], script=stale),  # aging in a stale review
+        _Role([(sel, 11.5), (ip, 10.0), ("Blocked", rng.uniform(3.95, 4.1))]),
+    ]
+    for _ in range(2):  # flagged 3-6 days ago, never cleared
+        s = rng.uniform(8, 13)
+        roles.append(_Role([(sel, s + 1), (ip, s)], flagged=rng.uniform(3.2, 5.8)))
+    for _ in range(3):  # review requested 2-4 days ago, nothing since
+        r = rng.uniform(2.2, 3.8)
+        roles.append(
+            _Role([(sel, r + 5), (ip, r + 4), (cr, r)], script=((0, ReviewState.REQUESTED),))
+        )
+    k = rng.randint(6, 7)
+    for i in range(k):  # the queue before QA, entered over the last ~18 days
+        q = 1 + 17 * (i + rng.random()) / k
+        rev = q + rng.uniform(0.3, 1.5)
+        work = rev + rng.uniform(2, 5)
+        roles.append(_Role([(sel, work + 1), (ip, work), (cr, rev), (rfqa, q)]))
+    for _ in range(2):  # fresh, healthy work
+        f = rng.uniform(0.5, 2.5)
+        roles.append(_Role([(sel, f + 1), (ip, f)]))
+    return roles
+
+
+def _pick(issues: list[Issue], used: set[int], start: datetime) -> Issue | None:
+    """An unused open issue created before ``start``: in progress, else the newest in backlog."""
+
+    def preference(i: Issue) -> tuple[bool, float]:
+        if not i.steps:  # never started
+            return True, -i.created.timestamp()
+        return False, abs((i.steps[0][1] - start).total_seconds())
+
+    fits = [
+        i
+        for i in issues
+        if i.n not in used
+        and i.created < start - timedelta(hours=12)
+        and not (i.steps and i.steps[-1][0] in FINISHED)
+    ]
+    return min(fits, key=preference, default=None)
+
+
+def _started(issue: Issue) -> datetime | None:
+    """When the issue's work started (None when it never did)."""
+    if not issue.steps or issue.steps[0][0] == "Won't Do":
+        return None
+    return issue.steps[0][1]
+
+
+def _quick(issue: Issue, start: datetime) -> bool:
+    """True for an issue done within ``QUICK_DAYS`` of its ``start``."""
+    done = bool(issue.steps) and issue.steps[-1][0] == "Done"
+    return done and issue.steps[-1][1] - start <= timedelta(days=QUICK_DAYS)
+
+
+def plant(rng: random.Random, issues: list[Issue], anchor: datetime) -> None:
+    """Rewrite open issues into the planted problems (work in progress first, then backlog).
+
+    Other work still open at the anchor, or started in the last ``RECENT_DAYS`` and not a quick
+    fix, is rolled back to the backlog (or to its last finish): what is in progress at the anchor
+    is the planted picture, WIP climbs towards it instead of peaking before it, and throughput
+    dips but does not stop.
+    """
+    used: set[int] = set()
+    for role in _roles(rng):
+        steps = [(s, minute(anchor - timedelta(days=d))) for s, d in role.steps]
+        issue = _pick(issues, used, steps[0][1])
+        if issue is None:
+            continue
+        used.add(issue.n)
+        issue.steps, issue.script, issue.flags = steps, role.script, []
+        if role.flagged is not None:
+            issue.flags = [(minute(anchor - timedelta(days=role.flagged)), True)]
+    recent = anchor - timedelta(days=RECENT_DAYS)
+    for issue in issues:
+        if issue.n in used:
+            continue
+        start = _started(issue)
+        if start is not None and start >= recent and not _quick(issue, start):
+            issue.steps = []  # the planted items are the work started lately, bar quick fixes
+        while issue.steps and issue.steps[-1][0] not in FINISHED:
+            issue.steps.pop()
+        issue.flags = cleared_before(
+            issue.flags, issue.steps[-1][1] if issue.steps else issue.created
+        )
