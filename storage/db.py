@@ -13,9 +13,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -90,8 +91,43 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply every migration up to ``revision``, all of them in one transaction.
+
+    pysqlite commits each ``CREATE``/``ALTER`` on its own, so on SQLite the migrations run on a
+    connection of their own that issues ``BEGIN IMMEDIATE`` itself: a migration killed part-way
+    (or stopped by a full disk) leaves the schema as it was, and a second process waits for the
+    first. On PostgreSQL the migrations take a transaction-level advisory lock keyed by the
+    schema (``storage/migrations/env.py``), so processes starting together on a fresh database
+    migrate one after the other.
+    """
+    if engine.dialect.name != "sqlite":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    migrating = _transactional_sqlite(engine)
+    try:
+        command.upgrade(alembic_config(migrating), revision)
+    finally:
+        migrating.dispose()
+
+
+def _transactional_sqlite(engine: Engine) -> Engine:
+    """An engine on ``engine``'s SQLite file whose transactions cover DDL too."""
+    migrating = create_engine(
+        engine.url,
+        poolclass=NullPool,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(migrating, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # the driver stops managing transactions
+
+    @event.listens_for(migrating, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrating
 
 
 def current_revision(engine: Engine) -> str | None:
