@@ -14,6 +14,7 @@ from bot.config import load_config
 from bot.runtime import Runtime, open_runtime
 from storage.db import make_engine, upgrade
 
+pytest_plugins = ("tests.slack_fixtures",)
 POSTGRES_URL = os.environ.get("VSM_TEST_POSTGRES_URL")
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "bot" / "demo.yaml"

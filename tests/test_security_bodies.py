@@ -11,12 +11,10 @@ import io
 import json
 import socket
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from wsgiref.util import setup_testing_defaults
 
-import pytest
 from pydantic import SecretStr
 
 from bot.slack.receiving.guard import MAX_BODY_BYTES
@@ -49,20 +47,6 @@ class Stream:
         served = min(limit, self.size, 2 * MAX_BODY_BYTES)
         self.size -= served
         return b"x" * served
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        slack.add_channel(TEAM_CHANNEL, "payments-flow")
-        yield slack
-
-
-@pytest.fixture
-def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
-    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
-    yield bot
-    bot.close()
 
 
 def call(application: Any, method: str, path: str, body: Any, **environ: Any) -> str:

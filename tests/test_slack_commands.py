@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,20 +14,6 @@ from storage.slack_settings import active_mutes, load_alert_channels, load_subsc
 from tests.conftest import NOW
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import ADMIN, MEMBER, TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        slack.add_channel(TEAM_CHANNEL, "payments-flow")
-        yield slack
-
-
-@pytest.fixture
-def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
-    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
-    yield bot
-    bot.close()
 
 
 def demo_digest(harness: BotHarness, window: int = 14):

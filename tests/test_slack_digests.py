@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,22 +19,8 @@ from bot.sync import source_key
 from storage.repository import record_health
 from storage.sends import SendKey, load_send
 from tests.conftest import NOW
-from tests.fake_slack import BOT_TOKEN, FakeSlack
-from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        slack.add_channel(TEAM_CHANNEL, "payments-flow")
-        yield slack
-
-
-@pytest.fixture
-def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
-    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
-    yield bot
-    bot.close()
+from tests.fake_slack import BOT_TOKEN
+from tests.slack_harness import TEAM_CHANNEL, demo_config
 
 
 def test_the_daily_digest_posts_once_even_when_its_job_runs_twice(harness, fake) -> None:

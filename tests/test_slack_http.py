@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
@@ -23,23 +22,7 @@ from tests.slack_harness import (
     SIGNING_SECRET,
     TEAM_CHANNEL,
     BotHarness,
-    demo_config,
-    demo_runtime,
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        slack.add_channel(TEAM_CHANNEL, "payments-flow")
-        yield slack
-
-
-@pytest.fixture
-def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
-    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
-    yield bot
-    bot.close()
 
 
 def test_a_bad_signature_gets_401(harness: BotHarness) -> None:

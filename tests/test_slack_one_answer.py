@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date, datetime
 
 import pytest
@@ -22,25 +21,10 @@ from insights.metrics.flow_items import item_timelines
 from insights.report import build_report
 from storage.repository import load_snapshot
 from tests.conftest import NOW
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import TEAM_CHANNEL, BotHarness, demo_config, demo_runtime
+from tests.slack_harness import BotHarness
 
 BASIS = "last 60 days"
 """METRICS.md 3.9: every forecast samples the daily throughput of the 60 days before today."""
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as slack:
-        slack.add_channel(TEAM_CHANNEL, "payments-flow")
-        yield slack
-
-
-@pytest.fixture
-def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
-    bot = BotHarness(fake, demo_runtime(demo_config(fake), tmp_path))
-    yield bot
-    bot.close()
 
 
 def text_dates(fallback: str) -> dict[int, date]:
