@@ -3,17 +3,9 @@
 Any number of vsm processes may answer Slack; exactly one *leads*: it runs the sync-and-alert
 job and the digest sweep.
 
-- PostgreSQL: the leader holds a session advisory lock (``pg_try_advisory_lock``, keyed by the
-  schema, so deployments sharing a database do not block each other) on a connection of its
-  own. The lock is a lease: the session's ``idle_session_timeout`` is ``lease`` (30 s by
-  default) and the leader renews it (a query on that connection) three times per lease, so
-  PostgreSQL ends the session of a leader that stops making progress (frozen, stalled, cut off),
-  and the lock with it, not only of one that dies. The others stand by and try again every
-  ``leader_retry_seconds`` (10 by default), so a standby leads within ``lease + retry`` (40 s).
-  A leader that resumes finds its session gone and stands down.
-- SQLite: the leader holds an exclusive ``flock`` on ``<database file>.scheduler.lock``. SQLite is
-  for one process: a second one logs that another process schedules, answers Slack only, and
-  takes over only if the first one stops.
+Leadership is :class:`bot.leader.LeaderLock`: a PostgreSQL advisory lock held as a lease (a
+leader that dies or stops making progress loses it), or a ``flock`` on SQLite. The others stand
+by, answer Slack, and try again every ``leader_retry_seconds``.
 
 Digests are swept, not fired: every ``sweep_seconds`` the leader lists the digests of app.yaml
 and of ``/vsm subscribe`` and posts each one whose time (a cron in the team's time zone) passed

@@ -27,10 +27,11 @@ KEEP = 2 * WINDOW
 def first_sighting(engine: Engine, signature: str, now: datetime) -> bool:
     """Record ``signature`` as seen at ``now``: True the first time, False for a replay.
 
-    Signatures seen more than :data:`KEEP` before ``now`` are purged first.
+    Signatures seen more than :data:`KEEP` before ``now`` are purged in the same transaction
+    (one commit per request; the ``seen_at`` index keeps the purge cheap).
     """
-    forget_before(engine, now - KEEP)
     with engine.begin() as conn:
+        conn.execute(delete(SEEN_REQUESTS).where(SEEN_REQUESTS.c.seen_at < now - KEEP))
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         statement = (
             insert(SEEN_REQUESTS)
@@ -39,9 +40,3 @@ def first_sighting(engine: Engine, signature: str, now: datetime) -> bool:
         )
         row = conn.execute(statement, {"signature": signature, "seen_at": now}).first()
     return row is not None
-
-
-def forget_before(engine: Engine, cutoff: datetime) -> None:
-    """Delete the signatures seen before ``cutoff`` (no replay of them can pass any more)."""
-    with engine.begin() as conn:
-        conn.execute(delete(SEEN_REQUESTS).where(SEEN_REQUESTS.c.seen_at < cutoff))

@@ -311,6 +311,11 @@ class FakeSlack:
             return {"ok": False, "error": "msg_blocks_too_long"}
         return None
 
+    def interruptions_pending(self, method: str) -> int:
+        """How many planned interruptions of ``method`` have not happened yet."""
+        with self._lock:
+            return len(self._interruptions.get(method) or ())
+
     def interruption(self, method: str) -> _Interruption | None:
         """The interruption planned for this call of ``method`` (taken off the plan)."""
         with self._lock:

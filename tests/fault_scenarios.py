@@ -21,7 +21,6 @@ expected, posted, duplicated, lost. ``tests/test_faults_leader.py`` runs a trial
 from __future__ import annotations
 
 import random
-import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -137,6 +136,7 @@ class Trial:
                 process.wait_listening()
             failover = self._follow_freeze()
             wait_until(lambda: self._final(engine), 120, "every digest sent")
+            assert not fake.interruptions_pending("chat.postMessage"), "the fault never happened"
         finally:
             for process in self.processes:
                 process.stop()
@@ -169,7 +169,7 @@ class Trial:
     def _freeze(self, call: Call) -> None:
         self.frozen = self._leader()
         self.frozen_at = time.monotonic()
-        self.frozen.process.send_signal(signal.SIGSTOP)
+        self.frozen.freeze()
 
     def _follow_freeze(self) -> float:
         """Once the leader froze: seconds until a standby led; then thaw it, see it step down."""

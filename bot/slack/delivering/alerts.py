@@ -21,7 +21,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from functools import partial
 
 from sqlalchemy import Engine
 
@@ -40,7 +39,7 @@ from bot.slack.answering.render_alerts import (
     render_overflow,
 )
 from bot.slack.delivering.poster import Poster
-from bot.slack.delivering.sends import send_once
+from bot.slack.delivering.sends import dm_admins_once, send_once
 from insights.findings import Finding, Severity
 from storage.alert_messages import (
     AlertRecord,
@@ -226,8 +225,8 @@ class _Delivery:
         )
         record = self.save(base)
         found = self.find_interrupted(old)
-        if found is not None:
-            record = dataclasses.replace(record, thread_ts=old.thread_ts if old else None)
+        if found is not None and old is not None:  # only an earlier, unfinished card is found
+            record = dataclasses.replace(record, thread_ts=old.thread_ts)
             ts = found
         else:
             key = dataclasses.asdict(card_key(record))
@@ -372,14 +371,7 @@ def alert_admins(
         if reason is None or team is None:
             continue
         kind = "admin_failing" if "failed" in reason else "admin_stale"
-        period = now.astimezone(team.zone).date().isoformat()
-        for admin in dict.fromkeys([*config.slack.admins, *team.admins]):
-            key = SendKey(h.team, admin, f"{kind}:{h.source_key}", period)
-            message = render_admin_health(h, reason)
-            try:
-                ts = send_once(engine, poster, key, message, now, partial(poster.open_dm, admin))
-            except Exception:
-                log.exception("could not tell admin %s about %s", admin, h.source_key)
-                continue
-            sent += ts is not None
+        admins = [*config.slack.admins, *team.admins]
+        message = render_admin_health(h, reason)
+        sent += dm_admins_once(engine, poster, team, admins, f"{kind}:{h.source_key}", message, now)
     return sent

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Literal
 
 from bot.config import TeamConfig
@@ -25,11 +24,11 @@ from bot.slack.delivering.client import NoTokenError
 from bot.slack.delivering.digests import DigestKind, Later, SendOutcome, send_digest
 from bot.slack.delivering.poster import UncertainPost
 from bot.slack.delivering.problems import ChannelNotVisible, classify, database_busy
-from bot.slack.delivering.sends import send_once
+from bot.slack.delivering.sends import dm_admins_once
 from bot.slack.deps import SlackDeps
 from bot.sync import sync_teams
 from storage.repository import load_health
-from storage.sends import STALE_CLAIM, SendKey
+from storage.sends import STALE_CLAIM
 from storage.slack_settings import load_alert_channels, load_subscriptions
 
 log = logging.getLogger(__name__)
@@ -203,23 +202,14 @@ def tell_admins(
     deps: SlackDeps, team: TeamConfig, workspace_id: str | None, kind: str, text: str
 ) -> int:
     """DM ``text`` (mrkdwn) to the team's admins once a day per ``kind``; return how many."""
-    now = deps.now()
-    period = now.astimezone(team.zone).date().isoformat()
-    admins = dict.fromkeys([*deps.runtime.config.slack.admins, *team.admins])
-    message = Message(text=text, blocks=[section(text)])
-    told = 0
-    for admin in admins:
-        key = SendKey(team.name, admin, kind, period)
-        try:
-            poster = deps.poster(deps.clients.client(workspace_id))
-            dm = partial(poster.open_dm, admin)
-            ts = send_once(deps.runtime.engine, poster, key, message, now, dm)
-        except Exception as exc:
-            problem = classify(exc.cause if isinstance(exc, UncertainPost) else exc, admin)
-            reason = problem.advice if problem is not None else repr(exc)
-            log.error("could not tell admin %s about %s: %s", admin, kind, reason)
-            continue
-        told += ts is not None
+    admins = [*deps.runtime.config.slack.admins, *team.admins]
     if not admins:
         log.warning("no admins to tell about %s of %s (set slack.admins)", kind, team.name)
-    return told
+        return 0
+    try:
+        poster = deps.poster(deps.clients.client(workspace_id))
+    except NoTokenError as exc:
+        log.error("could not tell the admins about %s: %s", kind, exc)
+        return 0
+    message = Message(text=text, blocks=[section(text)])
+    return dm_admins_once(deps.runtime.engine, poster, team, admins, kind, message, deps.now())

@@ -255,20 +255,13 @@ class ChannelDirectory:
         with self._lock:
             if name in self._ids:
                 return self._ids[name]
-        cursor = None
-        while True:
-            page = client.conversations_list(
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=1000,
-                cursor=cursor,
-            )
+        pages = client.conversations_list(  # iterating a SlackResponse follows its cursor
+            types="public_channel,private_channel", exclude_archived=True, limit=1000
+        )
+        for page in pages:
             for conversation in page.get("channels", []):
                 with self._lock:
                     self._ids[str(conversation["name"]).lower()] = str(conversation["id"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
         with self._lock:
             return self._ids.get(name)
 

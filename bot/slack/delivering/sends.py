@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine
 
+from bot.config import TeamConfig
 from bot.slack.answering.blocks import Message
 from bot.slack.delivering.poster import Poster, UncertainPost
+from bot.slack.delivering.problems import classify
 from storage.sends import (
     SENT,
     Claim,
@@ -100,3 +103,31 @@ def send_once(
         fail_send(engine, claim)
         raise
     return post_claimed(engine, poster, claim, where, message, now)
+
+
+def dm_admins_once(
+    engine: Engine,
+    poster: Poster,
+    team: TeamConfig,
+    admins: Iterable[str],
+    kind: str,
+    message: Message,
+    now: datetime,
+) -> int:
+    """DM ``message`` to each admin once a day (the team's day) per ``kind``; return how many.
+
+    An admin who cannot be told is logged with the reason, and the others are still told.
+    """
+    period = now.astimezone(team.zone).date().isoformat()
+    told = 0
+    for admin in dict.fromkeys(admins):
+        key = SendKey(team.name, admin, kind, period)
+        try:
+            ts = send_once(engine, poster, key, message, now, partial(poster.open_dm, admin))
+        except Exception as exc:
+            problem = classify(exc.cause if isinstance(exc, UncertainPost) else exc, admin)
+            reason = problem.advice if problem is not None else repr(exc)
+            log.error("could not tell admin %s about %s: %s", admin, kind, reason)
+            continue
+        told += ts is not None
+    return told
