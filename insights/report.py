@@ -129,11 +129,6 @@ class Digest:
     findings: list[Finding] = field(default_factory=list)
 
 
-def timelines(snapshot: Snapshot) -> Timelines:
-    """The timelines of the snapshot's flow items (issues; epics and sub-tasks left out)."""
-    return item_timelines(snapshot)
-
-
 def build_report(
     snapshot: Snapshot,
     agreements: Agreements,
@@ -163,7 +158,7 @@ def _report(
     """:func:`build_report` of a ``snapshot`` already as it was at ``now``."""
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, got {window_days}")
-    lines = timelines(snapshot)
+    lines = item_timelines(snapshot)  # flow items only: epics and sub-tasks left out
     today = local_date(now, tz)
     first_day = today - timedelta(days=window_days - 1)
     end_day = today + timedelta(days=1)
@@ -293,16 +288,11 @@ def _daily(done: list[Any], wip_days: list[Any], cfd: CumulativeFlow) -> list[Da
     ]
 
 
-def digest_of(report: TeamReport, snapshot: Snapshot) -> Digest:
+def _digest(report: TeamReport, snapshot: Snapshot) -> Digest:
     """The short view of ``report``: aging and blocked items come from their detectors' findings.
 
-    Items are named as they were at the report's instant.
+    ``snapshot`` is already as it was at the report's instant, so items are named as they were.
     """
-    return _digest(report, snapshot_as_of(snapshot, report.as_of))
-
-
-def _digest(report: TeamReport, snapshot: Snapshot) -> Digest:
-    """:func:`digest_of` with a ``snapshot`` already as it was at the report's instant."""
     by_key = {i.key: i for i in snapshot.items}
     ages = {f.key: f.age_seconds for f in report.items}
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from integrations.base import SourceError
-from integrations.http import HttpClient
+from integrations.http import HttpClient, remaining_budget
 
 
 class RestApi:
@@ -89,8 +89,7 @@ class RestApi:
 
     def _pause_if_spent(self, response: requests.Response) -> None:
         headers = response.headers
-        remaining = headers.get("X-RateLimit-Remaining", headers.get("RateLimit-Remaining"))
-        if remaining is None or remaining.strip() != "0":
+        if remaining_budget(headers) != "0":
             return
         wait = self.http.seconds_until_reset(headers)
         if wait is not None and wait > 0:

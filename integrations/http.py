@@ -164,7 +164,7 @@ class HttpClient:
         retry_after = _retry_after(headers.get("Retry-After"), self.clock())
         if retry_after is not None:
             return retry_after
-        if _remaining(headers) in (None, "0"):
+        if remaining_budget(headers) in (None, "0"):
             reset = self.seconds_until_reset(headers)
             if reset is not None:
                 return max(1.0, reset)
@@ -222,7 +222,7 @@ def is_rate_limited(response: requests.Response) -> bool:
     headers = response.headers
     return (
         "Retry-After" in headers
-        or _remaining(headers) == "0"
+        or remaining_budget(headers) == "0"
         or mentions_rate_limit(_message(response))
     )
 
@@ -241,7 +241,8 @@ def _message(response: requests.Response) -> str:
     return message if isinstance(message, str) else ""
 
 
-def _remaining(headers: Mapping[str, str]) -> str | None:
+def remaining_budget(headers: Mapping[str, str]) -> str | None:
+    """The requests left in the budget (``X-RateLimit-Remaining`` or ``RateLimit-Remaining``)."""
     value = headers.get("X-RateLimit-Remaining") or headers.get("RateLimit-Remaining")
     return value.strip() if value is not None else None
 

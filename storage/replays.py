@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Engine, Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.db import conflict_insert
 from storage.tables import SeenRequestRow
 
 SEEN_REQUESTS = cast(Table, SeenRequestRow.__table__)
@@ -32,9 +32,8 @@ def first_sighting(engine: Engine, signature: str, now: datetime) -> bool:
     """
     with engine.begin() as conn:
         conn.execute(delete(SEEN_REQUESTS).where(SEEN_REQUESTS.c.seen_at < now - KEEP))
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         statement = (
-            insert(SEEN_REQUESTS)
+            conflict_insert(conn, SEEN_REQUESTS)
             .on_conflict_do_nothing(index_elements=["signature"])
             .returning(SEEN_REQUESTS.c.signature)
         )

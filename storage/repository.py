@@ -26,7 +26,6 @@ from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
 from insights.model import (
@@ -46,6 +45,7 @@ from insights.model import (
     Transition,
     WorkItem,
 )
+from storage.db import conflict_insert
 from storage.tables import (
     CursorRow,
     DeploymentRow,
@@ -117,14 +117,8 @@ def upsert(conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> N
     """Insert ``rows`` or overwrite those whose primary key exists, in one batch statement."""
     if not rows:
         return
-    dialect = conn.dialect.name
     keys = [c.name for c in table.primary_key.columns]
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stmt = conflict_insert(conn, table)
     updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), list(rows))
 

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.db import conflict_insert
 from storage.tables import SendRow
 
 SENDS = cast(Table, SendRow.__table__)
@@ -84,8 +84,7 @@ def _send_match(key: SendKey) -> Any:
 
 def _insert_new(conn: Connection, row: dict[str, Any]) -> bool:
     """Insert ``row`` unless its key exists (no error, no server log); True when inserted."""
-    table_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = table_insert(SENDS).on_conflict_do_nothing(
+    statement = conflict_insert(conn, SENDS).on_conflict_do_nothing(
         index_elements=["team", "channel_id", "kind", "period"]
     )
     return conn.execute(statement.returning(SENDS.c.id), row).first() is not None
