@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+ASSIGNEE = "assignee"
+REVIEWER = "reviewer"
+AUTHOR = "author"
+
 
 class Severity(StrEnum):
     """How urgent a finding is; compare with :attr:`rank`."""
@@ -46,3 +50,11 @@ class Finding:
     """The keys of the items behind the finding."""
     url: str | None = None
     """Where to open the item (or the team's board)."""
+    people: tuple[str, ...] = ()
+    """Who can act, as the source names them (assignee, requested reviewers or author); the bot
+    maps these names to Slack users (``people:`` in app.yaml)."""
+    role: str = ""
+    """How ``people`` relate to the subject: ``assignee``, ``reviewer`` or ``author``."""
+    reasons: tuple[Finding, ...] = ()
+    """On a subject's merged finding (:mod:`insights.subjects`): the detectors' findings it
+    stands for, the chosen one first. Empty on a detector's own finding."""

@@ -38,6 +38,7 @@ from insights.metrics.throughput import throughput
 from insights.metrics.wip import wip_per_day
 from insights.model import Snapshot
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
+from insights.subjects import FocusItem, focus, merge_by_subject
 from insights.timeline_index import Timelines
 
 DAY = 86400.0
@@ -109,6 +110,11 @@ class TeamReport:
     dora: DoraMetrics
     forecast: Forecast
     findings: list[Finding] = field(default_factory=list)
+    """Each detector's findings (several may speak about one item)."""
+    subjects: list[Finding] = field(default_factory=list)
+    """One finding per subject (:func:`insights.subjects.merge_by_subject`): what people see."""
+    focus: list[FocusItem] = field(default_factory=list)
+    """The item findings that cost the most to leave waiting (:func:`insights.subjects.focus`)."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,10 @@ def _report(
         how_many=basis.how_many(today + timedelta(days=window_days), seed=seed),
     )
     cfd = cumulative_flow(lines, board_columns(snapshot), first_day, end_day, tz)
+    items = _item_facts(lines, start, now, tz)
+    findings = run_detectors(snapshot, agreements, now, tz, muted=muted, timelines=lines)
+    subjects = merge_by_subject(findings, snapshot, snapshot.team)
+    ages = {facts.key: facts.age_seconds for facts in items if facts.finished_at is None}
     return TeamReport(
         team=snapshot.team,
         as_of=now,
@@ -228,11 +238,13 @@ def _report(
         window_start=start,
         metrics=metrics,
         metric_items=metric_items,
-        items=_item_facts(lines, start, now, tz),
+        items=items,
         daily=_daily(done, wip_days, cfd),
         dora=dora_metrics(snapshot, start, now, tz),
         forecast=forecast,
-        findings=run_detectors(snapshot, agreements, now, tz, muted=muted, timelines=lines),
+        findings=findings,
+        subjects=subjects,
+        focus=focus(subjects, snapshot, now, ages, percentiles.get(85)),
     )
 
 

@@ -6,14 +6,18 @@ ISO 8601 in UTC with a ``Z``. :func:`finding_to_json` is also the shape the Slac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from insights.dora import DoraMetrics
-from insights.findings import Finding
+from insights.findings import Finding, Severity
 from insights.report import Forecast, TeamReport
+from insights.subjects import FocusItem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``subjects`` (one merged finding per subject), ``focus``, and ``people``/``role`` on
+findings were added; ``findings`` still holds every detector's own findings."""
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -36,6 +40,39 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "item_keys": list(finding.item_keys),
         "url": finding.url,
         "dedupe_key": finding.dedupe_key,
+        "people": list(finding.people),
+        "role": finding.role,
+        **({"reasons": [finding_to_json(r) for r in finding.reasons]} if finding.reasons else {}),
+    }
+
+
+def finding_from_json(data: Mapping[str, Any]) -> Finding:
+    """The finding of :func:`finding_to_json` (older stored shapes without people read too)."""
+    return Finding(
+        detector=data["detector"],
+        severity=Severity(data["severity"]),
+        subject=data["subject"],
+        title=data["title"],
+        action=data["action"],
+        dedupe_key=data["dedupe_key"],
+        evidence=dict(data.get("evidence", {})),
+        item_keys=tuple(data.get("item_keys", ())),
+        url=data.get("url"),
+        people=tuple(data.get("people", ())),
+        role=data.get("role", ""),
+        reasons=tuple(finding_from_json(r) for r in data.get("reasons", ())),
+    )
+
+
+def _focus_json(item: FocusItem) -> dict[str, Any]:
+    return {
+        "subject": item.finding.subject,
+        "dedupe_key": item.finding.dedupe_key,
+        "cost": item.cost,
+        "age_days": None if item.age_days is None else round(item.age_days, 2),
+        "age_ratio": round(item.age_ratio, 3),
+        "blocked": item.blocked,
+        "people_waiting": item.people_waiting,
     }
 
 
@@ -116,4 +153,6 @@ def report_to_json(report: TeamReport) -> dict[str, Any]:
         "dora": _dora_json(report.dora),
         "forecast": _forecast_json(report.forecast),
         "findings": [finding_to_json(f) for f in report.findings],
+        "subjects": [finding_to_json(f) for f in report.subjects],
+        "focus": [_focus_json(f) for f in report.focus],
     }

@@ -22,13 +22,14 @@ from bot.slack.answering.blocks import (
 )
 from bot.slack.answering.home import TeamOverview, render_home
 from bot.slack.answering.render import item_line, render_aging, render_full_list
-from bot.slack.answering.render_alerts import finding_to_dict, render_alert
+from bot.slack.answering.render_alerts import render_alert
 from bot.slack.answering.render_digest import finding_entry
 from bot.slack.delivering.client import make_client
 from bot.slack.delivering.pacing import ChannelPacer
 from bot.slack.delivering.poster import Poster
 from insights.findings import Finding, Severity
 from insights.report import Digest, ItemLine
+from insights.report_json import finding_to_json
 from storage.alert_messages import AlertRecord
 from tests.conftest import NOW
 from tests.fake_slack import BOT_TOKEN, MAX_VIEW_BLOCKS, FakeSlack, block_problem
@@ -157,7 +158,7 @@ def test_an_alert_card_escapes_the_finding(fake: FakeSlack) -> None:
         "k",
         "aging_item",
         "critical",
-        finding_to_dict(finding),
+        finding_to_json(finding),
         "f",
         "open",
         NOW,
@@ -198,7 +199,7 @@ def alert_with_url(url: str) -> AlertRecord:
         "k",
         "aging_item",
         "warn",
-        finding_to_dict(finding),
+        finding_to_json(finding),
         "f",
         "open",
         NOW,

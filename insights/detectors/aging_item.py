@@ -14,7 +14,14 @@ from typing import NamedTuple
 
 from insights.detectors.support.context import DetectionContext, Percentiles
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
-from insights.detectors.support.wording import DAY_SECONDS, days, dedupe_key, duration, ordinal
+from insights.detectors.support.wording import (
+    DAY_SECONDS,
+    assigned,
+    days,
+    dedupe_key,
+    duration,
+    ordinal,
+)
 from insights.findings import Finding, Severity
 from insights.item_timeline import ItemTimeline
 from insights.model import Stage
@@ -177,6 +184,7 @@ def _finding(ctx: DetectionContext, aging: _Aging) -> Finding:
         evidence=evidence,
         item_keys=(item.key,),
         url=item.url,
+        **assigned(item),
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from insights.detectors.support.context import IN_PROGRESS, DetectionContext
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
-from insights.detectors.support.wording import dedupe_key
+from insights.detectors.support.wording import assigned, dedupe_key
 from insights.findings import Finding, Severity
 from insights.item_timeline import ItemTimeline
 from insights.model import Stage, Transition, WorkItem
@@ -107,4 +107,5 @@ def _finding(ctx: DetectionContext, item: WorkItem, transition: Transition) -> F
         },
         item_keys=(item.key,),
         url=item.url,
+        **assigned(item),
     )

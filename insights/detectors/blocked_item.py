@@ -16,7 +16,7 @@ from typing import NamedTuple
 from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
 from insights.detectors.support.severity import past_threshold
-from insights.detectors.support.wording import HOUR_SECONDS, dedupe_key, duration
+from insights.detectors.support.wording import HOUR_SECONDS, assigned, dedupe_key, duration
 from insights.findings import Finding, Severity
 from insights.item_timeline import ItemTimeline
 from insights.model import Stage
@@ -91,4 +91,5 @@ def _finding(ctx: DetectionContext, block: _Block) -> Finding:
         },
         item_keys=(item.key, *block.blockers),
         url=item.url,
+        **assigned(item),
     )

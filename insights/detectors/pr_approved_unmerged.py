@@ -11,7 +11,7 @@ from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.overdue_prs import overdue_pull_requests
 from insights.detectors.support.ranking import more_items, report_worst
 from insights.detectors.support.review_facts import ReviewFacts
-from insights.detectors.support.wording import HOUR_SECONDS, dedupe_key, duration
+from insights.detectors.support.wording import HOUR_SECONDS, authored, dedupe_key, duration
 from insights.findings import Finding, Severity
 
 NAME = "pr_approved_unmerged"
@@ -53,4 +53,5 @@ def _finding(
         },
         item_keys=(pr.key, *pr.linked_keys),
         url=pr.url,
+        **authored(pr),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from insights.detectors.support.context import PR_LOOKBACK_DAYS, DetectionContext
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
-from insights.detectors.support.wording import dedupe_key
+from insights.detectors.support.wording import authored, dedupe_key
 from insights.findings import Finding, Severity
 from insights.model import WorkItem
 
@@ -55,4 +55,5 @@ def _finding(ctx: DetectionContext, pr: WorkItem) -> Finding:
         },
         item_keys=(pr.key, *pr.linked_keys),
         url=pr.url,
+        **authored(pr),
     )

@@ -14,8 +14,8 @@ from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.overdue_prs import overdue_pull_requests
 from insights.detectors.support.ranking import more_items, report_worst
 from insights.detectors.support.review_facts import ReviewFacts
-from insights.detectors.support.wording import HOUR_SECONDS, dedupe_key, duration
-from insights.findings import Finding, Severity
+from insights.detectors.support.wording import HOUR_SECONDS, authored, dedupe_key, duration
+from insights.findings import REVIEWER, Finding, Severity
 
 NAME = "pr_waiting_review"
 
@@ -67,4 +67,9 @@ def _finding(
         },
         item_keys=(pr.key, *pr.linked_keys),
         url=pr.url,
+        **(
+            {"people": tuple(facts.requested_reviewers), "role": REVIEWER}
+            if facts.requested_reviewers
+            else authored(pr)
+        ),
     )

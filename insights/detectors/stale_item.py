@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
 from insights.detectors.support.severity import past_threshold
-from insights.detectors.support.wording import DAY_SECONDS, days, dedupe_key
+from insights.detectors.support.wording import DAY_SECONDS, assigned, days, dedupe_key
 from insights.findings import Finding, Severity
 from insights.item_timeline import ItemTimeline
 from insights.model import Stage
@@ -83,4 +83,5 @@ def _finding(
         },
         item_keys=(item.key,),
         url=item.url,
+        **assigned(item),
     )

@@ -25,6 +25,7 @@ from bot.slack.answering.blocks import (
     web_url,
 )
 from insights.findings import Finding, Severity
+from insights.report_json import finding_from_json
 from storage.alert_messages import AlertRecord
 from storage.repository import SourceHealth
 
@@ -38,36 +39,6 @@ ICONS = {
     Severity.INFO: ":information_source:",
 }
 LIST_LIMIT = 10
-
-
-def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    """A finding as JSON-ready data (stored with its alert)."""
-    return {
-        "detector": finding.detector,
-        "severity": finding.severity.value,
-        "subject": finding.subject,
-        "title": finding.title,
-        "action": finding.action,
-        "dedupe_key": finding.dedupe_key,
-        "evidence": dict(finding.evidence),
-        "item_keys": list(finding.item_keys),
-        "url": finding.url,
-    }
-
-
-def finding_from_dict(data: Mapping[str, Any]) -> Finding:
-    """The finding stored with an alert."""
-    return Finding(
-        detector=data["detector"],
-        severity=Severity(data["severity"]),
-        subject=data["subject"],
-        title=data["title"],
-        action=data["action"],
-        dedupe_key=data["dedupe_key"],
-        evidence=dict(data.get("evidence", {})),
-        item_keys=tuple(data.get("item_keys", ())),
-        url=data.get("url"),
-    )
 
 
 def evidence_text(evidence: Mapping[str, float | int | str], limit: int = 6) -> str:
@@ -100,7 +71,7 @@ def _state_line(record: AlertRecord) -> str:
 
 def render_alert(record: AlertRecord) -> Message:
     """The card of an alert in its current state (buttons while it is not resolved)."""
-    finding = finding_from_dict(record.finding)
+    finding = finding_from_json(record.finding)
     resolved = record.state == RESOLVED
     icon = ":white_check_mark:" if resolved else ICONS[finding.severity]
     title = f"~{escape(finding.title)}~" if resolved else f"*{escape(finding.title)}*"

@@ -31,7 +31,6 @@ from bot.slack.answering.render_alerts import (
     OPEN,
     RESOLVED,
     SNOOZED,
-    finding_to_dict,
     render_admin_health,
     render_alert,
     render_follow_up,
@@ -41,6 +40,7 @@ from bot.slack.answering.render_alerts import (
 from bot.slack.delivering.poster import Poster
 from bot.slack.delivering.sends import dm_admins_once, send_once
 from insights.findings import Finding, Severity
+from insights.report_json import finding_to_json
 from storage.alert_messages import (
     AlertRecord,
     count_channel_posts_since,
@@ -88,7 +88,7 @@ class AlertRun:
 
 def fingerprint(finding: Finding) -> str:
     """Changes when anything shown on the finding's card changes."""
-    data = json.dumps(finding_to_dict(finding), sort_keys=True, default=str)
+    data = json.dumps(finding_to_json(finding), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -160,7 +160,7 @@ class _Delivery:
         changed = fingerprint(finding) != record.fingerprint
         updated = dataclasses.replace(
             record,
-            finding=finding_to_dict(finding),
+            finding=finding_to_json(finding),
             fingerprint=fingerprint(finding),
             severity=finding.severity.value,
             last_seen_at=self.now,
@@ -215,7 +215,7 @@ class _Delivery:
             dedupe_key=finding.dedupe_key,
             detector=finding.detector,
             severity=finding.severity.value,
-            finding=finding_to_dict(finding),
+            finding=finding_to_json(finding),
             fingerprint=fingerprint(finding),
             state=OPEN,
             first_seen_at=self.now,

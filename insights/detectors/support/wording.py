@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from insights.findings import ASSIGNEE, AUTHOR
+from insights.model import WorkItem
+
 HOUR_SECONDS = 3600.0
 DAY_SECONDS = 86400.0
 
@@ -39,3 +44,13 @@ def ordinal(n: int) -> str:
 def dedupe_key(detector: str, team: str, *parts: str) -> str:
     """The stable key of a problem: ``detector:team:part...`` (never includes the severity)."""
     return ":".join((detector, team, *parts))
+
+
+def assigned(item: WorkItem) -> dict[str, Any]:
+    """A finding's ``people`` and ``role`` when the item's assignee is the one to act."""
+    return {"people": (item.assignee,), "role": ASSIGNEE} if item.assignee else {}
+
+
+def authored(pr: WorkItem) -> dict[str, Any]:
+    """A finding's ``people`` and ``role`` when the pull request's author is the one to act."""
+    return {"people": (pr.author,), "role": AUTHOR} if pr.author else {}
