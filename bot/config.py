@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -113,6 +113,8 @@ class DigestSchedule(_Strict):
 
     daily: HHMM | None = None
     weekly: Annotated[str, AfterValidator(_check_weekly)] | None = None
+    skip_when_nothing_new: bool = True
+    """Post no daily digest when nothing changed since the last one and nothing is in focus."""
 
 
 class TeamConfig(_Strict):
@@ -129,6 +131,8 @@ class TeamConfig(_Strict):
     workflow: dict[str, Stage] = Field(default_factory=dict)
     agreements: Agreements = Agreements()
     admins: tuple[str, ...] = ()
+    holidays: tuple[date, ...] = ()
+    """Days off (ISO dates) that working-time ages people read leave out, like weekends."""
 
     def make_workflow(self) -> Workflow:
         """A fresh :class:`Workflow` for one sync (it records unmapped statuses)."""
@@ -142,6 +146,22 @@ class TeamConfig(_Strict):
     def source_configs(self) -> list[SourceConfig]:
         """The validated source sections."""
         return list(self.sources)
+
+
+class PersonConfig(_Strict):
+    """One person across tools, so a finding can mention whoever can act on it in Slack.
+
+    ``jira``, ``github`` and ``gitlab`` list the names the sources record for this person
+    (Jira display name, account id or e-mail; GitHub or GitLab login). ``slack`` is the Slack user
+    id; without it the bot looks the person up by ``email`` (``users.lookupByEmail``).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    slack: Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None = None
+    jira: tuple[str, ...] = ()
+    github: tuple[str, ...] = ()
+    gitlab: tuple[str, ...] = ()
 
 
 class SlackConfig(_Strict):
@@ -172,6 +192,8 @@ class AppConfig(_Strict):
     database: str = "sqlite:///vsm.db"
     slack: SlackConfig = SlackConfig()
     teams: tuple[TeamConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
+    """People across tools (see :class:`PersonConfig`); matching by e-mail fills the gaps."""
 
     @model_validator(mode="after")
     def _defaults_and_uniqueness(self) -> AppConfig:

@@ -359,3 +359,23 @@ class SeenRequestRow(Base):
 
     signature: Mapped[str] = mapped_column(String(100), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PersonPrefRow(Base):
+    """A Slack user's own choices: personal DMs on or off (``/vsm me on|off``)."""
+
+    __tablename__ = "slack_person_prefs"
+
+    user_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    dms: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailLookupRow(Base):
+    """A cached ``users.lookupByEmail`` answer (``user_id`` None: Slack knows no such user)."""
+
+    __tablename__ = "slack_email_lookups"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(50))
+    looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime)

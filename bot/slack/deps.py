@@ -16,6 +16,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 
+from bot.people import People
 from bot.runtime import Runtime
 from bot.slack.answering.answers import Answers
 from bot.slack.delivering.alerts import AlertPolicy
@@ -43,6 +44,10 @@ class SlackDeps:
     def now(self) -> datetime:
         """The runtime's clock."""
         return self.runtime.clock()
+
+    def people(self, workspace_id: str | None = None) -> People:
+        """Who the names in findings are in Slack (app.yaml ``people:``)."""
+        return People(self.runtime.config.people)
 
     def poster(self, client: WebClient) -> Poster:
         """A paced poster over ``client``."""

@@ -30,7 +30,8 @@ from insights.metrics.throughput import throughput
 from insights.metrics.wip import wip_per_day
 from insights.model import ReviewState, Snapshot, Stage
 from insights.percentiles import percentile
-from insights.report import Digest, build_digest
+from insights.report import Digest, TeamReport, build_digest, build_report
+from insights.subjects import merge_by_subject
 from storage.repository import SourceHealth, load_health, load_snapshot
 from storage.slack_settings import active_mutes
 
@@ -148,6 +149,22 @@ class Answers:
         """What the detectors find now, most severe first, without the team's muted detectors."""
         muted = [m.detector for m in active_mutes(self.engine, team.name, now)]
         return run_detectors(self.snapshot(team), team.agreements, now, team.zone, muted=muted)
+
+    def subjects(self, team: TeamConfig, now: datetime) -> list[Finding]:
+        """One finding per subject (:mod:`insights.subjects`), without muted detectors' reasons."""
+        return merge_by_subject(self.findings(team, now), self.snapshot(team), team.name)
+
+    def report(self, team: TeamConfig, now: datetime, window_days: int = 30) -> TeamReport:
+        """The team's full report as of ``now`` (shared by requests in the same minute)."""
+        minute = now.replace(second=0, microsecond=0)
+        key = ("report", team.name, window_days, minute, *self.data_version(team))
+        muted = [m.detector for m in active_mutes(self.engine, team.name, now)]
+        return self._digests.get(
+            (*key, *muted),
+            lambda: build_report(
+                self.snapshot(team), team.agreements, now, team.zone, window_days, muted=muted
+            ),
+        )
 
     def open_pull_requests(self, team: TeamConfig, now: datetime) -> list[PullRequestLine]:
         """Open pull requests, the longest waiting first."""
