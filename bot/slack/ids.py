@@ -15,7 +15,14 @@ SNOOZE_DAY = "alert_snooze_day"
 SNOOZE_WEEK = "alert_snooze_week"
 OPEN_ITEM = "open_item"
 SHOW_ALL = "show_all"
-ACTIONS = (ACKNOWLEDGE, SNOOZE_DAY, SNOOZE_WEEK, OPEN_ITEM, SHOW_ALL)
+EXPLAIN = "explain_number"
+"""A "Why?" button (or overflow option) on a figure: the items behind it and how it is computed."""
+ACTIONS = (ACKNOWLEDGE, SNOOZE_DAY, SNOOZE_WEEK, OPEN_ITEM, SHOW_ALL, EXPLAIN)
+
+
+def explain_value(metric: str, team: str, window_days: int | None = None) -> str:
+    """The value of an :data:`EXPLAIN` button: which figure of which team over which window."""
+    return f"{metric}|{team}|{window_days or ''}"
 
 APP_HOME_OPENED = "app_home_opened"
 EVENTS = (APP_HOME_OPENED,)
