@@ -6,19 +6,41 @@ person's names, its Slack id given), then through ``lookup`` (an e-mail to a Sla
 ``users.lookupByEmail``) for a person listed with an e-mail but no Slack id, or a name that is an
 e-mail itself. Names compare case-insensitively. :meth:`People.who` words the mention a card or a
 digest line shows.
+
+:class:`EmailLookup` is that lookup: Slack's ``users.lookupByEmail`` (scope ``users:read.email``,
+rate tier 3) behind the database cache of :mod:`storage.people`. An answer is fresh for
+:data:`FOUND_FRESH`, a "no such user" (``users_not_found``) for :data:`NOT_FOUND_FRESH`; a Slack
+error never fails the card that asked: it keeps the last answer, or none (not mapped), and is
+logged by its error code only. :func:`names_in` lists the names a team's data uses for people.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import PersonConfig
 from bot.slack.answering.blocks import escape
-from insights.findings import Finding
+from bot.slack.delivering.client import NoTokenError
+from insights.findings import ASSIGNEE, AUTHOR, REVIEWER, Finding
+from insights.model import ItemKind, Snapshot
+from storage.people import cached_lookup, save_lookup
 
+log = logging.getLogger(__name__)
 Lookup = Callable[[str], "str | None"]
 """An e-mail address to a Slack user id (None when Slack knows no such user)."""
+FOUND_FRESH = timedelta(days=7)
+"""How long a user id found by e-mail is trusted before Slack is asked again."""
+NOT_FOUND_FRESH = timedelta(days=1)
+"""How long "Slack has no user with this e-mail" is trusted (people join, e-mails change)."""
+NOT_FOUND = "users_not_found"
 
 
 @dataclass(frozen=True)
@@ -73,3 +95,88 @@ class People:
                 shown = match.person.name if match.person is not None else name
                 parts.append(f"{escape(shown)} _(not mapped to Slack)_")
         return ", ".join(dict.fromkeys(parts))
+
+
+class EmailLookup:
+    """``users.lookupByEmail`` through the database cache; a :data:`Lookup`.
+
+    ``client`` builds the Web API client when Slack must be asked; without one, the cached
+    answers are all there is (whatever their age). Each address is asked at most once per
+    instance, so one card or digest that names a person twice costs one call.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        client: Callable[[], WebClient] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.client = client
+        self._answers: dict[str, str | None] = {}
+
+    def __call__(self, email: str) -> str | None:
+        key = email.casefold()
+        if key not in self._answers:
+            self._answers[key] = self._answer(key)
+        return self._answers[key]
+
+    def _answer(self, email: str) -> str | None:
+        cached = cached_lookup(self.engine, email)
+        if self.client is None:
+            return cached[0] if cached is not None else None
+        now = self.clock()
+        if cached is not None and now - cached[1] < (FOUND_FRESH if cached[0] else NOT_FOUND_FRESH):
+            return cached[0]
+        try:
+            user = _ask_slack(self.client, email)
+        except (SlackClientError, NoTokenError, OSError) as exc:
+            error = (
+                exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            )
+            log.warning("users.lookupByEmail failed (%s): the person stays as last known", error)
+            return cached[0] if cached is not None else None
+        try:
+            save_lookup(self.engine, email, user, now)
+        except SQLAlchemyError as exc:
+            log.warning("could not cache an e-mail lookup: %s", type(exc).__name__)
+        return user
+
+
+def _ask_slack(client: Callable[[], WebClient], email: str) -> str | None:
+    """Slack's answer for ``email``: the user id, or None for ``users_not_found``."""
+    try:
+        response = client().users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        if exc.response.get("error") == NOT_FOUND:
+            return None
+        raise
+    return str(response["user"]["id"])
+
+
+def names_in(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
+    """Every name ``snapshot`` uses for people who can act, with the roles it is seen in.
+
+    Items' assignees, pull request authors and reviewers (requested or reviewing). Names are
+    compared case-insensitively; the first spelling seen is kept.
+    """
+    roles: dict[str, dict[str, None]] = {}
+    spelling: dict[str, str] = {}
+
+    def seen(name: str | None, role: str) -> None:
+        if name:
+            key = name.casefold()
+            spelling.setdefault(key, name)
+            roles.setdefault(key, {})[role] = None
+
+    for item in snapshot.items:
+        if item.removed_at is not None:
+            continue
+        seen(item.assignee, ASSIGNEE)
+        if item.kind is ItemKind.PULL_REQUEST:
+            seen(item.author, AUTHOR)
+    for reviews in snapshot.reviews.values():
+        for review in reviews:
+            seen(review.reviewer, REVIEWER)
+    return {spelling[key]: tuple(found) for key, found in roles.items()}

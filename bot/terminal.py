@@ -89,35 +89,64 @@ def _delivery(report: TeamReport) -> Text:
     return Text("  ·  ".join(parts) if parts else "no deployments or forecast yet", style="dim")
 
 
-def _findings(findings: list[Finding]) -> list[RenderableType]:
+def _line(finding: Finding, style: str) -> tuple[str, Text]:
+    """A subject's finding: its chosen reason (linked), who acts and what to do."""
+    link = Style(link=finding.url) if finding.url else Style()
+    others = len(finding.reasons) - 1
+    more = f" (+{others} more reason{'s' if others > 1 else ''})" if others > 0 else ""
+    named = [p for p in finding.people if p not in finding.action]
+    who = f"{', '.join(named)}: " if named else ""
+    subject = finding.subject
+    key = "" if subject == "team" or finding.title.startswith(subject) else f"{subject} · "
+    text = Text.assemble(
+        (key, "bold"),
+        (finding.title, link),
+        (more, "dim"),
+        "\n",
+        (f"→ {who}{finding.action}", "dim"),
+    )
+    return f"[{style}]●[/]", text
+
+
+def _table(rows: list[tuple[str, Text]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _findings(report: TeamReport) -> list[RenderableType]:
+    """Focus items first (cost of delay), then the other subjects and the team's findings."""
+    focus = [item.finding for item in report.focus]
+    shown = {f.dedupe_key for f in focus}
+    items = [f for f in report.subjects if f.subject != "team" and f.dedupe_key not in shown]
+    team = [f for f in report.subjects if f.subject == "team"]
     parts: list[RenderableType] = []
-    for severity in (Severity.CRITICAL, Severity.WARN, Severity.INFO):
-        group = [f for f in findings if f.severity is severity]
+    sections = (
+        (f"Focus ({len(focus)} of {len(focus) + len(items)} items)", focus),
+        ("Also open", items[:PER_SEVERITY]),
+        ("Team", team[:PER_SEVERITY]),
+    )
+    for title, group in sections:
         if not group:
             continue
-        label, style = SEVERITY_STYLE[severity]
-        table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_column()
-        for finding in group[:PER_SEVERITY]:
-            link = Style(link=finding.url) if finding.url else Style()
-            text = Text.assemble((finding.title, link), "\n", (f"→ {finding.action}", "dim"))
-            table.add_row(f"[{style}]●[/]", text)
-        more = len(group) - PER_SEVERITY
-        title = f"[{style}]{label}[/] ({len(group)})" + (
-            f", {more} more not shown" if more > 0 else ""
-        )
-        parts.extend([Text.from_markup(title), table])
+        rows = [_line(f, SEVERITY_STYLE[f.severity][1]) for f in group]
+        parts.extend([Text(title, style="bold"), _table(rows)])
+    hidden = max(0, len(items) - PER_SEVERITY) + max(0, len(team) - PER_SEVERITY)
+    if hidden:
+        parts.append(Text(f"{hidden} more not shown: vsm report --json has them all.", "dim"))
     if not parts:
         parts.append(Text("Nothing needs attention right now.", style="green"))
     return parts
 
 
 def render_report(console: Console, report: TeamReport) -> None:
-    """Print the digest: headline numbers, delivery, then the findings by severity."""
+    """Print the digest: headline numbers, delivery, then one finding per subject."""
     title = (
         f"{literal(report.team)} · last {report.window_days} days"
         f" · as of {report.as_of:%Y-%m-%d %H:%M} UTC"
     )
-    body = Group(_headline(report), _delivery(report), Text(""), *_findings(report.findings))
+    body = Group(_headline(report), _delivery(report), Text(""), *_findings(report))
     console.print(Panel(body, title=title, title_align="left"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -22,8 +23,11 @@ def test_vsm_demo_prints_a_digest_with_aging_and_blocked_items(tmp_path) -> None
     )
 
     assert result.exit_code == 0, result.output
-    assert "past this team's 95th percentile cycle time" in result.output  # an aging item
+    assert "Focus (5 of 16 items)" in result.output
+    assert "has not changed for" in result.output  # a stale (and aging) item
     assert "has been blocked for" in result.output
+    named = re.findall(r"● (PAY-\d+)", result.output)
+    assert named and len(named) == len(set(named))  # one line per item, never twice
     assert "WIP 17 / limit 10" in result.output
     assert "vsm serve" in result.output
     assert (tmp_path / "demo" / "vsm.db").exists()

@@ -20,7 +20,7 @@ def test_a_flag_older_than_the_agreement_warns_and_much_older_is_critical() -> N
         "ANCIENT": Severity.CRITICAL,
     }
     old = findings["OLD"]
-    assert old.title == "OLD has been blocked for 2.1 days (flagged as an impediment)"
+    assert old.title == "OLD has been blocked for 2.1 days (flagged as an impediment) since Mon 23 Nov"
     assert old.evidence["blocked_hours"] == 50.0
     assert old.evidence["blocked_alert_after_hours"] == 48
     assert old.dedupe_key == "blocked_item:payments:OLD"
@@ -45,7 +45,7 @@ def test_a_blocked_stage_counts_from_entering_it() -> None:
     builder = SnapshotBuilder()
     builder.issue("A-1", ("In Progress", ago(days=9)), ("Blocked", ago(days=3)))
     [finding] = detect(blocked_item, builder.build())
-    assert finding.title == "A-1 has been blocked for 3 days (in Blocked)"
+    assert finding.title == "A-1 has been blocked for 3 days (in Blocked) since Sun 22 Nov"
     assert finding.severity is Severity.WARN
 
 
@@ -69,6 +69,7 @@ def test_an_unresolved_blocker_link_blocks_and_a_finished_one_does_not() -> None
     assert finding.subject == "WAITS"
     assert finding.item_keys == ("WAITS", "DEP-1", "EXT-9")
     assert "blocked by DEP-1, EXT-9" in finding.title
+    assert finding.action.startswith("Ask whoever owns DEP-1, EXT-9 to unblock WAITS today")
 
 
 def test_items_not_in_progress_are_not_reported() -> None:

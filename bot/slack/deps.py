@@ -16,9 +16,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 
-from bot.people import People
+from bot.people import EmailLookup, People
 from bot.runtime import Runtime
 from bot.slack.answering.answers import Answers
+from bot.slack.answering.home import ViewerChannels
 from bot.slack.delivering.alerts import AlertPolicy
 from bot.slack.delivering.client import SlackClients
 from bot.slack.delivering.pacing import ChannelPacer
@@ -40,14 +41,22 @@ class SlackDeps:
     workers: Executor
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     policy: AlertPolicy = field(default_factory=AlertPolicy)
+    viewers: ViewerChannels = field(default_factory=ViewerChannels)
 
     def now(self) -> datetime:
         """The runtime's clock."""
         return self.runtime.clock()
 
     def people(self, workspace_id: str | None = None) -> People:
-        """Who the names in findings are in Slack (app.yaml ``people:``)."""
-        return People(self.runtime.config.people)
+        """Who the names in findings are in Slack: app.yaml ``people:``, then e-mail lookups.
+
+        The lookups (``users.lookupByEmail``, cached in the database) use the bot token of
+        ``workspace_id``; a workspace without one leaves those people not mapped.
+        """
+        lookup = EmailLookup(
+            self.runtime.engine, self.runtime.clock, lambda: self.clients.client(workspace_id)
+        )
+        return People(self.runtime.config.people, lookup)
 
     def poster(self, client: WebClient) -> Poster:
         """A paced poster over ``client``."""

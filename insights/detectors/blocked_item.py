@@ -73,13 +73,18 @@ class _Block(NamedTuple):
 def _finding(ctx: DetectionContext, block: _Block) -> Finding:
     item = block.timeline.item
     why = " and ".join(reason for reason, _ in block.reasons)
+    since = block.since.astimezone(ctx.tz).strftime("%a %d %b")
     return Finding(
         detector=NAME,
         severity=block.severity,
         subject=item.key,
-        title=f"{item.key} has been blocked for {duration(block.seconds)} ({why})",
+        title=f"{item.key} has been blocked for {duration(block.seconds)} ({why}) since {since}",
         action=(
-            f"Escalate what blocks {item.key} today, or take it out of progress until it can move."
+            f"Ask whoever owns {', '.join(block.blockers)} to unblock {item.key} today, or take "
+            "it out of progress until it can move."
+            if block.blockers
+            else f"Escalate what blocks {item.key} today, or take it out of progress until it "
+            "can move."
         ),
         dedupe_key=dedupe_key(NAME, ctx.team, item.key),
         evidence={

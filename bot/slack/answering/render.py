@@ -11,13 +11,17 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from slack_sdk.models.blocks import Option, OverflowMenuElement, SectionBlock
+
 from bot.redact import redact
 from bot.slack import ids
 from bot.slack.answering.answers import PullRequestLine
 from bot.slack.answering.blocks import (
+    BUTTON_CHARS,
     Message,
     actions,
     button,
+    clip,
     context,
     escape,
     fields,
@@ -37,6 +41,9 @@ from storage.repository import SourceHealth
 DAY = 86400.0
 LIST_LIMIT = 10
 PERCENTILES = (50, 70, 85, 95)
+MENU_OPTIONS = 5
+"""Slack's limit of options in an overflow menu."""
+WHY_HINT = "⋯ shows the items behind each number"
 
 
 def days(seconds: float | None) -> str:
@@ -101,24 +108,37 @@ def render_usage(command: str | None, problem: str) -> Message:
 
 
 def render_flow(digest: Digest) -> Message:
-    """WIP, throughput, cycle time and counts of aging and blocked items."""
+    """WIP, throughput, cycle time and counts of aging and blocked items, each explained on ⋯."""
     limit = f" (limit {digest.wip_limit})" if digest.wip_limit else ""
     over = " :warning:" if digest.wip_limit and digest.wip > digest.wip_limit else ""
+    finished = f"Finished in {digest.window_days} days"
+    menu = why_menu(
+        digest.team,
+        digest.window_days,
+        [
+            ("WIP", "wip"),
+            (finished, "throughput_items"),
+            ("Cycle time", "cycle_time"),
+            ("Aging", "aging"),
+            ("Blocked", "blocked_now"),
+        ],
+    )
     blocks = [
         header(f"Flow · {digest.team}"),
-        fields(
+        explained_fields(
             [
                 ("WIP", f"{digest.wip}{limit}{over}"),
-                (f"Finished in {digest.window_days} days", str(digest.throughput)),
+                (finished, str(digest.throughput)),
                 ("Cycle time p50", days(digest.cycle_time_seconds_p50)),
                 ("Cycle time p85", days(digest.cycle_time_seconds_p85)),
                 ("Aging", str(len(digest.aging))),
                 ("Blocked", str(len(digest.blocked))),
-            ]
+            ],
+            menu,
         ),
         context(
             f"As of {slack_date(digest.as_of)} · cycle times of the "
-            f"{digest.finished_in_history} items finished in the look-back window"
+            f"{digest.finished_in_history} items finished in the look-back window · {WHY_HINT}"
         ),
     ]
     text = (
@@ -126,6 +146,31 @@ def render_flow(digest: Digest) -> Message:
         f"{digest.window_days} days, cycle time p85 {days(digest.cycle_time_seconds_p85)}"
     )
     return fit(text, blocks)
+
+
+def why_menu(
+    team: str, window_days: int, figures: Sequence[tuple[str, str]]
+) -> OverflowMenuElement:
+    """An overflow menu with a "Why?" option per ``(label, metric)`` figure (at most five).
+
+    Each option's value is :func:`~bot.slack.ids.explain_value`: the listener of
+    :data:`~bot.slack.ids.EXPLAIN` answers with the items behind that figure.
+    """
+    return OverflowMenuElement(
+        action_id=ids.EXPLAIN,
+        options=[
+            Option(
+                value=ids.explain_value(metric, team, window_days),
+                text=clip(f"Why? {label}", BUTTON_CHARS),
+            )
+            for label, metric in figures[:MENU_OPTIONS]
+        ],
+    )
+
+
+def explained_fields(pairs: Sequence[tuple[str, str]], menu: OverflowMenuElement) -> SectionBlock:
+    """The two-column :func:`~bot.slack.answering.blocks.fields` section with ``menu`` beside it."""
+    return SectionBlock(fields=fields(pairs).fields, accessory=menu)
 
 
 def age(age_days: int | None) -> str:
@@ -265,17 +310,24 @@ NO_DEPLOYMENT = "no production deployment in the window"
 
 
 def render_dora(team: str, metrics: DoraMetrics, window_days: int) -> Message:
-    """The DORA metrics with their bands."""
+    """The DORA metrics with their bands, each explained on ⋯."""
+    figures = dora_figures(metrics)
+    menu = why_menu(team, window_days, [(label, name) for label, name, _ in figures])
     blocks = [
         header(f"DORA · {team} · last {window_days} days"),
-        fields(dora_fields(metrics)),
-        context(f"{metrics.deployment_count} production deployment(s) in the window."),
+        explained_fields([(label, value) for label, _, value in figures], menu),
+        context(f"{metrics.deployment_count} production deployment(s) in the window · {WHY_HINT}."),
     ]
     return fit(f"DORA metrics of {team} over {window_days} days", blocks)
 
 
 def dora_fields(metrics: DoraMetrics) -> list[tuple[str, str]]:
     """Each DORA metric and its value with its band; only a missing value says n/a, and why."""
+    return [(label, value) for label, _, value in dora_figures(metrics)]
+
+
+def dora_figures(metrics: DoraMetrics) -> list[tuple[str, str, str]]:
+    """Each DORA metric as ``(label, explain metric name, value with its band or why n/a)``."""
     per_week = metrics.deployment_frequency_per_week
     lead = metrics.lead_time_for_changes_seconds_median
     recovery = metrics.failed_deployment_recovery_seconds_median
@@ -283,11 +335,13 @@ def dora_fields(metrics: DoraMetrics) -> list[tuple[str, str]]:
         (
             "Deployment frequency",
             "deployment_frequency",
+            "deployment_frequency",
             None if per_week is None else f"{per_week:.1f} per week",
             "no deployment recorded yet",
         ),
         (
             "Lead time for changes (median)",
+            "lead_time_for_changes",
             "lead_time_for_changes",
             None if lead is None else days(lead),
             "no merged pull request was shipped by a production deployment in the window"
@@ -297,20 +351,28 @@ def dora_fields(metrics: DoraMetrics) -> list[tuple[str, str]]:
         (
             "Change failure rate",
             "change_failure_rate",
+            "change_failure_rate",
             _known_percent(metrics.change_failure_rate),
             NO_DEPLOYMENT,
         ),
         (
             "Failed deployment recovery (median)",
+            "recovery_time",
             "failed_deployment_recovery_time",
             None if recovery is None else days(recovery),
             _no_recovery(metrics),
         ),
-        ("Rework rate", "rework_rate", _known_percent(metrics.rework_rate), NO_DEPLOYMENT),
+        (
+            "Rework rate",
+            "rework_rate",
+            "rework_rate",
+            _known_percent(metrics.rework_rate),
+            NO_DEPLOYMENT,
+        ),
     ]
     return [
-        (label, _dora_value(text, metrics.bands.get(name), reason))
-        for label, name, text, reason in rows
+        (label, name, _dora_value(text, metrics.bands.get(band), reason))
+        for label, name, band, text, reason in rows
     ]
 
 

@@ -1,14 +1,20 @@
-"""Block Kit for alerts: a finding's card and buttons, group and overflow summaries, admin notes.
+"""Block Kit for alerts: a subject's card and buttons, personal DMs, group and overflow summaries.
 
-A card shows the finding (severity, title, evidence, action) and its current state (open,
-acknowledged, snoozed, resolved) with who did it; buttons carry only the alert's id.
+A card reads top down as a team member on a busy morning wants it: the subject's key (linked to
+the item) and its most specific reason; who can act (mentions, :meth:`bot.people.People.who`);
+what to do; the subject's other reasons, one line each; then its state (open, acknowledged,
+snoozed, resolved) with who did it. Ages a person reads are in the team's working time, labelled
+as such. Buttons carry only the alert's id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.config import TeamConfig
+from bot.people import People
 from bot.redact import redact
 from bot.slack import ids
 from bot.slack.answering.blocks import (
@@ -19,13 +25,16 @@ from bot.slack.answering.blocks import (
     escape,
     fit,
     header,
+    link,
     list_sections,
     section,
     slack_date,
     web_url,
 )
+from bot.working_time import working_age
 from insights.findings import Finding, Severity
 from insights.report_json import finding_from_json
+from insights.subjects import TEAM_SUBJECT
 from storage.alert_messages import AlertRecord
 from storage.repository import SourceHealth
 
@@ -39,23 +48,88 @@ ICONS = {
     Severity.INFO: ":information_source:",
 }
 LIST_LIMIT = 10
+CARD_EVIDENCE = 3
+"""Numbers of the chosen reason a card shows at most."""
+WORKING_AGES = {
+    "blocked_since": ("blocked_hours", "blocked for {}"),
+    "waiting_since": ("waiting_hours", "waiting for review for {}"),
+    "last_change_at": ("days_without_change", "no change for {}"),
+    "approved_at": ("approved_hours_ago", "approved {} ago"),
+}
+"""Evidence instants a card words as a working-time age, and the calendar figure each replaces."""
+ROLES = {"assignee": "assignee", "reviewer": "reviewers", "author": "author"}
 
 
 def evidence_text(evidence: Mapping[str, float | int | str], limit: int = 6) -> str:
     """The first ``limit`` numbers behind a finding: ``age days 6 · p85 days 4.2``."""
-    parts = []
-    for name, value in list(evidence.items())[:limit]:
-        shown = f"{value:.1f}" if isinstance(value, float) else str(value)
-        parts.append(f"{escape(name.replace('_', ' '))} {escape(shown)}")
-    return " · ".join(parts)
+    return " · ".join(_number(name, value) for name, value in list(evidence.items())[:limit])
 
 
-def finding_line(finding: Finding) -> str:
-    """One finding in a list: icon, title, evidence."""
-    evidence = evidence_text(finding.evidence)
-    return f"{ICONS[finding.severity]} {escape(finding.title)}" + (
-        f" _({evidence})_" if evidence else ""
-    )
+def _number(name: str, value: float | int | str) -> str:
+    shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{escape(name.replace('_', ' '))} {escape(shown)}"
+
+
+def _instant(value: float | int | str) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def card_evidence(
+    finding: Finding, team: TeamConfig | None = None, now: datetime | None = None
+) -> str:
+    """At most three numbers of the finding's chosen reason, its ages in working time.
+
+    Without ``team`` and ``now`` the ages stay as the detector gave them (calendar time).
+    Instants (``…_at``, ``…_since``) and empty values are left out.
+    """
+    evidence = (finding.reasons[0] if finding.reasons else finding).evidence
+    parts: list[str] = []
+    replaced: set[str] = set()
+    if team is not None and now is not None:
+        for name, (calendar_figure, wording) in WORKING_AGES.items():
+            since = _instant(evidence.get(name, ""))
+            if since is not None:
+                parts.append(escape(wording.format(working_age(since, now, team))))
+                replaced.add(calendar_figure)
+    for name, value in evidence.items():
+        hidden = name in replaced or name.endswith(("_at", "_since")) or value == ""
+        if not hidden:
+            parts.append(_number(name, value))
+    return " · ".join(parts[:CARD_EVIDENCE])
+
+
+def headline(finding: Finding) -> str:
+    """The subject's key, linked to the item (http(s) only), with the finding's title; mrkdwn.
+
+    A title that starts with the key reads as one sentence: "<PAY-12> has been blocked…".
+    """
+    key, title = finding.subject, finding.title
+    if not key or key == TEAM_SUBJECT:
+        return escape(title)
+    rest = title.removeprefix(key) if title.startswith(key) else f" · {title}"
+    return link(finding.url, key) + escape(rest)
+
+
+def subject_line(finding: Finding) -> str:
+    """One subject in a list: icon, linked key and title."""
+    return f"{ICONS[finding.severity]} {headline(finding)}"
+
+
+def who_line(finding: Finding, people: People) -> str:
+    """``Who: <@U1> (assignee)``, or the names not mapped, or that no one is mapped."""
+    role = ROLES.get(finding.role, "")
+    suffix = f" _({role})_" if finding.people and role else ""
+    return f"*Who:* {people.who(finding)}{suffix}"
+
+
+def _reason_line(reason: Finding) -> str:
+    return f"{ICONS[reason.severity]} {escape(reason.title)}"
 
 
 def _state_line(record: AlertRecord) -> str:
@@ -69,50 +143,82 @@ def _state_line(record: AlertRecord) -> str:
     return f"Open since {slack_date(record.first_seen_at)}"
 
 
-def render_alert(record: AlertRecord) -> Message:
-    """The card of an alert in its current state (buttons while it is not resolved)."""
+def _buttons(record: AlertRecord, finding: Finding) -> list[Any]:
+    value = str(record.id)
+    buttons = []
+    if record.state != ACKNOWLEDGED:
+        buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, value, style="primary"))
+    buttons += [
+        button("Snooze 1 day", ids.SNOOZE_DAY, value),
+        button("Snooze 1 week", ids.SNOOZE_WEEK, value),
+    ]
+    url = web_url(finding.url)
+    if url is not None:
+        buttons.append(button("Open item", ids.OPEN_ITEM, value, url=url))
+    return buttons
+
+
+def render_alert(
+    record: AlertRecord,
+    people: People,
+    team: TeamConfig | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """The card of a subject's alert in its current state (buttons while it is not resolved).
+
+    ``people`` words who can act; with ``team`` and ``now`` the ages are in working time.
+    """
     finding = finding_from_json(record.finding)
-    resolved = record.state == RESOLVED
-    icon = ":white_check_mark:" if resolved else ICONS[finding.severity]
-    title = f"~{escape(finding.title)}~" if resolved else f"*{escape(finding.title)}*"
-    lines = [f"{icon} {title}"]
-    evidence = evidence_text(finding.evidence)
-    if evidence:
-        lines.append(evidence)
-    blocks: list[Any] = [section("\n".join(lines))]
-    if not resolved:
-        blocks.append(context(f"What to do: {escape(finding.action)}"))
-    blocks.append(context(_state_line(record)))
-    if not resolved:
-        value = str(record.id)
-        buttons = []
-        if record.state != ACKNOWLEDGED:
-            buttons.append(button("Acknowledge", ids.ACKNOWLEDGE, value, style="primary"))
-        buttons += [
-            button("Snooze 1 day", ids.SNOOZE_DAY, value),
-            button("Snooze 1 week", ids.SNOOZE_WEEK, value),
+    if record.state == RESOLVED:
+        blocks: list[Any] = [
+            section(f":white_check_mark: ~{headline(finding)}~"),
+            context(_state_line(record)),
         ]
-        url = web_url(finding.url)
-        if url is not None:
-            buttons.append(button("Open item", ids.OPEN_ITEM, value, url=url))
-        blocks.append(actions(*buttons))
-    prefix = "Resolved: " if resolved else f"[{finding.severity.value}] "
-    return fit(prefix + finding.title, blocks)
+        return fit("Resolved: " + finding.title, blocks)
+    lines = [f"{ICONS[finding.severity]} *{headline(finding)}*"]
+    evidence = card_evidence(finding, team, now)
+    if evidence:
+        lines.append(f"_{evidence}_")
+    lines += [who_line(finding, people), f"*What to do:* {escape(finding.action)}"]
+    blocks = [section("\n".join(lines))]
+    others = [_reason_line(r) for r in finding.reasons[1:]]
+    if others:
+        blocks.append(context("\n".join(["*Also:*", *others])))
+    blocks += [context(_state_line(record)), actions(*_buttons(record, finding))]
+    return fit(f"[{finding.severity.value}] {finding.title}", blocks)
+
+
+def render_personal(
+    finding: Finding, channel_id: str, team: TeamConfig | None = None, now: datetime | None = None
+) -> Message:
+    """A DM to one person who can act: the subject, why, what to do, and where its card is."""
+    lines = [f"{ICONS[finding.severity]} *{headline(finding)}*"]
+    evidence = card_evidence(finding, team, now)
+    if evidence:
+        lines.append(f"_{evidence}_")
+    lines.append(f"*What to do:* {escape(finding.action)}")
+    more = len(finding.reasons) - 1
+    also = f" with {more} more reason{'s' if more != 1 else ''}" if more > 0 else ""
+    lines.append(f"The card{also} and its buttons are in <#{channel_id}>.")
+    role = ROLES.get(finding.role)
+    why = f"as its {role} " if role else ""
+    note = f"You get this {why}because you turned personal messages on; `/vsm me off` stops them."
+    return fit(f"{finding.title}: {finding.action}", [section("\n".join(lines)), context(note)])
 
 
 def render_group(team: str, findings: Sequence[Finding]) -> Message:
-    """The one channel message announcing several new findings (their cards go in its thread)."""
-    lines = [finding_line(f) for f in findings]
+    """The one channel message announcing several new subjects (their cards go in its thread)."""
+    lines = [subject_line(f) for f in findings]
     blocks: list[Any] = [header(f"{len(findings)} new findings · {team}")]
     blocks += list_sections(lines[:LIST_LIMIT])
     more = f"{len(lines) - LIST_LIMIT} more; " if len(lines) > LIST_LIMIT else ""
-    blocks.append(context(f"{more}each one, with its buttons, is in this thread."))
+    blocks.append(context(f"{more}each one, with who can act and its buttons, is in this thread."))
     return fit(f"{len(findings)} new findings for {team}", blocks)
 
 
 def render_overflow(team: str, findings: Sequence[Finding], cap: int) -> Message:
-    """The day's one summary of findings held back by the daily cap."""
-    lines = [finding_line(f) for f in findings]
+    """The day's one summary of subjects held back by the daily cap."""
+    lines = [subject_line(f) for f in findings]
     blocks: list[Any] = [
         section(
             f"*{len(findings)} more finding(s) for {escape(team)}* were not posted: this channel "

@@ -1,13 +1,18 @@
-"""The alert pipeline: post new findings once, update them in place, resolve them, never spam.
+"""The alert pipeline: one card per subject, posted once, updated in place, resolved, never spam.
 
-:func:`deliver_alerts` compares the findings of a run with the alerts already in a channel:
-a new finding (warn or critical; info waits for the digest) is posted, grouped in one message with
-the cards in its thread when there are many; a changed one is updated in place (with a thread
-note when it escalates); one that cleared is marked resolved. A finding that returns within the
-cooldown reopens its old message instead of posting a new one. New posts and thread notes wait
-for the team's working hours outside its quiet hours; a channel gets at most ``daily_cap`` alert
-messages a day, the rest are summarised in one overflow message. Snoozed and acknowledged alerts
-stay silent. Cards, groups and the overflow message carry a key as message metadata
+:func:`deliver_alerts` compares the findings of a run (one per subject, merged by
+:mod:`insights.subjects`: its dedupe key stays while its reasons come and go) with the alerts
+already in a channel: a new finding (warn or critical; info waits for the digest) is posted,
+grouped in one message with the cards in its thread when there are many; one whose card would
+read differently is updated in place, with a thread note when it escalates or a new reason
+appears; one that cleared (no reason remains) is marked resolved. A finding that returns within
+the cooldown reopens its old message instead of posting a new one. New posts, thread notes and
+personal DMs wait for the team's working hours outside its quiet hours; a channel gets at most
+``daily_cap`` alert messages a day, the rest are summarised in one overflow message. Snoozed and
+acknowledged alerts stay silent: acknowledging a card acknowledges its subject, whatever reasons
+it gains later. The people a card names who turned personal DMs on hear of it when it is posted,
+reopened or escalated to critical (:mod:`bot.slack.delivering.personal`). Cards, groups and the
+overflow message carry a key as message metadata
 (:meth:`~bot.slack.delivering.poster.Poster.post_once`): a post whose answer was lost is looked
 for in the channel before it is posted again, also by the next run when the first one gave up.
 """
