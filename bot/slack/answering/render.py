@@ -2,7 +2,8 @@
 
 Pure functions from the answer data to a :class:`~bot.slack.answering.blocks.Message`. Lists
 show the first few entries, then a count and a "Show all" button; every message has a plain-text
-fallback.
+fallback. The figures of ``/vsm flow`` and ``/vsm dora`` carry a ⋯ menu with a "Why?" option per
+figure (:func:`why_menu`), answered by :mod:`bot.slack.answering.explain`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.deps import SlackDeps
-from bot.slack.receiving.listeners import actions, commands, events
+from bot.slack.receiving.listeners import actions, commands, events, explain
 
 
 def register_listeners(app: App, deps: SlackDeps) -> None:
@@ -17,3 +17,4 @@ def register_listeners(app: App, deps: SlackDeps) -> None:
     commands.register(app, deps)
     actions.register(app, deps)
     events.register(app, deps)
+    explain.register(app, deps)
