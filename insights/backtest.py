@@ -166,7 +166,7 @@ class Replay:
     def day_runs(self, day: date, working_days_only: bool) -> list[datetime]:
         """The run instants of ``day`` up to ``now``: each hour of its working hours.
 
-        None on a day off when ``working_days_only``.
+        No run on a day off when ``working_days_only``.
         """
         calendar = self.calendar
         if working_days_only and not calendar.works_on(day):

@@ -44,7 +44,7 @@ def per_day(value: float) -> str:
 
 def _detectors(totals: Sequence[DetectorTotals]) -> str:
     shown = [
-        f"{escape(t.detector.replace('_', ' '))} {per_day(t.mean_cards_per_day)} "
+        f"{t.detector.replace('_', ' ')} {per_day(t.mean_cards_per_day)} "
         f"(max {t.max_cards_per_day})"
         for t in totals[:DETECTORS_SHOWN]
         if t.cards
@@ -66,10 +66,14 @@ def _verdict(replay: Replay, result: Backtest) -> str:
         return f"{head} No single change of severity or daily cap keeps it within the budget."
     best = tried[0]
     missed = len(best.result.missed)
+    cost = (
+        "every item still gets its card, some of them later"
+        if not missed
+        else f"{missed} item{'s' if missed != 1 else ''} would get no card"
+    )
     return (
         f"{head} Cheapest lever: *{escape(best.label)}* → {per_day(best.result.mean_new_cards)} "
-        f"(max {best.result.max_new_cards}), {missed} item{'s' if missed != 1 else ''} "
-        "would get no card."
+        f"(max {best.result.max_new_cards}); {cost}."
     )
 
 
@@ -88,16 +92,16 @@ def alert_estimate(
     estimate = (
         f"With the current settings, the last {days} days would have sent on average "
         f"{result.mean_new_cards:.1f} new cards a day (max {result.max_new_cards}), "
-        f"{result.mean_mentions:.1f} mentions a day; by detector: "
+        f"{result.mean_mentions:.1f} mentions a day; by detector: {_detectors(result.detectors)}."
     )
     settings = (
         f"min severity {policy.min_severity.value} · daily cap {policy.daily_cap} · "
         f"{result.runs} hourly runs on {len(result.rows)} working days"
     )
     return fit(
-        estimate + ", ".join(f"{t.detector} {per_day(t.mean_cards_per_day)}" for t in result.detectors),
+        estimate,
         [
-            section(f"{estimate}{_detectors(result.detectors)}."),
+            section(escape(estimate)),
             section(_verdict(replay, result)),
             context(escape(f"{team.name}: {settings}")),
         ],
