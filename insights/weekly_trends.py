@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from itertools import pairwise
 from typing import Literal
 
 from insights.dora import DoraMetrics, dora_metrics
@@ -68,7 +69,7 @@ class WeeklyTrend:
 
     @property
     def current(self) -> float | None:
-        """This week's value."""
+        """The value of this week (the last one)."""
         return self.values[-1] if self.values else None
 
     @property
@@ -78,7 +79,7 @@ class WeeklyTrend:
 
     @property
     def delta(self) -> float | None:
-        """This week minus last week (None unless both are known)."""
+        """The change from last week to this one (None unless both are known)."""
         if self.current is None or self.previous is None:
             return None
         return self.current - self.previous
@@ -109,7 +110,7 @@ def weekly_trends(
     """The weekly series of the module docstring, each with this week's verdict."""
     starts = week_starts(end, weeks)
     edges = [day_start(d, tz) for d in [*starts, end]]
-    spans = list(zip(edges, edges[1:], strict=False))
+    spans = list(pairwise(edges))
     lines = item_timelines(snapshot)
     dora: list[DoraMetrics | None] = [
         # no deployment recorded at all: no DORA source, so no figures (not zeros)

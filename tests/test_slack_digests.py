@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.answering.answers import Answers
-from bot.slack.answering.render_digest import SEVERITY_TITLES
+from bot.slack.answering.render_digest import FLOW_WINDOW_DAYS
 from bot.slack.delivering.client import make_client
 from bot.slack.delivering.digests import digest_period, send_digest
 from bot.slack.delivering.jobs import post_digest
@@ -32,13 +32,15 @@ def test_the_daily_digest_posts_once_even_when_its_job_runs_twice(harness, fake)
     assert outcomes == ["sent", "already sent"]
     (post,) = fake.calls_to("chat.postMessage")
     assert post.params["channel"] == TEAM_CHANNEL, "the app.yaml channel name is resolved"
-    findings = deps.answers.findings(team, NOW)
-    assert findings, "the demo plants problems"
-    for severity, title in SEVERITY_TITLES.items():
-        count = sum(1 for f in findings if f.severity is severity)
-        assert (f"{title} ({count})" in post.block_text) == (count > 0)
-    assert findings[0].title.split()[0] in post.block_text
-    assert findings[0].action in post.block_text.replace("&amp;", "&")
+    report = deps.answers.report(team, NOW, window_days=FLOW_WINDOW_DAYS)
+    assert report.focus, "the demo plants problems"
+    text = post.block_text
+    assert f"Focus today ({len(report.focus)})" in text
+    for item in report.focus:
+        assert f"|{item.finding.subject}>*" in text
+        assert item.finding.action in text.replace("&amp;", "&")
+    assert "Since the last digest" in text and f"All {len(report.subjects)} findings" in text
+    assert "needs attention" in post.params["text"]
     complete = fake.wait_for("files.completeUploadExternal")[0]
     assert complete.params["thread_ts"] == post.reply["ts"]
     assert complete.params["channel_id"] == TEAM_CHANNEL
@@ -64,13 +66,14 @@ def test_concurrent_runs_post_once(harness, fake) -> None:
     assert len(fake.calls_to("chat.postMessage")) == 1
 
 
-def test_the_weekly_digest_compares_with_the_baseline(harness, fake) -> None:
+def test_the_weekly_digest_shows_trends_with_verdicts(harness, fake) -> None:
     post_digest(harness.bot.deps, "payments", TEAM_CHANNEL, None, "weekly")
 
     (post,) = fake.calls_to("chat.postMessage")
     text = post.block_text
     assert text.startswith(f"Week {NOW.isocalendar().week} · payments")
-    assert "Finished this week" in text and "vs usual" in text
+    assert "Throughput" in text and "vs last week" in text
+    assert "bottleneck to discuss at the retrospective" in text
     assert "Forecast: the next 10 items" in text
     assert "daily throughput of the last 60 days" in text, "the forecast says what it drew on"
 

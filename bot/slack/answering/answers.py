@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
+from insights.as_of import snapshot_as_of
 from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
 from insights.findings import Finding
@@ -32,12 +33,15 @@ from insights.model import ReviewState, Snapshot, Stage
 from insights.percentiles import percentile
 from insights.report import Digest, TeamReport, build_digest, build_report
 from insights.subjects import merge_by_subject
+from insights.weekly_trends import WEEKS, Queue, WeeklyTrend, longest_queue
+from insights.weekly_trends import weekly_trends as trend_series
 from storage.repository import SourceHealth, load_health, load_snapshot
 from storage.slack_settings import active_mutes
 
 T = TypeVar("T")
 CHART_CACHE_SIZE = 64
 BASELINE_WEEKS = 8
+BOTTLENECK_DETECTOR = "bottleneck"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,33 @@ class Trend:
     baseline: float | None
     unit: str
     higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class SubjectChanges:
+    """How the merged subjects moved between ``since`` and now (one finding per subject each)."""
+
+    since: datetime
+    new: list[Finding]
+    """Open now, not at ``since``."""
+    resolved: list[Finding]
+    """Open at ``since`` (as they stood then), not now."""
+    still_open: list[Finding]
+    """Open at both instants (as they stand now)."""
+
+
+def subject_changes(
+    before: Sequence[Finding], after: Sequence[Finding], since: datetime
+) -> SubjectChanges:
+    """Compare two lists of merged subjects by their dedupe keys, keeping each list's order."""
+    earlier = {f.dedupe_key for f in before}
+    later = {f.dedupe_key for f in after}
+    return SubjectChanges(
+        since=since,
+        new=[f for f in after if f.dedupe_key not in earlier],
+        resolved=[f for f in before if f.dedupe_key not in later],
+        still_open=[f for f in after if f.dedupe_key in earlier],
+    )
 
 
 class _SingleFlight:
@@ -147,8 +178,28 @@ class Answers:
 
     def findings(self, team: TeamConfig, now: datetime) -> list[Finding]:
         """What the detectors find now, most severe first, without the team's muted detectors."""
-        muted = [m.detector for m in active_mutes(self.engine, team.name, now)]
+        muted = self.muted(team, now)
         return run_detectors(self.snapshot(team), team.agreements, now, team.zone, muted=muted)
+
+    def muted(self, team: TeamConfig, now: datetime) -> list[str]:
+        """The detectors the team has muted at ``now``."""
+        return [m.detector for m in active_mutes(self.engine, team.name, now)]
+
+    def subjects_at(self, team: TeamConfig, at: datetime, now: datetime) -> list[Finding]:
+        """The merged subjects as they stood at ``at`` (the data as it was then).
+
+        The detectors muted at ``now`` are left out at both instants, so a mute is not read as
+        subjects resolving.
+        """
+        past = snapshot_as_of(self.snapshot(team), at)
+        muted = self.muted(team, now)
+        findings = run_detectors(past, team.agreements, at, team.zone, muted=muted)
+        return merge_by_subject(findings, past, team.name)
+
+    def changes_since(self, team: TeamConfig, since: datetime, now: datetime) -> SubjectChanges:
+        """New, resolved and still open subjects between ``since`` and ``now``."""
+        before = self.subjects_at(team, since, now)
+        return subject_changes(before, self.subjects_at(team, now, now), since)
 
     def subjects(self, team: TeamConfig, now: datetime) -> list[Finding]:
         """One finding per subject (:mod:`insights.subjects`), without muted detectors' reasons."""
@@ -158,7 +209,7 @@ class Answers:
         """The team's full report as of ``now`` (shared by requests in the same minute)."""
         minute = now.replace(second=0, microsecond=0)
         key = ("report", team.name, window_days, minute, *self.data_version(team))
-        muted = [m.detector for m in active_mutes(self.engine, team.name, now)]
+        muted = self.muted(team, now)
         return self._digests.get(
             (*key, *muted),
             lambda: build_report(
@@ -203,6 +254,24 @@ class Answers:
             Trend("Average WIP", wip[-1], _mean(wip[:-1]), "items", False),
             Trend("Cycle time p85", _p85_days(recent), _p85_days(earlier), "days", False),
         ]
+
+    def weekly_series(
+        self, team: TeamConfig, now: datetime, weeks: int = WEEKS
+    ) -> list[WeeklyTrend]:
+        """Flow and DORA figures of the last ``weeks`` seven-day blocks, each with its verdict.
+
+        The last block is the seven days before the team's today (:mod:`insights.weekly_trends`).
+        """
+        return trend_series(self.snapshot(team), today(team, now), team.zone, weeks)
+
+    def bottleneck(self, team: TeamConfig, now: datetime) -> Finding | Queue | None:
+        """The one place work waits most: the bottleneck finding, or the longest queue now.
+
+        The queue stands in when the ``bottleneck`` detector is muted or found nothing.
+        """
+        report = self.report(team, now)
+        found = next((f for f in report.findings if f.detector == BOTTLENECK_DETECTOR), None)
+        return found if found is not None else longest_queue(self.snapshot(team), now)
 
     def dora(self, team: TeamConfig, now: datetime, window_days: int = 90) -> DoraMetrics:
         """The team's DORA metrics over the window."""

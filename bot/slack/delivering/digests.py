@@ -6,7 +6,8 @@ twice; the post carries that key as message metadata, so a post whose answer was
 taken over from a process that died while posting, is looked for in the channel before it is
 posted again (:mod:`bot.slack.delivering.sends`). A digest with nothing to say is recorded as
 skipped; one due before the team's first sync waits for it (it is not claimed, so a later run
-posts it).
+posts it). The daily says what changed since the last daily sent in the channel: the instant is
+read from the sends, and the subjects then are the detectors' on the data as it was.
 """
 
 from __future__ import annotations
@@ -19,14 +20,29 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from bot.config import TeamConfig
+from bot.people import People
 from bot.slack.answering.answers import Answers, today
 from bot.slack.answering.blocks import Message
-from bot.slack.answering.render_digest import FORECAST_ITEMS, render_daily, render_weekly
+from bot.slack.answering.render_digest import (
+    FLOW_WINDOW_DAYS,
+    FORECAST_ITEMS,
+    render_daily,
+    render_weekly,
+)
 from bot.slack.delivering.poster import Poster
 from bot.slack.delivering.sends import post_claimed
 from bot.sync import source_key
 from storage.repository import load_health
-from storage.sends import SKIPPED, STALE_CLAIM, SendKey, claim_send, fail_send, finish_send
+from storage.sends import (
+    SENT,
+    SKIPPED,
+    STALE_CLAIM,
+    SendKey,
+    claim_send,
+    fail_send,
+    finish_send,
+    load_send,
+)
 
 log = logging.getLogger(__name__)
 DigestKind = Literal["daily", "weekly"]
@@ -34,6 +50,8 @@ SendOutcome = Literal["sent", "skipped", "already sent", "waiting"]
 """``already sent``: sent, skipped, in progress elsewhere, or failed too recently to retry;
 ``waiting``: the team's first sync has not finished yet."""
 CHARTS: dict[DigestKind, str] = {"daily": "aging", "weekly": "throughput"}
+LOOK_BACK = 7
+"""Earlier periods searched for the last digest sent."""
 
 
 def digest_period(kind: DigestKind, team: TeamConfig, now: datetime) -> str:
@@ -46,23 +64,56 @@ def digest_period(kind: DigestKind, team: TeamConfig, now: datetime) -> str:
 
 
 def build_digest_message(
-    answers: Answers, team: TeamConfig, kind: DigestKind, now: datetime
+    answers: Answers,
+    team: TeamConfig,
+    kind: DigestKind,
+    now: datetime,
+    *,
+    people: People | None = None,
+    since: datetime | None = None,
 ) -> Message | None:
-    """The digest message, or None when there is nothing to say."""
-    findings = answers.findings(team, now)
+    """The digest message, or None when there is nothing to say.
+
+    ``people`` words who can act in the daily's focus lines; ``since`` is when the last daily
+    digest went out (a day before ``now`` when unknown).
+    """
     if kind == "daily":
-        return render_daily(team.name, today(team, now), answers.digest(team, now), findings)
+        since = since if since is not None and since < now else now - timedelta(days=1)
+        window = FLOW_WINDOW_DAYS
+        return render_daily(
+            team,
+            now,
+            answers.report(team, now, window_days=window),
+            answers.report(team, now - timedelta(days=window), window_days=window),
+            answers.changes_since(team, since, now),
+            people or People(()),
+        )
     basis = answers.forecast_basis(team, now)
     return render_weekly(
         team.name,
         today(team, now),
         now,
-        answers.weekly_trends(team, now),
-        answers.dora(team, now, window_days=7),
+        answers.weekly_series(team, now),
+        answers.bottleneck(team, now),
         basis.when(FORECAST_ITEMS),
         basis,
-        findings,
     )
+
+
+def last_digest_at(
+    engine: Engine, team: TeamConfig, channel: str, kind: DigestKind, now: datetime
+) -> datetime | None:
+    """When the last ``kind`` digest before ``now``'s period was posted in ``channel``.
+
+    Looks back over up to :data:`LOOK_BACK` earlier periods for one that was sent (a skipped
+    digest was never read, so what changed since then is still news).
+    """
+    step = timedelta(days=1) if kind == "daily" else timedelta(weeks=1)
+    for n in range(1, LOOK_BACK + 1):
+        record = load_send(engine, digest_key(team, channel, kind, now - n * step))
+        if record is not None and record.state == SENT and record.sent_at is not None:
+            return record.sent_at if record.sent_at < now else None
+    return None
 
 
 Later = Callable[..., object]
@@ -99,6 +150,7 @@ def send_digest(
     retry_after: timedelta = timedelta(0),
     stale_after: timedelta = STALE_CLAIM,
     later: Later | None = None,
+    people: People | None = None,
 ) -> SendOutcome:
     """Post the team's ``kind`` digest in ``channel`` once per period; the chart in its thread.
 
@@ -106,7 +158,8 @@ def send_digest(
     (see :func:`~bot.slack.delivering.sends.post_claimed`); it is claimed again once
     ``retry_after`` has passed. The chart is drawn and uploaded through ``later`` (at once by
     default; the scheduler hands it to a pool, so the next digest need not wait for this one's
-    chart).
+    chart). ``people`` maps who can act to Slack users (nobody is mapped without it). The daily
+    says what changed since the last digest sent in ``channel`` (:func:`last_digest_at`).
     """
     if not first_sync_done(engine, team):
         return "waiting"
@@ -115,7 +168,8 @@ def send_digest(
     if claim is None:
         return "already sent"
     try:
-        message = build_digest_message(answers, team, kind, now)
+        since = last_digest_at(engine, team, channel, kind, now) if kind == "daily" else None
+        message = build_digest_message(answers, team, kind, now, people=people, since=since)
     except BaseException:
         fail_send(engine, claim)
         raise
