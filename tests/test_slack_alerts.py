@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_config
+from bot.people import People
 from bot.slack import ids
 from bot.slack.delivering.alerts import AlertPolicy, alert_admins, deliver_alerts, may_notify
 from bot.slack.delivering.client import make_client
@@ -27,6 +28,7 @@ TEAM = load_config(DEMO_CONFIG, env={}).teams[0]
 CHANNEL = TEAM_CHANNEL
 NIGHT = NOW.replace(hour=21)  # 21:00 in London: quiet hours
 SATURDAY = NOW + timedelta(days=3)
+NOBODY = People(())
 
 
 def finding(key: str, severity: Severity = Severity.WARN, age: int = 6, **kw) -> Finding:
@@ -61,7 +63,9 @@ DEFAULT_POLICY = AlertPolicy()
 
 
 def deliver(sqlite_engine, poster, findings, now=NOW, policy=DEFAULT_POLICY):
-    return deliver_alerts(sqlite_engine, poster, TEAM, CHANNEL, findings, now, policy)
+    return deliver_alerts(
+        sqlite_engine, poster, TEAM, CHANNEL, findings, now, policy, people=NOBODY
+    )
 
 
 def test_a_new_finding_is_posted_once(sqlite_engine, poster, fake) -> None:
@@ -280,7 +284,7 @@ def harness(fake: FakeSlack, tmp_path) -> Iterator[BotHarness]:
 def test_snooze_button_is_stored_shown_and_respected(harness: BotHarness, fake) -> None:
     engine = harness.runtime.engine
     poster = harness.bot.deps.poster(harness.bot.app.client)
-    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW)
+    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW, people=NOBODY)
     (record,) = load_alerts(engine, "payments", CHANNEL)
 
     response, _ = harness.click(ids.SNOOZE_DAY, str(record.id), message_ts=record.ts or "")
@@ -292,10 +296,11 @@ def test_snooze_button_is_stored_shown_and_respected(harness: BotHarness, fake) 
     assert snoozed.state == "snoozed"
     assert snoozed.snoozed_until == NOW + timedelta(days=1)
     escalated = [finding("PAY-1", Severity.CRITICAL, age=8)]
-    quiet = deliver_alerts(engine, poster, TEAM, CHANNEL, escalated, NOW + timedelta(hours=2))
+    later = NOW + timedelta(hours=2)
+    quiet = deliver_alerts(engine, poster, TEAM, CHANNEL, escalated, later, people=NOBODY)
     assert quiet.follow_ups == 0, "no thread noise while snoozed"
     woke = deliver_alerts(
-        engine, poster, TEAM, CHANNEL, escalated, NOW + timedelta(days=1, hours=1)
+        engine, poster, TEAM, CHANNEL, escalated, NOW + timedelta(days=1, hours=1), people=NOBODY
     )
     assert woke.follow_ups == 1
     assert "snooze is over" in fake.calls_to("chat.postMessage")[-1].params["text"]
@@ -304,14 +309,13 @@ def test_snooze_button_is_stored_shown_and_respected(harness: BotHarness, fake) 
 def test_acknowledge_button_stops_follow_ups(harness: BotHarness, fake) -> None:
     engine = harness.runtime.engine
     poster = harness.bot.deps.poster(harness.bot.app.client)
-    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW)
+    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW, people=NOBODY)
     (record,) = load_alerts(engine, "payments", CHANNEL)
 
     harness.click(ids.ACKNOWLEDGE, str(record.id))
     fake.wait_for("chat.update")
-    run = deliver_alerts(
-        engine, poster, TEAM, CHANNEL, [replace(finding("PAY-1"), severity=Severity.CRITICAL)], NOW
-    )
+    critical = [replace(finding("PAY-1"), severity=Severity.CRITICAL)]
+    run = deliver_alerts(engine, poster, TEAM, CHANNEL, critical, NOW, people=NOBODY)
 
     assert run.follow_ups == 0
     assert "Acknowledged by <@U0MEMBER1>" in fake.calls_to("chat.update")[-1].block_text
@@ -321,8 +325,8 @@ def test_acknowledge_button_stops_follow_ups(harness: BotHarness, fake) -> None:
 def test_a_button_on_a_resolved_alert_is_explained(harness: BotHarness, fake) -> None:
     engine = harness.runtime.engine
     poster = harness.bot.deps.poster(harness.bot.app.client)
-    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW)
-    deliver_alerts(engine, poster, TEAM, CHANNEL, [], NOW)
+    deliver_alerts(engine, poster, TEAM, CHANNEL, [finding("PAY-1")], NOW, people=NOBODY)
+    deliver_alerts(engine, poster, TEAM, CHANNEL, [], NOW, people=NOBODY)
     (record,) = load_alerts(engine, "payments", CHANNEL)
 
     _, name = harness.click(ids.SNOOZE_WEEK, str(record.id))
@@ -332,7 +336,7 @@ def test_a_button_on_a_resolved_alert_is_explained(harness: BotHarness, fake) ->
 
 def test_after_each_sync_the_demo_findings_are_alerted_once(harness: BotHarness, fake) -> None:
     deps = harness.bot.deps
-    alertable = [f for f in deps.answers.findings(TEAM, NOW) if f.severity is not Severity.INFO]
+    alertable = [f for f in deps.answers.subjects(TEAM, NOW) if f.severity is not Severity.INFO]
 
     sync_and_alert(deps)
     posts_after_first = len(fake.calls_to("chat.postMessage"))

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from bot.people import People
 from bot.slack import ids
 from bot.slack.answering.blocks import (
     MAX_BLOCKS,
@@ -166,7 +167,7 @@ def test_an_alert_card_escapes_the_finding(fake: FakeSlack) -> None:
         id=7,
     )
 
-    message = render_alert(record)
+    message = render_alert(record, People(()))
 
     text = str(message.as_kwargs()["blocks"])
     assert "<!channel>" not in text and "Act &lt;now&gt;" in text
@@ -218,7 +219,7 @@ def alert_with_url(url: str) -> AlertRecord:
     ],
 )
 def test_a_vendor_url_slack_cannot_carry_gets_no_button_or_link(fake: FakeSlack, url) -> None:
-    message = render_alert(alert_with_url(url))
+    message = render_alert(alert_with_url(url), People(()))
     entry = finding_entry(Finding("d", Severity.WARN, "s", "T", "A", "k", {}, (), url))
 
     buttons = [
@@ -232,7 +233,7 @@ def test_a_vendor_url_slack_cannot_carry_gets_no_button_or_link(fake: FakeSlack,
 def test_a_plain_vendor_url_gets_its_button_and_link() -> None:
     url = "https://jira.example/browse/PAY-1?focus=a&b=c"
 
-    message = render_alert(alert_with_url(url))
+    message = render_alert(alert_with_url(url), People(()))
 
     buttons = [
         e for b in message.as_kwargs()["blocks"] if b["type"] == "actions" for e in b["elements"]

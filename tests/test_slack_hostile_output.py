@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from bot.config import load_config
-from bot.slack.answering.answers import Trend
+from bot.people import People
+from bot.slack.answering.answers import SubjectChanges
 from bot.slack.answering.render_digest import render_daily, render_weekly
 from bot.slack.delivering.alerts import AlertPolicy, deliver_alerts
 from bot.slack.delivering.client import make_client
@@ -23,7 +25,10 @@ from bot.slack.delivering.pacing import ChannelPacer
 from bot.slack.delivering.poster import Poster
 from insights.findings import Finding, Severity
 from insights.forecast import ForecastBasis
-from insights.report import Digest, ItemLine
+from insights.model import Snapshot
+from insights.report import build_report
+from insights.subjects import FocusItem, merge_by_subject
+from insights.weekly_trends import Queue, WeeklyTrend
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack_harness import TEAM_CHANNEL
@@ -44,6 +49,7 @@ def hostile(n: int, severity: Severity = Severity.WARN, age: int = 6) -> Finding
         evidence={"age_days": age, "status_<!here>": "<!channel>"},
         item_keys=(key,),
         url=f"https://jira.example/browse/PAY-{n}>|<!channel>",
+        people=("<!channel> Bob", "<@U0VICTIM>"),
     )
 
 
@@ -75,7 +81,9 @@ def test_every_alert_post_escapes_vendor_text(sqlite_engine, poster, fake) -> No
     policy = AlertPolicy(daily_cap=3, group_above=2)
 
     def deliver(findings, at):
-        deliver_alerts(sqlite_engine, poster, TEAM, TEAM_CHANNEL, findings, at, policy)
+        deliver_alerts(
+            sqlite_engine, poster, TEAM, TEAM_CHANNEL, findings, at, policy, people=People(())
+        )
 
     deliver([hostile(1)], NOW)
     deliver([hostile(1, Severity.CRITICAL, age=9)], NOW + timedelta(minutes=5))
@@ -89,16 +97,22 @@ def test_every_alert_post_escapes_vendor_text(sqlite_engine, poster, fake) -> No
 
 
 def test_both_digests_escape_vendor_text(poster, fake) -> None:
+    empty = Snapshot("payments", (), {}, {}, {})
+    report = build_report(empty, TEAM.agreements, NOW, TEAM.zone, 7)
     findings = [hostile(n, severity) for n, severity in enumerate(Severity)]
-    line = ItemLine("PAY-1<!channel>", "<!here>", "<!channel>", 86400.0, None, "<!channel>")
-    digest = Digest("payments", NOW, 14, 3, 10, 3, 1.0, 2.0, 20, aging=[line], blocked=[line])
-    trend = Trend("Finished", 5.0, 4.0, "items", True)
+    subjects = merge_by_subject(findings, empty, "payments")
+    focus = [FocusItem(f, 3.0, 5.0, 1.0, False, 0) for f in subjects]
+    daily_report = replace(report, subjects=subjects, focus=focus)
+    changes = SubjectChanges(NOW - timedelta(days=1), subjects, subjects[:1], subjects)
+    trend = WeeklyTrend("wip", "WIP", "items", False, (NOW.date(),), (5.0,), "no data")
+    queue = Queue("<!channel> <https://evil.example|QA>", 3)
     basis = ForecastBasis([1, 0, 2] * 20, NOW.date())
 
-    daily = render_daily("payments", NOW.date(), digest, findings)
-    weekly = render_weekly("payments", NOW.date(), NOW, [trend], None, None, basis, findings)
-    assert daily is not None and weekly is not None
-    poster.post(TEAM_CHANNEL, daily)
-    poster.post(TEAM_CHANNEL, weekly)
+    daily = render_daily(TEAM, NOW, daily_report, report, changes, People(()))
+    weekly = render_weekly("payments", NOW.date(), NOW, [trend], hostile(1), None, basis)
+    queued = render_weekly("payments", NOW.date(), NOW, [trend], queue, None, basis)
+    assert daily is not None and weekly is not None and queued is not None
+    for message in (daily, weekly, queued):
+        poster.post(TEAM_CHANNEL, message)
 
     assert injected(sent(fake)) == []

@@ -55,9 +55,17 @@ WORKING_AGES = {
     "waiting_since": ("waiting_hours", "waiting for review for {}"),
     "last_change_at": ("days_without_change", "no change for {}"),
     "approved_at": ("approved_hours_ago", "approved {} ago"),
+    "first_review_at": ("review_running_hours", "in review for {}"),
 }
 """Evidence instants a card words as a working-time age, and the calendar figure each replaces."""
 ROLES = {"assignee": "assignee", "reviewer": "reviewers", "author": "author"}
+"""How a card words the role of the people it names."""
+DM_ROLES = {
+    "assignee": "its assignee",
+    "reviewer": "a reviewer it waits on",
+    "author": "its author",
+}
+"""How a personal DM words the role of the one person it goes to."""
 
 
 def evidence_text(evidence: Mapping[str, float | int | str], limit: int = 6) -> str:
@@ -100,7 +108,8 @@ def card_evidence(
     for name, value in evidence.items():
         hidden = name in replaced or name.endswith(("_at", "_since")) or value == ""
         if not hidden:
-            parts.append(_number(name, value))
+            whole = isinstance(value, float) and value.is_integer()
+            parts.append(_number(name, int(value) if whole else value))
     return " · ".join(parts[:CARD_EVIDENCE])
 
 
@@ -122,10 +131,10 @@ def subject_line(finding: Finding) -> str:
 
 
 def who_line(finding: Finding, people: People) -> str:
-    """``Who: <@U1> (assignee)``, or the names not mapped, or that no one is mapped."""
-    role = ROLES.get(finding.role, "")
-    suffix = f" _({role})_" if finding.people and role else ""
-    return f"*Who:* {people.who(finding)}{suffix}"
+    """``Who (assignee): <@U1>``, or the names not mapped, or that no one is mapped."""
+    role = ROLES.get(finding.role) if finding.people else None
+    label = f"Who ({role}):" if role else "Who:"
+    return f"*{label}* {people.who(finding)}"
 
 
 def _reason_line(reason: Finding) -> str:
@@ -198,10 +207,10 @@ def render_personal(
         lines.append(f"_{evidence}_")
     lines.append(f"*What to do:* {escape(finding.action)}")
     more = len(finding.reasons) - 1
-    also = f" with {more} more reason{'s' if more != 1 else ''}" if more > 0 else ""
-    lines.append(f"The card{also} and its buttons are in <#{channel_id}>.")
-    role = ROLES.get(finding.role)
-    why = f"as its {role} " if role else ""
+    also = f", with {more} more reason{'s' if more != 1 else ''} and" if more > 0 else " with"
+    lines.append(f"Its card is in <#{channel_id}>{also} the buttons to acknowledge or snooze it.")
+    role = DM_ROLES.get(finding.role)
+    why = f"as {role} " if role else ""
     note = f"You get this {why}because you turned personal messages on; `/vsm me off` stops them."
     return fit(f"{finding.title}: {finding.action}", [section("\n".join(lines)), context(note)])
 

@@ -30,7 +30,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from sqlalchemy import Engine
 
 from bot.config import AppConfig, TeamConfig
-from bot.slack.answering.blocks import escape
+from bot.people import People
+from bot.slack.answering.blocks import Message, escape
 from bot.slack.answering.render_alerts import (
     ACKNOWLEDGED,
     OPEN,
@@ -42,10 +43,11 @@ from bot.slack.answering.render_alerts import (
     render_group,
     render_overflow,
 )
+from bot.slack.delivering.personal import BACK, CRITICAL, NEW, dm_people
 from bot.slack.delivering.poster import Poster
 from bot.slack.delivering.sends import dm_admins_once, send_once
 from insights.findings import Finding, Severity
-from insights.report_json import finding_to_json
+from insights.report_json import finding_from_json, finding_to_json
 from storage.alert_messages import (
     AlertRecord,
     count_channel_posts_since,
@@ -89,11 +91,13 @@ class AlertRun:
     follow_ups: int = 0
     deferred: int = 0
     overflow: int = 0
+    personal: int = 0
+    """Personal DMs sent to the people the cards name."""
 
 
-def fingerprint(finding: Finding) -> str:
-    """Changes when anything shown on the finding's card changes."""
-    data = json.dumps(finding_to_json(finding), sort_keys=True, default=str)
+def fingerprint(card: Message) -> str:
+    """Changes when anything shown on a card changes (its text, blocks and buttons)."""
+    data = json.dumps(card.as_kwargs(), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -123,6 +127,22 @@ def may_notify(team: TeamConfig, now: datetime) -> bool:
     return quiet is None or not _within(local.time(), quiet.start, quiet.end)
 
 
+def _reasons(finding: Finding) -> tuple[Finding, ...]:
+    """What a finding stands for: a subject's reasons, or the detector's finding itself."""
+    return finding.reasons or (finding,)
+
+
+def _muted(finding: Finding, muted: set[str]) -> bool:
+    """True when every detector behind ``finding`` is muted (a team finding: its own)."""
+    return {r.detector for r in _reasons(finding)} <= muted
+
+
+def new_reasons(before: Finding, now: Finding) -> list[Finding]:
+    """The reasons ``now`` gives that ``before`` did not (by their dedupe keys)."""
+    known = {r.dedupe_key for r in _reasons(before)}
+    return [r for r in _reasons(now) if r.dedupe_key not in known]
+
+
 class _Delivery:
     """One run of the pipeline for one team in one channel."""
 
@@ -134,6 +154,7 @@ class _Delivery:
         channel: str,
         now: datetime,
         policy: AlertPolicy,
+        people: People,
     ) -> None:
         self.engine = engine
         self.poster = poster
@@ -141,11 +162,15 @@ class _Delivery:
         self.channel = channel
         self.now = now
         self.policy = policy
+        self.people = people
         self.notify = may_notify(team, now)
         self.run = AlertRun()
 
     def save(self, record: AlertRecord) -> AlertRecord:
         return save_alert(self.engine, record)
+
+    def card(self, record: AlertRecord) -> Message:
+        return render_alert(record, self.people, self.team, self.now)
 
     def follow_up(self, record: AlertRecord, text: str) -> None:
         """A note in the card's thread (a grouped card's thread is its group's)."""
@@ -154,26 +179,53 @@ class _Delivery:
             self.poster.post(self.channel, render_follow_up(text), thread_ts=thread)
             self.run.follow_ups += 1
 
-    def refresh(self, record: AlertRecord) -> None:
-        if record.ts is not None:
-            self.poster.update(self.channel, record.ts, render_alert(record))
+    def refresh(self, record: AlertRecord) -> AlertRecord:
+        """Show the record's current card in place, if it changed; the record as saved."""
+        card = self.card(record)
+        shown = fingerprint(card)
+        if record.ts is not None and shown != record.fingerprint:
+            self.poster.update(self.channel, record.ts, card)
             self.run.updated += 1
+        return self.save(dataclasses.replace(record, fingerprint=shown))
+
+    def tell_people(self, record: AlertRecord, finding: Finding, why: str) -> None:
+        """DM the people the card names who asked for it (see :mod:`personal`)."""
+        self.run.personal += dm_people(
+            self.engine, self.poster, self.people, self.team, record, finding, why, self.now
+        )
 
     def track(self, record: AlertRecord, finding: Finding) -> None:
         """A finding that already has a live message: update it as it changes."""
+        updated, notes, why = self.wake(record, finding)
+        before = finding_from_json(record.finding)
+        notes += [f"New: {escape(r.title)}" for r in new_reasons(before, finding)]
+        updated = self.refresh(updated)
+        if notes and self.notify and updated.state == OPEN:
+            self.follow_up(updated, "\n".join(notes))
+            if why is not None:
+                self.tell_people(updated, finding, why)
+
+    def wake(
+        self, record: AlertRecord, finding: Finding
+    ) -> tuple[AlertRecord, list[str], str | None]:
+        """The record as ``finding`` leaves it, reopened when it came back or its snooze ended.
+
+        With the thread notes saying so (or that it escalated), and why the people it names
+        hear of it (None: they do not).
+        """
         escalated = finding.severity.rank > Severity(record.severity).rank
-        changed = fingerprint(finding) != record.fingerprint
         updated = dataclasses.replace(
             record,
             finding=finding_to_json(finding),
-            fingerprint=fingerprint(finding),
             severity=finding.severity.value,
             last_seen_at=self.now,
         )
-        note = None
+        notes: list[str] = []
+        why: str | None = None
         if record.state == RESOLVED:
             updated = dataclasses.replace(updated, state=OPEN, resolved_at=None)
-            changed, note = True, "It is back: the problem has returned."
+            notes.append("It is back: the problem has returned.")
+            why = BACK
         snooze_over = (
             record.state == SNOOZED
             and record.snoozed_until is not None
@@ -181,14 +233,12 @@ class _Delivery:
         )
         if snooze_over and self.notify:
             updated = dataclasses.replace(updated, state=OPEN, snoozed_until=None)
-            changed, note = True, "The snooze is over and this still holds."
+            notes.append("The snooze is over and this still holds.")
+            why = BACK
         elif escalated and updated.state == OPEN:
-            note = f"Escalated to {finding.severity.value}: {escape(finding.title)}"
-        updated = self.save(updated)
-        if changed:
-            self.refresh(updated)
-        if note and self.notify and updated.state == OPEN:
-            self.follow_up(updated, note)
+            notes.append(f"Escalated to {finding.severity.value}: {escape(finding.title)}")
+            why = why or (CRITICAL if finding.severity is Severity.CRITICAL else None)
+        return updated, notes, why
 
     def post_new(self, new: Sequence[tuple[Finding, AlertRecord | None]]) -> None:
         """Post findings without a live message, within the daily cap."""
@@ -221,7 +271,7 @@ class _Delivery:
             detector=finding.detector,
             severity=finding.severity.value,
             finding=finding_to_json(finding),
-            fingerprint=fingerprint(finding),
+            fingerprint="",
             state=OPEN,
             first_seen_at=self.now,
             last_seen_at=self.now,
@@ -229,16 +279,21 @@ class _Delivery:
             id=old.id if old is not None else None,
         )
         record = self.save(base)
+        card = self.card(record)
         found = self.find_interrupted(old)
         if found is not None and old is not None:  # only an earlier, unfinished card is found
             record = dataclasses.replace(record, thread_ts=old.thread_ts)
             ts = found
+            self.poster.update(self.channel, ts, card)  # as this run sees it
         else:
             key = dataclasses.asdict(card_key(record))
-            message = render_alert(record)
-            ts = self.poster.post_once(self.channel, message, key, self.now, thread_ts=thread_ts)
-        self.save(dataclasses.replace(record, ts=ts, posted_at=self.now))
+            ts = self.poster.post_once(self.channel, card, key, self.now, thread_ts=thread_ts)
+        posted = dataclasses.replace(
+            record, ts=ts, posted_at=self.now, fingerprint=fingerprint(card)
+        )
+        self.save(posted)
         self.run.posted += 1
+        self.tell_people(posted, finding, NEW)
 
     def find_interrupted(self, old: AlertRecord | None) -> str | None:
         """The card an earlier run posted without learning its ts (its answer was lost)."""
@@ -261,8 +316,8 @@ class _Delivery:
             self.poster.update(self.channel, sent.ts, message)
 
     def resolve(self, record: AlertRecord) -> None:
-        resolved = self.save(dataclasses.replace(record, state=RESOLVED, resolved_at=self.now))
-        self.refresh(resolved)
+        resolved = dataclasses.replace(record, state=RESOLVED, resolved_at=self.now)
+        resolved = self.refresh(resolved)
         self.run.resolved += 1
         if self.notify and record.state == OPEN:
             self.follow_up(resolved, "Resolved: this no longer holds.")
@@ -276,14 +331,20 @@ def deliver_alerts(
     findings: Iterable[Finding],
     now: datetime,
     policy: AlertPolicy = AlertPolicy(),
+    *,
+    people: People,
 ) -> AlertRun:
-    """Bring the channel's alert messages in line with ``findings`` (see the module docstring)."""
-    delivery = _Delivery(engine, poster, team, channel, now, policy)
+    """Bring the channel's alert messages in line with ``findings`` (see the module docstring).
+
+    ``findings``: one per subject (:func:`insights.subjects.merge_by_subject`); ``people`` names
+    who can act on each card.
+    """
+    delivery = _Delivery(engine, poster, team, channel, now, policy, people)
     muted = {m.detector for m in active_mutes(engine, team.name, now)}
     current = {
         f.dedupe_key: f
         for f in findings
-        if f.detector not in muted and f.severity.rank >= policy.min_severity.rank
+        if not _muted(f, muted) and f.severity.rank >= policy.min_severity.rank
     }
     records = {r.dedupe_key: r for r in load_alerts(engine, team.name, channel)}
     new: list[tuple[Finding, AlertRecord | None]] = []
@@ -295,7 +356,7 @@ def deliver_alerts(
             delivery.track(record, finding)
     delivery.post_new(new)
     for key, record in records.items():
-        cleared = key not in current and record.detector not in muted
+        cleared = key not in current and not _muted(finding_from_json(record.finding), muted)
         if cleared and record.state != RESOLVED and record.ts is not None:
             delivery.resolve(record)
     return delivery.run
@@ -317,10 +378,15 @@ def apply_button(
     user_id: str,
     now: datetime,
     snooze: timedelta | None,
+    *,
+    people: People,
+    teams: Sequence[TeamConfig],
 ) -> AlertRecord | None:
     """Acknowledge (``snooze`` None) or snooze an alert; update its card and note it in the thread.
 
-    Returns None when the alert does not exist or is already resolved.
+    Acknowledging the card acknowledges its subject. ``people`` and ``teams`` (the configured
+    teams) render the card as the pipeline does, mentions included. Returns None when the alert
+    does not exist or is already resolved.
     """
     record = load_alert(engine, alert_id)
     if record is None or record.state == RESOLVED:
@@ -335,9 +401,11 @@ def apply_button(
             record, state=SNOOZED, acted_by=user_id, acted_at=now, snoozed_until=now + snooze
         )
         note = f"<@{user_id}> snoozed this for {_span(snooze)}."
-    changed = save_alert(engine, changed)
+    team = next((t for t in teams if t.name == record.team), None)
+    card = render_alert(changed, people, team, now)
+    changed = save_alert(engine, dataclasses.replace(changed, fingerprint=fingerprint(card)))
     if changed.ts is not None:
-        poster.update(changed.channel_id, changed.ts, render_alert(changed))
+        poster.update(changed.channel_id, changed.ts, card)
         thread = changed.thread_ts or changed.ts
         poster.post(changed.channel_id, render_follow_up(note), thread_ts=thread)
     return changed

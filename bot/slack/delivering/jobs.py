@@ -75,15 +75,27 @@ def alert_targets(deps: SlackDeps, team: TeamConfig) -> list[Target]:
 
 
 def alert_team(deps: SlackDeps, team: TeamConfig) -> list[AlertRun]:
-    """Run the detectors for ``team`` and bring every alert channel up to date."""
+    """Run the detectors for ``team`` and bring every alert channel up to date.
+
+    One card per subject: the detectors' findings merged (:meth:`Answers.subjects
+    <bot.slack.answering.answers.Answers.subjects>`), each naming who can act.
+    """
     now = deps.now()
-    findings = deps.answers.findings(team, now)
+    subjects = deps.answers.subjects(team, now)
     runs = []
     for target in alert_targets(deps, team):
         poster = deps.poster(deps.clients.client(target.workspace_id))
+        people = deps.people(target.workspace_id)
         runs.append(
             deliver_alerts(
-                deps.runtime.engine, poster, team, target.channel, findings, now, deps.policy
+                deps.runtime.engine,
+                poster,
+                team,
+                target.channel,
+                subjects,
+                now,
+                deps.policy,
+                people=people,
             )
         )
     return runs

@@ -42,7 +42,14 @@ def alert_button(
     snooze = SNOOZES.get(action["action_id"])
     user = body["user"]["id"]
     changed = apply_button(
-        deps.runtime.engine, deps.poster(client), alert_id, user, deps.now(), snooze
+        deps.runtime.engine,
+        deps.poster(client),
+        alert_id,
+        user,
+        deps.now(),
+        snooze,
+        people=deps.people((body.get("team") or {}).get("id")),
+        teams=deps.runtime.config.teams,
     )
     if changed is None:
         reply(respond, notice("This alert is already resolved (or gone); nothing to do."))
