@@ -22,7 +22,7 @@ Merging rules:
   author); when it names no one, the first reason that does; the item's assignee last.
 - **Key.** ``item:<team>:<subject>``: stable while reasons come and go, so the bot keeps one card
   per subject, updated in place, and acknowledging the card acknowledges the subject.
-- **Evidence.** The chosen reason's numbers, plus ``reasons`` (how many) and ``detectors``; every
+- **Evidence.** The chosen reason's numbers, plus ``reason_count`` and ``detectors``; every
   reason is kept whole in :attr:`~insights.findings.Finding.reasons`.
 """
 
@@ -114,7 +114,7 @@ def _merge(subject: str, reasons: list[Finding], item: WorkItem | None, team: st
         dedupe_key=f"{ITEM_DETECTOR}:{team}:{subject}",
         evidence={
             **chosen.evidence,
-            "reasons": len(ordered),
+            "reason_count": len(ordered),
             "detectors": ", ".join(dict.fromkeys(r.detector for r in ordered)),
         },
         item_keys=tuple(keys),

@@ -124,7 +124,7 @@ def write_old_rows(engine: Engine) -> None:
 def test_the_upgrade_keeps_every_row_with_its_team(old_engine: Engine) -> None:
     write_old_rows(old_engine)
 
-    upgrade(old_engine)
+    upgrade(old_engine, "0008")
 
     assert current_revision(old_engine) == "0008"
     snapshot = load_snapshot(old_engine, "alpha")

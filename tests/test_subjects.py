@@ -52,7 +52,7 @@ def test_every_subject_gets_one_finding_carrying_every_reason() -> None:
     assert {r.detector for r in old.reasons} == {"aging_item", "stale_item"}
     assert sorted(old.reasons, key=repr) == sorted((f for f in raw if f.subject == "OLD"), key=repr)
     assert old.detector == ITEM_DETECTOR
-    assert old.evidence["reasons"] == 2
+    assert old.evidence["reason_count"] == 2
 
 
 def test_the_most_specific_action_wins_and_the_worst_severity_is_kept() -> None:
