@@ -10,8 +10,9 @@ digest line shows.
 :class:`EmailLookup` is that lookup: Slack's ``users.lookupByEmail`` (scope ``users:read.email``,
 rate tier 3) behind the database cache of :mod:`storage.people`. An answer is fresh for
 :data:`FOUND_FRESH`, a "no such user" (``users_not_found``) for :data:`NOT_FOUND_FRESH`; a Slack
-error never fails the card that asked: it keeps the last answer, or none (not mapped), and is
-logged by its error code only. :func:`names_in` lists the names a team's data uses for people.
+error never fails the card that asked: it keeps the last answer, or none (not mapped), is
+logged by its error code only, and pauses that address's lookups for :data:`RETRY_AFTER_ERROR`.
+:func:`names_in` lists the names a team's data uses for people.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ FOUND_FRESH = timedelta(days=7)
 """How long a user id found by e-mail is trusted before Slack is asked again."""
 NOT_FOUND_FRESH = timedelta(days=1)
 """How long "Slack has no user with this e-mail" is trusted (people join, e-mails change)."""
+RETRY_AFTER_ERROR = timedelta(minutes=15)
+"""How long an address whose lookup failed (a missing scope, Slack down) is not asked again."""
 NOT_FOUND = "users_not_found"
 
 
@@ -102,7 +105,9 @@ class EmailLookup:
 
     ``client`` builds the Web API client when Slack must be asked; without one, the cached
     answers are all there is (whatever their age). Each address is asked at most once per
-    instance, so one card or digest that names a person twice costs one call.
+    instance, so one card or digest that names a person twice costs one call. ``failed`` (shared
+    by the lookups of one process) notes when an address's lookup failed: it is not asked again
+    for :data:`RETRY_AFTER_ERROR`, so a missing scope costs one call a while, not one per card.
     """
 
     def __init__(
@@ -110,10 +115,12 @@ class EmailLookup:
         engine: Engine,
         clock: Callable[[], datetime],
         client: Callable[[], WebClient] | None = None,
+        failed: dict[str, datetime] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.client = client
+        self.failed = {} if failed is None else failed
         self._answers: dict[str, str | None] = {}
 
     def __call__(self, email: str) -> str | None:
@@ -124,11 +131,10 @@ class EmailLookup:
 
     def _answer(self, email: str) -> str | None:
         cached = cached_lookup(self.engine, email)
-        if self.client is None:
-            return cached[0] if cached is not None else None
+        known = cached[0] if cached is not None else None
         now = self.clock()
-        if cached is not None and now - cached[1] < (FOUND_FRESH if cached[0] else NOT_FOUND_FRESH):
-            return cached[0]
+        if self.client is None or not self._due(email, cached, now):
+            return known
         try:
             user = _ask_slack(self.client, email)
         except (SlackClientError, NoTokenError, OSError) as exc:
@@ -136,12 +142,21 @@ class EmailLookup:
                 exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
             )
             log.warning("users.lookupByEmail failed (%s): the person stays as last known", error)
-            return cached[0] if cached is not None else None
+            self.failed[email] = now
+            return known
+        self.failed.pop(email, None)
         try:
             save_lookup(self.engine, email, user, now)
         except SQLAlchemyError as exc:
             log.warning("could not cache an e-mail lookup: %s", type(exc).__name__)
         return user
+
+    def _due(self, email: str, cached: tuple[str | None, datetime] | None, now: datetime) -> bool:
+        """Whether Slack is to be asked: no fresh answer, and no failure a moment ago."""
+        if cached is not None and now - cached[1] < (FOUND_FRESH if cached[0] else NOT_FOUND_FRESH):
+            return False
+        failed_at = self.failed.get(email)
+        return failed_at is None or now - failed_at >= RETRY_AFTER_ERROR
 
 
 def _ask_slack(client: Callable[[], WebClient], email: str) -> str | None:

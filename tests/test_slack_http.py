@@ -52,6 +52,10 @@ def test_health_route_answers_without_signature(harness: BotHarness) -> None:
 
 
 def test_opening_the_home_tab_publishes_the_overview(harness: BotHarness) -> None:
+    def users_conversations(params: dict) -> dict:  # the viewer is in the team's channel
+        return {"ok": True, "channels": [{"id": TEAM_CHANNEL}], "response_metadata": {}}
+
+    harness.fake._users_conversations = users_conversations  # type: ignore[attr-defined]
     response = harness.event(
         {"type": ids.APP_HOME_OPENED, "user": "U0VIEWER", "tab": "home", "channel": "D0VIEWER"}
     )
@@ -135,6 +139,11 @@ def test_manifest_modes() -> None:
     assert set(ids.OAUTH_EVENTS) <= set(http["settings"]["event_subscriptions"]["bot_events"])
     with pytest.raises(ValueError, match="public URL"):
         build_manifest(socket_mode=False)
+
+
+def test_the_manifest_asks_for_the_scopes_to_match_people_by_email() -> None:
+    scopes = build_manifest(socket_mode=True)["oauth_config"]["scopes"]["bot"]
+    assert {"users:read", "users:read.email"} <= set(scopes)  # Slack grants them together
 
 
 def test_vsm_manifest_prints_yaml() -> None:

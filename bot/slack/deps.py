@@ -42,6 +42,8 @@ class SlackDeps:
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     viewers: ViewerChannels = field(default_factory=ViewerChannels)
+    failed_lookups: dict[str, datetime] = field(default_factory=dict)
+    """E-mail lookups that failed, and when (see :class:`~bot.people.EmailLookup`)."""
 
     def now(self) -> datetime:
         """The runtime's clock."""
@@ -54,7 +56,10 @@ class SlackDeps:
         ``workspace_id``; a workspace without one leaves those people not mapped.
         """
         lookup = EmailLookup(
-            self.runtime.engine, self.runtime.clock, lambda: self.clients.client(workspace_id)
+            self.runtime.engine,
+            self.runtime.clock,
+            lambda: self.clients.client(workspace_id),
+            self.failed_lookups,
         )
         return People(self.runtime.config.people, lookup)
 

@@ -26,10 +26,14 @@ BOT_SCOPES = (
     "channels:history",
     "groups:history",
     "im:history",
+    "users:read",
+    "users:read.email",
 )
-"""What the bot calls: chat.*, files upload v2, conversations.list/join/open, and
+"""What the bot calls: chat.*, files upload v2, conversations.list/join/open,
 conversations.history/replies (public, private and DM channels) to look for a post whose answer
-was lost before posting it again."""
+was lost before posting it again, users.conversations (a viewer's channels, for their App Home)
+and users.lookupByEmail (people matched by e-mail), whose ``users:read.email`` Slack grants only
+together with ``users:read``."""
 
 
 def build_manifest(

@@ -1,7 +1,8 @@
 """What each ``/vsm`` command does once it has been acknowledged (runs in the worker pool).
 
 Every handler gets the parsed :class:`~bot.slack.receiving.parser.Command`, the team, who asked
-and where, and returns the reply (ephemeral unless the user said ``share``). Changing digests,
+and where, and returns the reply (ephemeral unless the user said ``share``). ``/vsm me`` is the
+caller's own and needs no channel's team: it answers anywhere, always privately. Changing digests,
 alerts and mutes is for admins only. Nothing here raises at the user: failures become a polite
 reply and a logged traceback.
 """
@@ -37,11 +38,13 @@ from bot.slack.answering.render import (
     render_usage,
 )
 from bot.slack.answering.render_digest import finding_entry
+from bot.slack.answering.render_me import my_work, render_dms_switched, render_me
 from bot.slack.delivering.problems import database_busy
 from bot.slack.deps import SlackDeps
 from bot.slack.receiving.parser import USAGES, Command, echo
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
 from insights.detectors import detector_names
+from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
     AlertChannel,
     Mute,
@@ -95,6 +98,9 @@ def run_command(
     config = deps.runtime.config
     try:
         deps.channels.remember(who.channel_id, who.channel_name)
+        if command.name == "me":
+            reply(respond, _me(deps, command, who, deps.now()))
+            return
         followed = teams_followed_in(deps.runtime.engine, who.channel_id)
         mapped = channel_teams(config, who.channel_id, who.channel_name, followed)
         team = choose_team(config, command.team, mapped, who.user_id)
@@ -133,6 +139,19 @@ class Request:
 
 
 Handler = Callable[[Request], Message | None]
+
+
+def _me(deps: SlackDeps, command: Command, who: Invocation, now: datetime) -> Message:
+    """``/vsm me``: the caller's own work, in any channel, only to them; or switch their DMs."""
+    engine = deps.runtime.engine
+    if command.enabled is not None:
+        set_personal_dms(engine, who.user_id, command.enabled, now)
+        return render_dms_switched(command.enabled)
+    config = deps.runtime.config
+    teams = [config.team(command.team)] if command.team else list(config.teams)
+    work = my_work(deps.answers, deps.people(who.workspace_id), teams, who.user_id, now)
+    dms_on = personal_dms_on(engine, who.user_id)
+    return render_me(work, now, dms_on, show_team=len(config.teams) > 1)
 
 
 def _help(r: Request) -> Message:
@@ -319,8 +338,8 @@ def _full_list(
         prs = answers.open_pull_requests(team, now)
         return f"Open pull requests · {team.name}", [pr_line(p) for p in prs]
     if list_name == "findings":
-        findings = answers.findings(team, now)
-        return f"Findings · {team.name}", [finding_entry(f) for f in findings]
+        subjects = answers.subjects(team, now)
+        return f"Findings · {team.name}", [finding_entry(f) for f in subjects]
     digest, ages = answers.digest(team, now), answers.item_ages(team, now)
     if list_name == "blocked":
         return f"Blocked items · {team.name}", [item_line(i, ages) for i in digest.blocked]

@@ -55,6 +55,11 @@ USAGES: dict[str, Usage] = {
     "status": Usage(
         "status [team]", "Sync health per source: last success, last error, staleness."
     ),
+    "me": Usage(
+        "me [team]  |  me on|off",
+        "Your items and pull requests that need you, oldest first (only you see them); "
+        "`on` or `off` switches personal direct messages about them (off until you say `on`).",
+    ),
     "subscribe": Usage(
         "subscribe digest daily HH:MM [team]  |  subscribe digest weekly DAY HH:MM [team]",
         "Post the team's digest in this channel (times in the team's time zone).",
@@ -254,6 +259,16 @@ def _alerts(args: list[str]) -> dict[str, object]:
     return {"enabled": state == "on"}
 
 
+def _me(args: list[str]) -> dict[str, object]:
+    state = args.pop(0).lower() if args and args[0].lower() in ("on", "off") else None
+    if args:
+        raise _Bad(
+            f"I did not understand `{echo(' '.join(args))}`. Say `me` (a team may follow), "
+            "`me on` or `me off`."
+        )
+    return {"enabled": None if state is None else state == "on"}
+
+
 def _mute(args: list[str]) -> dict[str, object]:
     detector = args.pop(0).lower() if args else ""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", detector):
@@ -277,6 +292,7 @@ _PARSERS = {
     "forecast": _forecast,
     "chart": _chart,
     "status": _nothing,
+    "me": _me,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
     "alerts": _alerts,
