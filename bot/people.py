@@ -86,7 +86,9 @@ class People:
         return list(dict.fromkeys(u for u in users if u))
 
     def who(self, finding: Finding) -> str:
-        """Mrkdwn naming who can act: mentions, or the names with "not in Slack", or no one."""
+        """Mrkdwn naming who can act: mentions, the names "not mapped", the team, or no one."""
+        if not finding.people and finding.subject == "team":
+            return "the team"
         if not finding.people:
             return "_no one is mapped: set `people:` in app.yaml_"
         parts = []

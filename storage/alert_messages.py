@@ -79,10 +79,9 @@ def save_alert(engine: Engine, record: AlertRecord) -> AlertRecord:
     return dataclasses.replace(record, id=alert_id)
 
 
-def count_channel_posts_since(engine: Engine, channel_id: str, since: datetime) -> int:
-    """Top-level alert messages posted in the channel since ``since`` (a group counts once)."""
-    parent = func.coalesce(ALERTS.c.thread_ts, ALERTS.c.ts)
-    query = select(func.count(func.distinct(parent))).where(
+def count_channel_cards_since(engine: Engine, channel_id: str, since: datetime) -> int:
+    """Alert cards posted in the channel since ``since`` (each card in a group's thread counts)."""
+    query = select(func.count()).where(
         ALERTS.c.channel_id == channel_id, ALERTS.c.posted_at >= since, ALERTS.c.ts.is_not(None)
     )
     with engine.connect() as conn:

@@ -8,6 +8,7 @@ the people it names who opted in get one DM.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -43,7 +44,7 @@ PEOPLE = People(
         PersonConfig(name="Farah Haddad", jira=("Farah Haddad",)),
     ]
 )
-WHO = re.compile(r"\*Who( \(\w+\))?:\* (<@U|.+not mapped to Slack|_no one is mapped)")
+WHO = re.compile(r"\*Who( \(\w+\))?:\* (<@U|.+not mapped to Slack|_no one is mapped|the team)")
 EMPTY = Snapshot(team="payments", items=(), transitions={}, flags={}, reviews={})
 REASONS = {
     "aging_item": (
@@ -327,6 +328,7 @@ def test_the_alert_job_posts_one_card_per_subject_naming_who_can_act(
     mapped: BotHarness, fake
 ) -> None:
     deps = mapped.bot.deps
+    deps.policy = dataclasses.replace(deps.policy, daily_cap=100)  # every subject gets its card
     set_personal_dms(deps.runtime.engine, AMARA, True, NOW)
     set_personal_dms(deps.runtime.engine, MEMBER, True, NOW)  # named on no card
 

@@ -20,7 +20,9 @@ def test_a_flag_older_than_the_agreement_warns_and_much_older_is_critical() -> N
         "ANCIENT": Severity.CRITICAL,
     }
     old = findings["OLD"]
-    assert old.title == "OLD has been blocked for 2.1 days (flagged as an impediment) since Mon 23 Nov"
+    assert (
+        old.title == "OLD has been blocked for 2.1 days (flagged as an impediment) since Mon 23 Nov"
+    )
     assert old.evidence["blocked_hours"] == 50.0
     assert old.evidence["blocked_alert_after_hours"] == 48
     assert old.dedupe_key == "blocked_item:payments:OLD"

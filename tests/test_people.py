@@ -7,6 +7,7 @@ leaves the person not mapped without failing anything or logging the token.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from collections.abc import Iterator
@@ -82,6 +83,8 @@ def test_who_mentions_the_mapped_and_names_the_others() -> None:
     assert "&lt;!channel&gt; fhaddad _(not mapped to Slack)_" in who
     assert "<!channel>" not in who
     assert "no one is mapped" in people.who(finding())
+    team_finding = dataclasses.replace(finding(), subject="team")
+    assert people.who(team_finding) == "the team"
 
 
 def test_a_person_with_an_email_and_no_slack_id_is_found_by_email(sqlite_engine, fake) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -343,9 +344,14 @@ def test_after_each_sync_the_demo_findings_are_alerted_once(harness: BotHarness,
     sync_and_alert(deps)
 
     posts = fake.calls_to("chat.postMessage")
-    assert posts_after_first == len(posts) == len(alertable) + 1  # the group and its cards
+    cap = deps.policy.daily_cap
+    assert len(alertable) > cap
+    # the group, the cards within the day's cap, and one note on the ones held back
+    assert posts_after_first == len(posts) == 1 + cap + 1
     assert {p.params["channel"] for p in posts} == {CHANNEL}
-    assert posts[0].params["text"] == f"{len(alertable)} new findings for payments"
+    assert posts[0].params["text"] == f"{cap} new findings for payments"
+    held_back = len(alertable) - cap
+    assert f"{held_back} more finding(s)" in posts[-1].block_text
 
 
 def test_alerts_off_in_the_team_channel_silences_it(harness: BotHarness, fake) -> None:
@@ -354,3 +360,16 @@ def test_alerts_off_in_the_team_channel_silences_it(harness: BotHarness, fake) -
     sync_and_alert(harness.bot.deps)
 
     assert fake.calls_to("chat.postMessage") == []
+
+
+def test_bare_alerts_shows_what_the_current_settings_would_have_sent(
+    harness: BotHarness, fake
+) -> None:
+    sync_and_alert(harness.bot.deps)
+
+    reply = harness.reply("alerts", user=ADMIN)
+
+    text = json.dumps(reply["blocks"])
+    assert reply["response_type"] == "ephemeral"
+    assert "would have sent on average" in text
+    assert f"daily cap {harness.bot.deps.policy.daily_cap}" in text

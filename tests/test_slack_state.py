@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from storage.alert_messages import (
     AlertRecord,
-    count_channel_posts_since,
+    count_channel_cards_since,
     load_alert,
     load_alerts,
     save_alert,
@@ -189,7 +189,7 @@ def test_alert_records_round_trip_and_count_top_level_posts(engine) -> None:
     assert first.id is not None
     assert load_alert(engine, first.id) == first
     assert [r.dedupe_key for r in load_alerts(engine, "payments", "C1")] == ["k1", "k2", "k3", "k4"]
-    assert count_channel_posts_since(engine, "C1", NOW - timedelta(hours=1)) == 2
-    assert count_channel_posts_since(engine, "C1", NOW + timedelta(hours=1)) == 0
+    assert count_channel_cards_since(engine, "C1", NOW - timedelta(hours=1)) == 3
+    assert count_channel_cards_since(engine, "C1", NOW + timedelta(hours=1)) == 0
     updated = save_alert(engine, dataclasses.replace(first, state="snoozed", snoozed_until=NOW))
     assert load_alert(engine, first.id) == updated

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 COMMAND = "/vsm"
 COMMAND_DESCRIPTION = "Flow metrics, aging and blocked work, digests and alerts"
-COMMAND_USAGE_HINT = "help | flow | aging | blocked | prs | dora | forecast | chart | status"
+COMMAND_USAGE_HINT = "help | me | flow | aging | blocked | prs | dora | forecast | chart | status"
 
 ACKNOWLEDGE = "alert_acknowledge"
 SNOOZE_DAY = "alert_snooze_day"
@@ -23,6 +23,7 @@ ACTIONS = (ACKNOWLEDGE, SNOOZE_DAY, SNOOZE_WEEK, OPEN_ITEM, SHOW_ALL, EXPLAIN)
 def explain_value(metric: str, team: str, window_days: int | None = None) -> str:
     """The value of an :data:`EXPLAIN` button: which figure of which team over which window."""
     return f"{metric}|{team}|{window_days or ''}"
+
 
 APP_HOME_OPENED = "app_home_opened"
 EVENTS = (APP_HOME_OPENED,)

@@ -8,7 +8,7 @@ read differently is updated in place, with a thread note when it escalates or a 
 appears; one that cleared (no reason remains) is marked resolved. A finding that returns within
 the cooldown reopens its old message instead of posting a new one. New posts, thread notes and
 personal DMs wait for the team's working hours outside its quiet hours; a channel gets at most
-``daily_cap`` alert messages a day, the rest are summarised in one overflow message. Snoozed and
+``daily_cap`` new alert cards a day, the rest are summarised in one overflow message. Snoozed and
 acknowledged alerts stay silent: acknowledging a card acknowledges its subject, whatever reasons
 it gains later. The people a card names who turned personal DMs on hear of it when it is posted,
 reopened or escalated to critical (:mod:`bot.slack.delivering.personal`). Cards, groups and the
@@ -50,7 +50,7 @@ from insights.findings import Finding, Severity
 from insights.report_json import finding_from_json, finding_to_json
 from storage.alert_messages import (
     AlertRecord,
-    count_channel_posts_since,
+    count_channel_cards_since,
     load_alert,
     load_alerts,
     save_alert,
@@ -69,8 +69,9 @@ class AlertPolicy:
 
     cooldown: timedelta = timedelta(hours=24)
     """A finding that clears and returns within this span reopens its old message."""
-    daily_cap: int = 10
-    """Alert messages a channel gets per day at most (a group counts once)."""
+    daily_cap: int = 5
+    """New alert cards a channel gets per day at most (each card in a group's thread counts);
+    ``vsm alerts backtest`` measured this default on the demo team (README)."""
     group_above: int = 3
     """More new findings than this in one run are grouped in one message."""
     stale_after: timedelta = timedelta(hours=6)
@@ -116,10 +117,10 @@ def _within(moment: time, start: time, end: time) -> bool:
 
 
 def may_notify(team: TeamConfig, now: datetime) -> bool:
-    """True inside the team's working hours and outside its quiet hours (team time zone)."""
+    """True inside the team's working hours, on no holiday, outside its quiet hours (team zone)."""
     local = now.astimezone(team.zone)
     hours = team.working_hours
-    if WEEKDAY_NAMES[local.weekday()] not in hours.days:
+    if WEEKDAY_NAMES[local.weekday()] not in hours.days or local.date() in team.holidays:
         return False
     if not _within(local.time(), hours.start, hours.end):
         return False
@@ -250,18 +251,17 @@ class _Delivery:
         ordered = sorted(new, key=lambda pair: (-pair[0].severity.rank, pair[0].dedupe_key))
         since = local_midnight(self.now, self.team.zone)
         room = max(
-            0, self.policy.daily_cap - count_channel_posts_since(self.engine, self.channel, since)
+            0, self.policy.daily_cap - count_channel_cards_since(self.engine, self.channel, since)
         )
-        if len(ordered) > self.policy.group_above and room > 0:
-            group = render_group(self.team.name, [f for f, _ in ordered])
+        now_posted, held_back = ordered[:room], ordered[room:]
+        parent = None
+        if len(now_posted) > self.policy.group_above:
+            group = render_group(self.team.name, [f for f, _ in now_posted])
             key = SendKey(self.team.name, self.channel, "alert_group", self.now.isoformat())
             parent = self.poster.post_once(self.channel, group, dataclasses.asdict(key), self.now)
-            for finding, old in ordered:
-                self.post_card(finding, old, thread_ts=parent)
-            return
-        for finding, old in ordered[:room]:
-            self.post_card(finding, old, thread_ts=None)
-        self.summarise_overflow([f for f, _ in ordered[room:]])
+        for finding, old in now_posted:
+            self.post_card(finding, old, thread_ts=parent)
+        self.summarise_overflow([f for f, _ in held_back])
 
     def post_card(self, finding: Finding, old: AlertRecord | None, thread_ts: str | None) -> None:
         base = AlertRecord(

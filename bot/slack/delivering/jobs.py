@@ -158,6 +158,7 @@ def post_digest(
             retry_after=retry_after,
             stale_after=stale_after,
             later=later,
+            people=deps.people(workspace),
         )
     except Exception as exc:
         report_failure(deps, team, channel, workspace, f"{kind} digest", exc)

@@ -37,6 +37,7 @@ from bot.slack.answering.render import (
     render_status,
     render_usage,
 )
+from bot.slack.answering.render_backtest import alert_estimate
 from bot.slack.answering.render_digest import finding_entry
 from bot.slack.answering.render_me import my_work, render_dms_switched, render_me
 from bot.slack.delivering.problems import database_busy
@@ -268,7 +269,8 @@ def _unsubscribe(r: Request) -> Message:
 
 def _alerts(r: Request) -> Message:
     enabled = r.command.enabled
-    assert enabled is not None
+    if enabled is None:
+        return alert_estimate(r.deps.answers, r.team, r.now, r.deps.policy)
     channel = AlertChannel(
         r.team.name, r.who.channel_id, enabled, r.who.user_id, r.now, r.who.workspace_id
     )

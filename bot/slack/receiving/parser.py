@@ -69,7 +69,10 @@ USAGES: dict[str, Usage] = {
         "unsubscribe [daily|weekly] [team]", "Stop this channel's digests.", admin=True
     ),
     "alerts": Usage(
-        "alerts on|off [team]", "Switch the team's alerts in this channel.", admin=True
+        "alerts [on|off] [team]",
+        "How many alert cards the last 30 days would have sent with the current settings; "
+        "`on` or `off` switches the team's alerts in this channel.",
+        admin=True,
     ),
     "mute": Usage(
         "mute DETECTOR [DAYS] [team]",
@@ -252,11 +255,11 @@ def _unsubscribe(args: list[str]) -> dict[str, object]:
 
 
 def _alerts(args: list[str]) -> dict[str, object]:
-    state = args.pop(0).lower() if args else ""
-    if state not in ("on", "off"):
-        raise _Bad("Say `alerts on` or `alerts off`.")
+    state = args.pop(0).lower() if args else None
+    if state is not None and state not in ("on", "off"):
+        raise _Bad("Say `alerts` (what the alerts would send), `alerts on` or `alerts off`.")
     _no_more(args)
-    return {"enabled": state == "on"}
+    return {"enabled": None if state is None else state == "on"}
 
 
 def _me(args: list[str]) -> dict[str, object]:
