@@ -203,7 +203,8 @@ def test_cli_prints_per_detector_rows_and_the_budget_verdict(demo_runtime) -> No
 
     assert text.exit_code == 0, text.output
     assert data["team"] == "payments" and data["channel"] == "#payments-flow"
-    assert data["last_day"] == "2026-11-25" and data["policy"]["daily_cap"] == 10
+    assert data["last_day"] == "2026-11-25"
+    assert data["policy"]["daily_cap"] == AlertPolicy().daily_cap
     assert data["detectors"], "the demo team has findings to replay"
     for detector in data["detectors"]:
         assert detector["detector"] in text.output
@@ -217,7 +218,7 @@ def test_cli_prints_per_detector_rows_and_the_budget_verdict(demo_runtime) -> No
 def test_cli_options_try_other_values(demo_runtime) -> None:
     sync_teams(demo_runtime)
 
-    capped = run(demo_runtime, "alerts", "backtest", "--days", "7", "--daily-cap", "5", "--json")
+    capped = run(demo_runtime, "alerts", "backtest", "--days", "7", "--daily-cap", "3", "--json")
     critical = run(
         demo_runtime, "alerts", "backtest", "--days", "7", "--min-severity", "critical", "--json"
     )
@@ -225,7 +226,8 @@ def test_cli_options_try_other_values(demo_runtime) -> None:
 
     assert capped.exit_code == 0, capped.output
     data = json.loads(capped.output)
-    assert data["policy"]["daily_cap"] == 5 and data["within_budget"] is True
+    assert data["policy"]["daily_cap"] == 3 and data["within_budget"] is True
+    assert data["new_cards_per_day_max"] <= 3
     assert json.loads(critical.output)["policy"]["min_severity"] == "critical"
     assert bad.exit_code == 2
 
@@ -271,3 +273,16 @@ def test_the_slack_estimate_without_working_days_says_so(demo_runtime) -> None:
     message = alert_estimate(Answers(demo_runtime.engine), team, NOW, AlertPolicy(), days=3)
 
     assert "No working day in the last 3 days" in message.text
+
+
+def test_the_default_configuration_sends_at_most_five_new_cards_per_channel_per_day(
+    demo_runtime,
+) -> None:
+    """The noise budget the README promises, measured on the demo team over 30 days."""
+    sync_teams(demo_runtime)
+
+    data = json.loads(run(demo_runtime, "alerts", "backtest", "--days", "30", "--json").output)
+
+    assert data["days"], "the demo team has working days to replay"
+    assert max(d["new_cards"] for d in data["days"]) <= BUDGET == 5
+    assert data["within_budget"] is True

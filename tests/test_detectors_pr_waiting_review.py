@@ -24,7 +24,8 @@ def test_waiting_past_the_agreement_warns_and_three_times_it_is_critical() -> No
     }
     waiting = findings["acme/api#2"]
     assert waiting.title == "acme/api#2 has waited 30 hours for a first review"
-    assert waiting.action == "Ask ben to review it today, or pick it up yourself."
+    assert waiting.action == "Review it today, or say in the pull request who should instead."
+    assert waiting.people == ("ben",) and waiting.role == "reviewer"
     assert waiting.evidence["waiting_hours"] == 30.0
     assert waiting.url == "https://git.invalid/acme/api/pull/2"
     assert waiting.dedupe_key == "pr_waiting_review:payments:acme/api#2"

@@ -53,9 +53,9 @@ def _finding(
         subject=pr.key,
         title=f"{pr.key} has waited {duration(waited)} for {first}",
         action=(
-            f"Ask {asked} to review it today, or pick it up yourself."
+            "Review it today, or say in the pull request who should instead."
             if asked
-            else "Pick it up now, or ask a teammate by name to review it."
+            else "Ask a teammate by name to review it today (no one has been asked yet)."
         ),
         dedupe_key=dedupe_key(NAME, ctx.team, pr.key),
         evidence={

@@ -63,15 +63,14 @@ def _finding(
     severity: Severity,
 ) -> Finding:
     item = timeline.item
-    who = f" ({item.assignee})" if item.assignee else ""
     return Finding(
         detector=NAME,
         severity=severity,
         subject=item.key,
         title=f"{item.key} has not changed for {days(quiet_days)} (still {item.status})",
         action=(
-            f"Ask the assignee{who} whether {item.key} is still being worked on: update it, "
-            "ask for help, or move it back to the backlog."
+            f"Say whether {item.key} is still being worked on: update it, ask for help, or move "
+            "it back to the backlog."
         ),
         dedupe_key=dedupe_key(NAME, ctx.team, item.key),
         evidence={

@@ -51,13 +51,33 @@ LIST_LIMIT = 10
 CARD_EVIDENCE = 3
 """Numbers of the chosen reason a card shows at most."""
 WORKING_AGES = {
-    "blocked_since": ("blocked_hours", "blocked for {}"),
-    "waiting_since": ("waiting_hours", "waiting for review for {}"),
-    "last_change_at": ("days_without_change", "no change for {}"),
+    "blocked_since": ("blocked_hours", "blocked {} of it"),
+    "waiting_since": ("waiting_hours", "waited {} of it"),
+    "last_change_at": ("days_without_change", "unchanged {} of it"),
     "approved_at": ("approved_hours_ago", "approved {} ago"),
-    "first_review_at": ("review_running_hours", "in review for {}"),
+    "first_review_at": ("review_running_hours", "in review {} of it"),
 }
-"""Evidence instants a card words as a working-time age, and the calendar figure each replaces."""
+"""Evidence instants a card words as a working-time age, and the calendar figure each replaces.
+
+The title keeps the detector's calendar time ("blocked for 3.9 days"); the card adds how much of
+it fell in the team's working hours, labelled as such ("in working time: blocked 1.6 working
+days of it")."""
+EVIDENCE_WORDS = {
+    "blocked_alert_after_hours": "agreed: alert after {} h",
+    "review_within_hours": "agreed: review within {} h",
+    "review_running_limit_hours": "agreed: review done within {} h",
+    "approved_unmerged_hours": "agreed: merge within {} h of approval",
+    "stale_after_days": "agreed: a change every {} d",
+    "cycle_time_p85_days": "team p85 cycle time {} d",
+    "age_days": "age {} d",
+    "reviewers": "reviewers: {}",
+    "requested_reviewers": "asked: {}",
+    "author": "author: {}",
+    "changed_lines": "{} lines changed",
+}
+"""How a card words the evidence numbers it knows; others show as ``name value``."""
+UNSHOWN_EVIDENCE = frozenset({"reasons", "status", "assignee", "reason_count", "detectors"})
+"""Evidence a card leaves out: the title or the Who line already says it."""
 ROLES = {"assignee": "assignee", "reviewer": "reviewers", "author": "author"}
 """How a card words the role of the people it names."""
 DM_ROLES = {
@@ -75,6 +95,9 @@ def evidence_text(evidence: Mapping[str, float | int | str], limit: int = 6) -> 
 
 def _number(name: str, value: float | int | str) -> str:
     shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+    words = EVIDENCE_WORDS.get(name)
+    if words is not None:
+        return escape(words.format(shown))
     return f"{escape(name.replace('_', ' '))} {escape(shown)}"
 
 
@@ -103,10 +126,16 @@ def card_evidence(
         for name, (calendar_figure, wording) in WORKING_AGES.items():
             since = _instant(evidence.get(name, ""))
             if since is not None:
-                parts.append(escape(wording.format(working_age(since, now, team))))
+                age = working_age(since, now, team)
+                parts.append("in working time: " + escape(wording.format(age)))
                 replaced.add(calendar_figure)
     for name, value in evidence.items():
-        hidden = name in replaced or name.endswith(("_at", "_since")) or value == ""
+        hidden = (
+            name in replaced
+            or name in UNSHOWN_EVIDENCE
+            or name.endswith(("_at", "_since"))
+            or value == ""
+        )
         if not hidden:
             whole = isinstance(value, float) and value.is_integer()
             parts.append(_number(name, int(value) if whole else value))

@@ -96,6 +96,12 @@ def focus_reason(finding: Finding, team: TeamConfig, now: datetime) -> str:
         since := _instant(evidence.get("waiting_since"))
     ):
         return f"{escape(chosen.subject)} has waited {working_age(since, now, team)} for review"
+    if chosen.detector == "pr_review_long" and (since := _instant(evidence.get("first_review_at"))):
+        return f"{escape(chosen.subject)} in review for {working_age(since, now, team)}, not merged"
+    if chosen.detector == "pr_approved_unmerged" and (
+        since := _instant(evidence.get("approved_at"))
+    ):
+        return f"{escape(chosen.subject)} approved {working_age(since, now, team)} ago, not merged"
     title = chosen.title.removeprefix(f"{finding.subject} ").split(";")[0]
     return escape(title)
 
@@ -105,8 +111,15 @@ def focus_line(item: FocusItem, team: TeamConfig, now: datetime, people: People)
     finding = item.finding
     return (
         f"{ICONS[finding.severity]} *{link(finding.url, finding.subject)}* "
-        f"{focus_reason(finding, team, now)} · {people.who(finding)} → {escape(finding.action)}"
+        f"{focus_reason(finding, team, now)} · {people.who(finding)} → "
+        f"{escape(short_action(finding.action))}"
     )
+
+
+def short_action(action: str) -> str:
+    """An action's first clause ("Say whether PAY-1 is still being worked on"): the card has all."""
+    head, colon, _ = action.partition(": ")
+    return f"{head}." if colon else action
 
 
 def subject_label(finding: Finding) -> str:
