@@ -160,7 +160,7 @@ def test_the_card_shows_few_numbers_and_ages_in_working_time(sqlite_engine, post
     (card,) = cards(fake)
     evidence = card.blocks[0]["text"]["text"].splitlines()[1]
     # Monday 09:00 to Wednesday 16:00 in London: 9 + 9 + 7 working hours of 9-hour days
-    assert evidence == "_blocked for 2.8 working days · status Blocked_"
+    assert evidence == "_in working time: blocked 2.8 working days of it_"
     assert "blocked hours" not in card.block_text, "the calendar figure gives way"
 
 

@@ -173,7 +173,7 @@ def test_an_alert_card_escapes_the_finding(fake: FakeSlack) -> None:
     assert "<!channel>" not in text and "Act &lt;now&gt;" in text
     assert "<!channel>" not in message.text, "the notification text is mrkdwn too"
     assert "&lt;!channel&gt;" in message.text
-    assert "age days 3.2" in text
+    assert "age 3.2 d" in text
     assert post(fake, message)["ok"] is True
 
 

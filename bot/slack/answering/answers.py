@@ -23,14 +23,9 @@ from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
 from insights.findings import Finding
 from insights.forecast import ForecastBasis, forecast_basis
-from insights.item_timeline import day_start
 from insights.metrics.aging import aging_wip
-from insights.metrics.cycle_time import ScatterPoint, cycle_time_points
 from insights.metrics.flow_items import item_timelines
-from insights.metrics.throughput import throughput
-from insights.metrics.wip import wip_per_day
 from insights.model import ReviewState, Snapshot, Stage
-from insights.percentiles import percentile
 from insights.report import Digest, TeamReport, build_digest, build_report
 from insights.subjects import merge_by_subject
 from insights.weekly_trends import WEEKS, Queue, WeeklyTrend, longest_queue
@@ -40,7 +35,6 @@ from storage.slack_settings import active_mutes
 
 T = TypeVar("T")
 CHART_CACHE_SIZE = 64
-BASELINE_WEEKS = 8
 BOTTLENECK_DETECTOR = "bottleneck"
 
 
@@ -55,17 +49,6 @@ class PullRequestLine:
     age_seconds: float
     review: str
     draft: bool
-
-
-@dataclass(frozen=True)
-class Trend:
-    """A number this period against the team's own baseline (None when unknown)."""
-
-    label: str
-    current: float | None
-    baseline: float | None
-    unit: str
-    higher_is_better: bool
 
 
 @dataclass(frozen=True)
@@ -238,23 +221,6 @@ class Answers:
             )
         return sorted(lines, key=lambda line: -line.age_seconds)
 
-    def weekly_trends(self, team: TeamConfig, now: datetime) -> list[Trend]:
-        """The last 7 days' throughput, WIP and cycle time p85 against the weeks before."""
-        tz = team.zone
-        end = today(team, now)
-        start = end - timedelta(weeks=BASELINE_WEEKS + 1)
-        timelines = item_timelines(self.snapshot(team))
-        finished = _weekly([p.count for p in throughput(timelines, start, end, tz)], sum)
-        wip = _weekly([d.wip for d in wip_per_day(timelines, start, end, tz)], _mean)
-        week_start = day_start(end - timedelta(weeks=1), tz)
-        recent = cycle_time_points(timelines, week_start, day_start(end, tz), tz)
-        earlier = cycle_time_points(timelines, day_start(start, tz), week_start, tz)
-        return [
-            Trend("Finished this week", finished[-1], _mean(finished[:-1]), "items", True),
-            Trend("Average WIP", wip[-1], _mean(wip[:-1]), "items", False),
-            Trend("Cycle time p85", _p85_days(recent), _p85_days(earlier), "days", False),
-        ]
-
     def weekly_series(
         self, team: TeamConfig, now: datetime, weeks: int = WEEKS
     ) -> list[WeeklyTrend]:
@@ -325,20 +291,3 @@ def _review_state(state: ReviewState | None) -> str:
         ReviewState.CHANGES_REQUESTED: "changes requested",
         ReviewState.APPROVED: "approved",
     }[state]
-
-
-def _weekly(
-    daily: Sequence[float], combine: Callable[[Sequence[float]], float | None]
-) -> list[float | None]:
-    """Seven-day blocks of daily values, oldest first."""
-    return [combine(daily[i : i + 7]) for i in range(0, len(daily), 7)]
-
-
-def _p85_days(points: Sequence[ScatterPoint]) -> float | None:
-    p85 = percentile([p.cycle_time_seconds for p in points], 0.85)
-    return None if p85 is None else p85 / 86400
-
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return sum(known) / len(known) if known else None
