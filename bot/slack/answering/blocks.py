@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    OverflowMenuElement,
     SectionBlock,
 )
 
@@ -99,19 +100,24 @@ def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=clip(text, HEADER_CHARS))
 
 
-def section(mrkdwn: str, accessory: ButtonElement | None = None) -> SectionBlock:
+Accessory = ButtonElement | OverflowMenuElement
+"""What a section may carry beside its text: a button or an overflow menu."""
+
+
+def section(mrkdwn: str, accessory: Accessory | None = None) -> SectionBlock:
     """A mrkdwn section, clipped to 3,000 characters."""
     text = MarkdownTextObject(text=clip(mrkdwn, SECTION_CHARS), verbatim=True)
     return SectionBlock(text=text, accessory=accessory)
 
 
-def fields(pairs: Sequence[tuple[str, str]]) -> SectionBlock:
-    """A two-column section of up to 10 ``*label*\\nvalue`` fields."""
+def fields(pairs: Sequence[tuple[str, str]], accessory: Accessory | None = None) -> SectionBlock:
+    """A two-column section of up to 10 ``*label*\\nvalue`` fields (``accessory`` beside it)."""
     return SectionBlock(
         fields=[
             MarkdownTextObject(text=clip(f"*{label}*\n{value}", FIELD_CHARS), verbatim=True)
             for label, value in pairs[:10]
-        ]
+        ],
+        accessory=accessory,
     )
 
 

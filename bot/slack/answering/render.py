@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import Option, OverflowMenuElement, SectionBlock
+from slack_sdk.models.blocks import Option, OverflowMenuElement
 
 from bot.redact import redact
 from bot.slack import ids
@@ -126,7 +126,7 @@ def render_flow(digest: Digest) -> Message:
     )
     blocks = [
         header(f"Flow · {digest.team}"),
-        explained_fields(
+        fields(
             [
                 ("WIP", f"{digest.wip}{limit}{over}"),
                 (finished, str(digest.throughput)),
@@ -167,11 +167,6 @@ def why_menu(
             for label, metric in figures[:MENU_OPTIONS]
         ],
     )
-
-
-def explained_fields(pairs: Sequence[tuple[str, str]], menu: OverflowMenuElement) -> SectionBlock:
-    """The two-column :func:`~bot.slack.answering.blocks.fields` section with ``menu`` beside it."""
-    return SectionBlock(fields=fields(pairs).fields, accessory=menu)
 
 
 def age(age_days: int | None) -> str:
@@ -316,7 +311,7 @@ def render_dora(team: str, metrics: DoraMetrics, window_days: int) -> Message:
     menu = why_menu(team, window_days, [(label, name) for label, name, _ in figures])
     blocks = [
         header(f"DORA · {team} · last {window_days} days"),
-        explained_fields([(label, value) for label, _, value in figures], menu),
+        fields([(label, value) for label, _, value in figures], menu),
         context(f"{metrics.deployment_count} production deployment(s) in the window · {WHY_HINT}."),
     ]
     return fit(f"DORA metrics of {team} over {window_days} days", blocks)

@@ -15,18 +15,14 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import MarkdownTextObject, Option, OverflowMenuElement, SectionBlock
-
 from bot.config import TeamConfig
 from bot.people import People
 from bot.slack import ids
 from bot.slack.answering.answers import SubjectChanges
 from bot.slack.answering.blocks import (
-    SECTION_CHARS,
     Message,
     actions,
     button,
-    clip,
     context,
     divider,
     escape,
@@ -38,7 +34,7 @@ from bot.slack.answering.blocks import (
     section,
     slack_date,
 )
-from bot.slack.answering.render import days, forecast_note, show_all_value
+from bot.slack.answering.render import days, forecast_note, show_all_value, why_menu
 from bot.slack.answering.render_alerts import ICONS, evidence_text
 from bot.working_time import working_age
 from insights.findings import Finding
@@ -202,22 +198,6 @@ def flow_figures(report: TeamReport, previous: TeamReport) -> list[tuple[str, st
     ]
 
 
-def why_menu(
-    team: str, window_days: int, figures: Sequence[tuple[str, str]]
-) -> OverflowMenuElement:
-    """An overflow menu of "Why?" options, one per ``(metric, label)`` figure."""
-    options = [
-        Option(value=ids.explain_value(metric, team, window_days), text=clip(f"Why {label}?", 75))
-        for metric, label in figures
-    ]
-    return OverflowMenuElement(action_id=ids.EXPLAIN, options=options)
-
-
-def _with_menu(mrkdwn: str, menu: OverflowMenuElement) -> SectionBlock:
-    text = MarkdownTextObject(text=clip(mrkdwn, SECTION_CHARS), verbatim=True)
-    return SectionBlock(text=text, accessory=menu)
-
-
 def render_daily(
     team: TeamConfig,
     now: datetime,
@@ -247,8 +227,8 @@ def render_daily(
     blocks += [divider(), section(changes_text(changes, in_focus))]
     figures = flow_figures(report, previous)
     flow = f"*Flow, last {report.window_days} days:* " + " · ".join(t for _, _, t in figures)
-    menu = why_menu(team.name, report.window_days, [(m, label) for m, label, _ in figures])
-    blocks.append(_with_menu(flow, menu))
+    menu = why_menu(team.name, report.window_days, [(label, m) for m, label, _ in figures])
+    blocks.append(section(flow, menu))
     if subjects:
         label = f"All {len(subjects)} findings"
         blocks.append(actions(button(label, ids.SHOW_ALL, show_all_value("findings", team.name))))
