@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from integrations.base import SourceError
-from integrations.http import HttpClient, remaining_budget
+from integrations.http import HttpClient, decode_body, remaining_budget
 
 
 class RestApi:
@@ -43,7 +43,7 @@ class RestApi:
     def decode(self, response: requests.Response, what: str) -> Any:
         """The JSON body of ``response``; a SourceError when it is not JSON."""
         try:
-            return response.json()
+            return decode_body(response)
         except ValueError:
             raise SourceError(
                 f"{self.source}: {what} answered with a body that is not JSON "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from integrations._rest import RestApi
 from integrations.base import SourceError
 from integrations.http import HttpClient
 
@@ -26,6 +28,7 @@ class Reply:
     body: object = field(default_factory=lambda: {"ok": True})
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    content_type: str = "application/json"
 
 
 class Script:
@@ -51,13 +54,14 @@ class Script:
                 reply = script.replies.pop(0) if script.replies else Reply()
                 if reply.hang:
                     script.release.wait(5)
-                data = (
-                    reply.body.encode()
-                    if isinstance(reply.body, str)
-                    else json.dumps(reply.body).encode()
-                )
+                if isinstance(reply.body, bytes):
+                    data = reply.body
+                elif isinstance(reply.body, str):
+                    data = reply.body.encode()
+                else:
+                    data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -225,3 +229,50 @@ def test_a_body_that_is_not_json_is_a_clear_error(script: Script) -> None:
     script.replies = [Reply(200, "<html>login</html>")]
     with pytest.raises(SourceError, match="not valid JSON"):
         client(script.url, Sleeps()).get_json("/x")
+
+
+def test_an_empty_body_is_the_same_clear_error(script: Script) -> None:
+    script.replies = [Reply(200, b"")]
+    with pytest.raises(SourceError, match=r"not valid JSON \(0 bytes\)"):
+        client(script.url, Sleeps()).get_json("/x")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (
+            '{"s": "Café ☕ \\u00e9", "n": [1, -0.5, 1e-7, null]}'.encode(),
+            "application/json",
+            {"s": "Café ☕ é", "n": [1, -0.5, 1e-7, None]},
+        ),
+        (
+            b'{"id": 123456789012345678901}',
+            "application/json; charset=utf-8",
+            {"id": 123456789012345678901 * 1.0},
+        ),
+        (b'{"s": "a\xffb"}', "application/json", {"s": "a\ufffdb"}),  # invalid UTF-8: replaced
+        ('{"s": "é"}'.encode(), "application/json; charset=iso-8859-1", {"s": "Ã©"}),
+        ('{"s": "é"}'.encode("utf-16"), "application/json; charset=utf-16", {"s": "é"}),
+        ('{"s": "é"}'.encode(), "application/json; charset=no-such-charset", {"s": "é"}),
+    ],
+    ids=["utf8", "beyond-64-bits", "invalid-utf8", "declared-latin1", "utf16", "unknown-charset"],
+)
+def test_bodies_decode_as_their_encoding_says(
+    script: Script, body: bytes, content_type: str, expected: object
+) -> None:
+    script.replies = [Reply(200, body, content_type=content_type)]
+    assert client(script.url, Sleeps()).get_json("/x") == expected
+
+
+def test_what_only_the_standard_decoder_reads_still_decodes(script: Script) -> None:
+    script.replies = [Reply(200, b'{"x": NaN, "y": "\\ud800"}')]
+    answer = client(script.url, Sleeps()).get_json("/x")
+    assert math.isnan(answer["x"]) and answer["y"] == "\ud800"
+
+
+def test_the_rest_plumbing_decodes_the_same_way(script: Script) -> None:
+    script.replies = [Reply(200, '[{"title": "Ünïcode"}]'.encode()), Reply(200, "<html>")]
+    api = RestApi(client(script.url, Sleeps()))
+    assert api.get_json("/pulls") == [{"title": "Ünïcode"}]
+    with pytest.raises(SourceError, match=r"/issues answered with a body that is not JSON"):
+        api.get_json("/issues")

@@ -3,6 +3,10 @@
 Pure functions over the payloads of Jira Cloud (REST v3, bulk changelogs) and Data Center
 (REST v2, changelogs embedded in search results). Both share the issue shape; their changelog
 items differ only in that Cloud names the field by ``fieldId`` as well as by ``field``.
+
+A first sync maps a million changelog entries: the loops over them avoid per-entry calls and
+lookups that repeat (the stages of the workflow's statuses are remembered per sync, issue
+timestamps parsed once though three steps read them).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from insights.model import (
@@ -43,6 +49,8 @@ BASE_FIELDS = (
 STORY_POINT_NAMES = ("story point estimate", "story points")
 BLOCKED_BY = "is blocked by"
 _TRACKED = frozenset({"status", "resolution"})
+ISSUE_TIMES = 8192
+"""Issue timestamps remembered parsed: the batches read ahead hold fewer issues than this."""
 _PLAIN_FIELDS = ("summary", "created", "updated", "resolutiondate", "labels")
 _NESTED_FIELDS = (
     ("issuetype", "name"),
@@ -67,6 +75,14 @@ def parse_time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp without a UTC offset: {value!r}")
     return parsed.astimezone(UTC)
+
+
+_parsed_text = lru_cache(maxsize=ISSUE_TIMES)(parse_time)
+
+
+def _issue_time(value: Any) -> datetime:
+    """:func:`parse_time` of an issue's timestamp, remembered: a sync reads ``updated`` thrice."""
+    return _parsed_text(value) if type(value) is str else parse_time(value)
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,9 @@ class MappingContext:
 
     def __post_init__(self) -> None:
         self._stages: dict[tuple[str, str | None, str | None, bool], Stage] = {}
+        self._mapped: dict[tuple[str, str | None], Stage] = {}
+        """Stages of the statuses the workflow maps, by (status, resolution): neither the status
+        id, a category nor the stage before matters for them."""
 
     def learn_categories(self, statuses: Iterable[Any], *, fresh: bool = False) -> None:
         """Remember the category of each status (by id) of a ``/status`` list or issue payloads.
@@ -168,9 +187,15 @@ class MappingContext:
         the workflow lacks the status; ``before`` only when nothing else places it (an unknown
         status is backlog until the item is committed to).
         """
+        mapped = self._mapped.get((status, resolution))
+        if mapped is not None:
+            return mapped
         if self.workflow.maps(status):
-            category = None
-        elif category is None:
+            mapped = self._mapped[status, resolution] = self.workflow.stage_for(
+                status, None, resolution
+            )
+            return mapped
+        if category is None:
             category = self.category(status_id)
         key = (status, category, resolution, is_committed(before))
         known = self._stages.get(key)
@@ -183,6 +208,8 @@ class MappingContext:
 
 def _status_id(value: Any) -> str | None:
     """A status id as Jira gives it (a string, in changelogs sometimes a number)."""
+    if type(value) is str:
+        return value or None
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value) or None
@@ -190,7 +217,7 @@ def _status_id(value: Any) -> str | None:
 
 def _get(data: Any, *path: str) -> Any:
     for part in path:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             return None
         data = data.get(part)
     return data
@@ -210,13 +237,17 @@ class _Status(NamedTuple):
 
 
 class _Entry(NamedTuple):
-    """One changelog history reduced to what matters, in time order."""
+    """One changelog history reduced to what matters, in time order (``()`` for none)."""
 
     at: datetime
     order: int
-    statuses: list[_Status]
-    resolutions: list[str | None]
-    flags: list[bool]
+    statuses: Sequence[_Status]
+    resolutions: Sequence[str | None]
+    flags: Sequence[bool]
+
+
+_TIME_ORDER = itemgetter(0, 1)
+"""An entry's (at, order): the order of the changelog."""
 
 
 class _Skipped(NamedTuple):
@@ -232,6 +263,8 @@ class _Skipped(NamedTuple):
 def _order(history: Mapping[str, Any], position: int) -> int:
     """A history's place in the changelog: its numeric id (ids grow with time), else position."""
     raw_id = history.get("id")
+    if type(raw_id) is str:
+        return int(raw_id) if raw_id.isdigit() else position
     return int(raw_id) if isinstance(raw_id, str | int) and str(raw_id).isdigit() else position
 
 
@@ -250,23 +283,32 @@ def _entry(history: Mapping[str, Any], flagged_id: str | None, position: int) ->
         raise ValueError("its 'items' is not a list")
     statuses, resolutions, flags = [], [], []
     for item in items:
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise ValueError("an item is not an object")
-        fid = item.get("fieldId")
-        name = fid if fid in _TRACKED else str(item.get("field") or "").lower()
+        get = item.get
+        fid = get("fieldId")
+        name = fid if fid in _TRACKED else str(get("field") or "").lower()
         if name == "status":
-            to = _text(item.get("toString"))
-            if to is None:
+            to = get("toString")
+            if not isinstance(to, str) or not to:
                 raise ValueError("a status change has no target status")
-            source, source_id = _text(item.get("fromString")), _status_id(item.get("from"))
-            statuses.append(_Status(source, source_id, to, _status_id(item.get("to"))))
+            source = get("fromString")
+            statuses.append(
+                _Status(
+                    source if isinstance(source, str) and source else None,
+                    _status_id(get("from")),
+                    to,
+                    _status_id(get("to")),
+                )
+            )
         elif name == "resolution":
-            resolutions.append(_text(item.get("toString")))
+            resolutions.append(_text(get("toString")))
         elif _is_flag(item, flagged_id):
-            flags.append(_text(item.get("toString")) is not None)
+            flags.append(_text(get("toString")) is not None)
     if not (statuses or resolutions or flags):
         return None
-    return _Entry(at, _order(history, position), statuses, resolutions, flags)
+    order = _order(history, position)
+    return _Entry(at, order, statuses or (), resolutions or (), flags or ())  # no empty lists kept
 
 
 def _skipped(history: Any, flagged_id: str | None, position: int) -> _Skipped:
@@ -286,7 +328,7 @@ def _entries(
     entries, skipped = [], []
     for position, history in enumerate(histories):
         try:
-            if not isinstance(history, Mapping):
+            if type(history) is not dict and not isinstance(history, Mapping):
                 raise ValueError("it is not an object")
             entry = _entry(history, flagged_id, position)
         except ValueError as exc:
@@ -296,7 +338,7 @@ def _entries(
             continue
         if entry is not None:
             entries.append(entry)
-    entries.sort(key=lambda e: (e.at, e.order))
+    entries.sort(key=_TIME_ORDER)
     return entries, skipped
 
 
@@ -322,21 +364,20 @@ def _transitions(item_id: str, entries: Sequence[_Entry], ctx: MappingContext) -
     current: Stage | None = None  # the stage the item is in, as far as the walk knows
     entered_from: Stage | None = None  # the stage it was in before its current status
     last_status: str | None = None
-    for entry in entries:
+    stage = ctx.stage
+    for at, _, statuses, resolutions, _ in entries:
         resolved_before = resolution
-        if entry.resolutions:  # set or cleared in the same change as the status, as a rule
-            resolution = entry.resolutions[-1]
-        for change in entry.statuses:
+        if resolutions:  # set or cleared in the same change as the status, as a rule
+            resolution = resolutions[-1]
+        for source, source_id, target, target_id in statuses:
             from_stage = None
-            if change.source is not None:
-                prior = entered_from if change.source == last_status else current
-                from_stage = ctx.stage(change.source, change.source_id, resolved_before, prior)
+            if source is not None:
+                prior = entered_from if source == last_status else current
+                from_stage = stage(source, source_id, resolved_before, prior)
             entered_from = from_stage if from_stage is not None else current
-            current = ctx.stage(change.target, change.target_id, resolution, entered_from)
-            last_status = change.target
-            transitions.append(
-                Transition(item_id, entry.at, change.source, change.target, from_stage, current)
-            )
+            current = stage(target, target_id, resolution, entered_from)
+            last_status = target
+            transitions.append(Transition(item_id, at, source, target, from_stage, current))
     return _Walk(transitions, last_status, entered_from)
 
 
@@ -474,7 +515,7 @@ def issue_key(issue: Any) -> str:
 def issue_updated(issue: Any) -> datetime | None:
     """The ``updated`` instant of an issue payload, None when unreadable."""
     try:
-        return parse_time(_get(issue, "fields", "updated"))
+        return _issue_time(_get(issue, "fields", "updated"))
     except ValueError:
         return None
 
@@ -495,7 +536,7 @@ def to_item_history(
         raise MalformedIssue(f"issue {key} has no status name")
     try:
         created = parse_time(_required(fields, "created", key))
-        updated = parse_time(_required(fields, "updated", key))
+        updated = _issue_time(_required(fields, "updated", key))
         resolved = fields.get("resolutiondate")
         resolved_at = parse_time(resolved) if resolved else None
     except ValueError as exc:

@@ -161,6 +161,7 @@ class JiraSource:
             if backfill is not None:
                 for issue_id, key in _listing(issue for issue, _ in batch):
                     backfill.add(issue_id, key)
+            batch.clear()  # mapped: the payloads (megabytes a batch) go before the page is stored
             yield self._page(histories, position, skipped)
         if backfill is not None:  # every issue in scope was read: that is today's listing
             done = replace(position, reconciled=backfill.reconciliation(server_now, None))
@@ -267,7 +268,9 @@ class JiraSource:
                 api.cloud_changelogs(ids, fields.changelog_fields(), first) if ids else Changelogs()
             )
             batch: Batch = [(i, changelogs.by_issue.get(_id(i), [])) for i in issues]
-            yield batch, changelogs.skipped
+            skipped = changelogs.skipped
+            del first, changelogs  # only the batch holds the payloads now: the caller clears it
+            yield batch, skipped
 
     def _dc_batches(
         self, api: JiraApi, jql: str, fields: FieldIds, start: Cursor
