@@ -31,7 +31,7 @@ from bot.config import TeamConfig, parse_config
 from bot.runtime import open_runtime
 from bot.sync import sync_teams
 from insights.model import Snapshot
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 GOAL_MS = 150.0

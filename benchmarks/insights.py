@@ -6,7 +6,7 @@ CPU time, since other work on the machine slows the wall clock. Goals (issue 3):
 1.0 s warm after loading, loading under 1.5 s, peak memory under 1 GB.
 
 The snapshot is loaded as the bot should load one: with the cyclic garbage collector paused, and
-frozen out of its reach afterwards (see ``storage.repository.load_snapshot``). The first report on
+frozen out of its reach afterwards (see ``storage.snapshots.load_snapshot``). The first report on
 a snapshot builds its timelines; later ones (the bot's digests, alerts and charts on the snapshot
 it keeps) reuse them. Reports run with the collector on; ``--gc-paused`` pauses it around them.
 
@@ -45,7 +45,8 @@ from insights.model import (
 )
 from insights.report import build_report
 from storage.db import make_engine, upgrade
-from storage.repository import load_snapshot, save_page
+from storage.pages import save_page
+from storage.snapshots import load_snapshot
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WORKFLOW = (

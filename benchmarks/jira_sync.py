@@ -36,7 +36,7 @@ from insights.workflow import Workflow
 from integrations.base import SourceContext
 from integrations.jira import Config, build
 from storage.db import make_engine, upgrade
-from storage.repository import table_counts
+from storage.snapshots import table_counts
 from tests.fake_jira import WORKFLOW, FakeJira, credentials
 
 CLOUD_PAGE = 100

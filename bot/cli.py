@@ -1,6 +1,8 @@
 """The ``vsm`` command line: a click group whose commands live in ``bot/commands/``.
 
 Each module there defines ``command`` (a click command); adding a command is adding a module.
+The group lists the commands from the module names and imports only the one that runs (``vsm
+--help`` imports them all, for their short help): ``vsm report`` never loads matplotlib or Slack.
 Configuration problems exit with status 2 and a message naming the field path; a database or disk
 that fails a command ends it with one line and status 1 (:class:`bot.cli_state.VsmGroup`).
 
@@ -13,18 +15,33 @@ from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 from pathlib import Path
 
 import click
 from rich.logging import RichHandler
 
-import bot.commands
 from bot.cli_state import CliState, VsmGroup, needs_name
+from bot.commands import command_modules
 from bot.runtime import utc_now
 
 
-@click.group(cls=VsmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(VsmGroup):
+    """The ``vsm`` group: its commands are imported when named, not when the group is built."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The command names, from the modules of ``bot.commands`` (none is imported)."""
+        return sorted(command_modules())
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The named command, its module imported now; None for an unknown name."""
+        module = command_modules().get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(f"bot.commands.{module}").command
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -51,17 +68,6 @@ def cli(ctx: click.Context, config_path: Path, database: str | None, verbose: in
     )
     clock = ctx.obj if callable(ctx.obj) else utc_now
     ctx.obj = CliState(config_path=config_path, database=database, clock=clock)
-
-
-def _register_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(bot.commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"bot.commands.{info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, delete, insert, or_, select
 
-from storage.repository import upsert
+from storage.pages import upsert
 from storage.tables import AlertChannelRow, MuteRow, SubscriptionRow
 
 SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)

@@ -19,12 +19,12 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
-    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,7 +67,7 @@ class Base(DeclarativeBase):
 
 
 def team_column() -> Mapped[str]:
-    """The team a record belongs to: every item, event and delivery record is stored per team."""
+    """The team a record belongs to: every item, history and delivery record is stored per team."""
     return mapped_column(String(TEAM_NAME_MAX_LENGTH))
 
 
@@ -113,59 +113,38 @@ class ItemRow(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def event_keys(table: str) -> tuple[ForeignKeyConstraint, Index]:
-    """An event table's link to its item row (one team's copy) and its unique order per item."""
-    return (
+class HistoryRow(Base):
+    """An item's events, packed (see ``storage.histories``): one row per item of a team.
+
+    A table of its own rather than columns on ``items``: an item row is rewritten on its own
+    (a reconciliation marking it removed) without copying its history, and a history is replaced
+    as a whole, never edited. On SQLite the rows are stored in key order (``WITHOUT ROWID``), so
+    the snapshot's join finds each item's history in one lookup.
+    """
+
+    __tablename__ = "histories"
+    __table_args__ = (
+        PrimaryKeyConstraint("team", "item_id"),
         ForeignKeyConstraint(["team", "item_id"], ["items.team", "items.id"], ondelete="CASCADE"),
-        Index(f"ux_{table}_team_item_seq", "team", "item_id", "seq", unique=True),
+        {"sqlite_with_rowid": False},
     )
 
-
-class TransitionRow(Base):
-    """A status change; ``seq`` orders an item's changes and makes them unique."""
-
-    __tablename__ = "transitions"
-    __table_args__ = event_keys(__tablename__)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team: Mapped[str] = team_column()
     item_id: Mapped[str] = mapped_column(Text)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    from_status: Mapped[str | None] = mapped_column(Text)
-    to_status: Mapped[str] = mapped_column(Text)
-    from_stage: Mapped[str | None] = mapped_column(String(20))
-    to_stage: Mapped[str] = mapped_column(String(20))
+    transitions: Mapped[bytes] = mapped_column(LargeBinary)
+    flags: Mapped[bytes] = mapped_column(LargeBinary)
+    reviews: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class FlagRow(Base):
-    """The impediment flag set or cleared."""
+class HistoryStringRow(Base):
+    """A text the team's histories hold (status, stage, review state, reviewer) and its code."""
 
-    __tablename__ = "flags"
-    __table_args__ = event_keys(__tablename__)
+    __tablename__ = "history_strings"
+    __table_args__ = (PrimaryKeyConstraint("team", "code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team: Mapped[str] = team_column()
-    item_id: Mapped[str] = mapped_column(Text)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    flagged: Mapped[bool] = mapped_column(Boolean)
-    inferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-
-
-class ReviewRow(Base):
-    """A review request or submitted review on a pull request."""
-
-    __tablename__ = "reviews"
-    __table_args__ = event_keys(__tablename__)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team: Mapped[str] = team_column()
-    item_id: Mapped[str] = mapped_column(Text)
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(30))
-    reviewer: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class DeploymentRow(Base):

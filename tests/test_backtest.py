@@ -30,7 +30,7 @@ from insights.detectors import detector_names
 from insights.findings import Severity
 from insights.model import Snapshot
 from insights.working_time import WEEKDAYS, WorkCalendar
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.detector_fixtures import SnapshotBuilder
 

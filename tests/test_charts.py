@@ -28,7 +28,7 @@ from insights.model import Snapshot
 from insights.percentiles import cycle_time_percentiles
 from insights.stages import board_columns, cumulative_flow
 from insights.xmr import xmr_limits
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

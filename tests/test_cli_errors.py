@@ -18,7 +18,7 @@ from bot.config import load_config
 from bot.runtime import open_runtime
 from bot.sync import sync_teams
 from storage.db import make_engine
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 
 CELL_LIMIT = 131072  # Python's csv field_size_limit

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from storage.db import make_engine
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import NOW
 
 TAGGY = "[/]"

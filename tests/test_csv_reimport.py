@@ -14,7 +14,8 @@ from insights.model import Stage
 from insights.workflow import Workflow
 from integrations.base import SourceContext
 from integrations.csv_source import Config, CsvSource
-from storage.repository import WriteCounts, load_cursor, load_snapshot, save_page, table_counts
+from storage.pages import WriteCounts, load_cursor, save_page
+from storage.snapshots import load_snapshot, table_counts
 
 HEADER = "key,title,type,status,changed_at\n"
 NOW = datetime(2026, 11, 25, 16, tzinfo=UTC)

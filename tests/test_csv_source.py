@@ -16,7 +16,7 @@ from insights.workflow import Workflow
 from integrations.base import SourceContext, SourceError
 from integrations.csv_source import Config, CsvSource, build
 from storage.db import make_engine
-from storage.repository import load_snapshot, table_counts
+from storage.snapshots import load_snapshot, table_counts
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "csv"
 WORKFLOW = {

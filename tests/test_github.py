@@ -27,7 +27,8 @@ from insights.workflow import Workflow
 from integrations._github_api import graphql_url
 from integrations.base import SourceContext, SourceError
 from integrations.github import Config, GitHubSource, build
-from storage.repository import load_cursor, load_snapshot, save_page
+from storage.pages import load_cursor, save_page
+from storage.snapshots import load_snapshot
 from tests.fake_github import FakeGitHub, commit, load_fixture, pr_node, review
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)

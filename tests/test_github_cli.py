@@ -11,7 +11,8 @@ from bot.cli import cli
 from insights.dora import dora_metrics
 from insights.model import Outcome
 from storage.db import make_engine
-from storage.repository import load_health, load_snapshot
+from storage.health import load_health
+from storage.snapshots import load_snapshot
 from tests.conftest import NOW
 from tests.fake_github import FakeGitHub, load_fixture
 

@@ -21,7 +21,7 @@ from insights.model import Deployment, Incident, ItemHistory, ItemKind, Outcome,
 from integrations.demo import Config as DemoConfig
 from integrations.demo import generate
 from integrations.github import Config, build
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_github import FakeGitHub, commit, pr_node, ready, requested, review
 

@@ -18,7 +18,8 @@ from insights.model import Page, Stage
 from insights.workflow import Workflow
 from integrations.base import SourceContext
 from integrations.jira import Config, JiraSource, build
-from storage.repository import load_cursor, load_snapshot, save_page
+from storage.pages import load_cursor, save_page
+from storage.snapshots import load_snapshot
 
 DAY = timedelta(days=1)
 KEY_CAP = 4

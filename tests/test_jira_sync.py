@@ -17,7 +17,8 @@ from fake_jira import FIXTURES, WORKFLOW, FakeJira, credentials
 
 from bot.cli import cli
 from storage.db import make_engine
-from storage.repository import load_cursor, load_snapshot, table_counts
+from storage.pages import load_cursor
+from storage.snapshots import load_snapshot, table_counts
 
 SCENARIO = json.loads((FIXTURES / "scenario.json").read_text())
 VSM = Path(sys.executable).parent / "vsm"

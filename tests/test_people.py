@@ -25,7 +25,7 @@ from bot.slack.delivering.client import NoTokenError, make_client
 from bot.sync import sync_teams
 from insights.findings import ASSIGNEE, AUTHOR, REVIEWER, Finding, Severity
 from storage.people import cached_lookup, save_lookup
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 

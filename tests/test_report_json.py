@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.sync import sync_teams
 from insights.model import ItemHistory, ItemKind, LiveItems, Page, Stage, Transition, WorkItem
-from storage.repository import load_snapshot, save_page
+from storage.pages import save_page
+from storage.snapshots import load_snapshot
 from tests.conftest import DEMO_CONFIG, NOW
 
 SCHEMA = json.loads((Path(__file__).parent / "report_schema.json").read_text())

@@ -32,7 +32,7 @@ from bot.slack.answering.blocks import Message
 from bot.slack.answering.render import render_status
 from bot.slack.answering.render_alerts import render_admin_health
 from storage.db import make_engine
-from storage.repository import SourceHealth, load_health
+from storage.health import SourceHealth, load_health
 
 EMAIL = "bot@acme.example"
 API_TOKEN = "ATATT3xFf+G/z=cloud-s3cret"

@@ -18,7 +18,7 @@ from bot.config import parse_config
 from bot.runtime import Runtime
 from bot.sync import sync_teams
 from insights.model import Stage
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ENV_NAMES = {"email": "JIRA_EMAIL", "api_token": "JIRA_API_TOKEN", "token": "JIRA_PAT"}

@@ -19,7 +19,7 @@ from bot.slack.delivering.pacing import ChannelPacer
 from bot.slack.delivering.poster import Poster, UncertainPost
 from insights.findings import Finding, Severity
 from storage.alert_messages import load_alerts
-from storage.repository import load_health, record_health
+from storage.health import load_health, record_health
 from storage.slack_settings import Mute, save_mute
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.fake_slack import BOT_TOKEN, FakeSlack

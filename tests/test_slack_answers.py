@@ -9,7 +9,7 @@ from bot.charts import ChartImage
 from bot.config import load_config
 from bot.slack.answering.answers import Answers
 from bot.sync import sync_teams
-from storage.repository import record_health
+from storage.health import record_health
 from tests.conftest import DEMO_CONFIG, NOW
 
 TEAM = load_config(DEMO_CONFIG, env={}).teams[0]

@@ -9,8 +9,8 @@ import pytest
 from bot.slack import ids
 from insights.detectors import detector_names
 from insights.report import build_digest
-from storage.repository import load_snapshot
 from storage.slack_settings import active_mutes, load_alert_channels, load_subscriptions
+from storage.snapshots import load_snapshot
 from tests.conftest import NOW
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import ADMIN, MEMBER, TEAM_CHANNEL, BotHarness, demo_config, demo_runtime

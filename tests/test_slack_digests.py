@@ -16,7 +16,7 @@ from bot.slack.delivering.jobs import post_digest
 from bot.slack.delivering.pacing import ChannelPacer
 from bot.slack.delivering.poster import Poster
 from bot.sync import source_key
-from storage.repository import record_health
+from storage.health import record_health
 from storage.sends import SendKey, load_send
 from tests.conftest import NOW
 from tests.fake_slack import BOT_TOKEN

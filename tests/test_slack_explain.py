@@ -20,7 +20,7 @@ from insights.dora import dora_metrics
 from insights.metrics.flow_items import item_timelines
 from insights.model import ItemKind, Snapshot, Stage, WorkItem
 from insights.report import build_report
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import NOW
 from tests.fake_slack import WORKSPACE
 from tests.slack_harness import MEMBER, TEAM_CHANNEL, TEAM_CHANNEL_NAME, BotHarness

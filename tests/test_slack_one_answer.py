@@ -19,7 +19,7 @@ from rich.console import Console
 from bot.terminal import render_report
 from insights.metrics.flow_items import item_timelines
 from insights.report import build_report
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 from tests.conftest import NOW
 from tests.slack_harness import BotHarness
 

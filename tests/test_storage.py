@@ -26,14 +26,8 @@ from insights.model import (
     Transition,
     WorkItem,
 )
-from storage.repository import (
-    CURSORS,
-    ITEMS,
-    load_cursor,
-    load_snapshot,
-    save_page,
-    table_counts,
-)
+from storage.pages import CURSORS, ITEMS, load_cursor, save_page
+from storage.snapshots import load_snapshot, table_counts
 from storage.tables import Base
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, tzinfo=UTC)
@@ -275,7 +269,7 @@ def test_a_failed_page_keeps_neither_records_nor_cursor(engine) -> None:
     save_page(engine, "t/test", Page([history("A-1")], cursor="c1"), T0)
 
     def lose_the_connection(conn, cursor, statement, *args) -> None:
-        if statement.startswith("INSERT INTO flags"):  # after the items and their changes
+        if statement.startswith("INSERT INTO histories"):  # after the items were written
             raise ConnectionError("connection lost")
 
     event.listen(engine, "before_cursor_execute", lose_the_connection)

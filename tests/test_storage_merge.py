@@ -17,7 +17,8 @@ from insights.model import (
     Transition,
     WorkItem,
 )
-from storage.repository import load_snapshot, save_page, table_counts
+from storage.pages import save_page
+from storage.snapshots import load_snapshot, table_counts
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ID = "csv:issue:PAY-1"

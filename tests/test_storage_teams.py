@@ -24,7 +24,8 @@ from insights.model import (
     Transition,
     WorkItem,
 )
-from storage.repository import load_snapshot, save_page
+from storage.pages import save_page
+from storage.snapshots import load_snapshot
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SHARED = "jira:issue:PERF-1"

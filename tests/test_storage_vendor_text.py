@@ -29,14 +29,9 @@ from insights.model import (
     WorkItem,
 )
 from integrations.cleaning import clean_page
-from storage.repository import (
-    load_cursor,
-    load_health,
-    load_snapshot,
-    record_health,
-    save_page,
-    table_counts,
-)
+from storage.health import load_health, record_health
+from storage.pages import load_cursor, save_page
+from storage.snapshots import load_snapshot, table_counts
 from storage.tables import TEAM_NAME_MAX_LENGTH
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -127,7 +122,7 @@ def test_a_refused_record_is_skipped_named_and_the_page_goes_on(
     )
     page = Page([good[0], orphan, good[1]], cursor="c2")
 
-    with caplog.at_level(logging.WARNING, logger="storage.repository"):
+    with caplog.at_level(logging.WARNING, logger="storage.pages"):
         counts = save_page(engine, "t/jira", page, T0)
 
     assert (counts.new, counts.refused) == (2, 1)

@@ -16,7 +16,9 @@ from bot.sync import SyncResult, make_context, pull_into, source_key, sync_teams
 from insights.model import ItemHistory, ItemKind, Page, Stage, WorkItem
 from integrations.base import SourceError
 from integrations.registry import build_source
-from storage.repository import load_cursor, load_health, load_snapshot, table_counts
+from storage.health import load_health
+from storage.pages import load_cursor
+from storage.snapshots import load_snapshot, table_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "bot" / "demo.yaml"

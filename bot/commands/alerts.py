@@ -24,8 +24,8 @@ from bot.terminal import literal
 from bot.working_time import calendar_of
 from insights.backtest import BUDGET, Backtest, Lever, Replay, levers, simulate
 from insights.findings import Severity
-from storage.repository import load_snapshot
 from storage.slack_settings import active_mutes
+from storage.snapshots import load_snapshot
 
 MAX_DAYS = 365
 MISSED_SHOWN = 12

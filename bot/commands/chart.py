@@ -11,7 +11,7 @@ from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, render_chart
 from bot.cli_state import CliState, output_file, pass_state, write_file
 from bot.commands.report import MAX_WINDOW_DAYS, parse_as_of
 from insights.forecast import BASIS_DAYS
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 
 def parse_day(value: str | None) -> date | None:

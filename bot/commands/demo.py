@@ -13,7 +13,7 @@ from bot.config import ConfigError, load_config
 from bot.runtime import open_runtime
 from bot.terminal import literal, render_report
 from insights.report import build_report
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "demo.yaml"
 

@@ -8,7 +8,7 @@ import click
 
 from bot.cli_state import CliState, pass_state
 from bot.export import export_records
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 
 @click.command("export")

@@ -22,7 +22,7 @@ from bot.people import EmailLookup, Match, People, names_in
 from bot.slack.delivering.client import make_client
 from bot.terminal import literal
 from storage.people import cached_lookup
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 HINT = (
     "Add a `people:` entry in app.yaml for each name not matched: name, slack (the user id) or "

@@ -1,8 +1,9 @@
 """The data behind every Slack answer, read through one place with caches.
 
 Commands, digests, alerts and the App Home ask this module, never storage or the metrics
-directly. Snapshots are cached per team until the next sync changes the team's data, digests per
-minute and charts per hour (and arguments); concurrent requests for the same thing compute it once.
+directly. Each team's snapshot is kept across syncs and updated from what they stored
+(:mod:`bot.snapshot_cache`); digests are cached per minute and charts per hour (and arguments)
+until the team's data changes; concurrent requests for the same thing compute it once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 
 from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
+from bot.snapshot_cache import SnapshotCache
 from insights.as_of import snapshot_as_of
 from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
@@ -30,8 +32,9 @@ from insights.report import Digest, TeamReport, build_digest, build_report
 from insights.subjects import merge_by_subject
 from insights.weekly_trends import WEEKS, Queue, WeeklyTrend, longest_queue
 from insights.weekly_trends import weekly_trends as trend_series
-from storage.repository import SourceHealth, load_health, load_snapshot
+from storage.health import SourceHealth, load_health
 from storage.slack_settings import active_mutes
+from storage.snapshots import load_snapshot
 
 T = TypeVar("T")
 CHART_CACHE_SIZE = 64
@@ -128,7 +131,7 @@ class Answers:
     def __init__(self, engine: Engine, renderer: ChartRenderer | None = None) -> None:
         self.engine = engine
         self.renderer = renderer
-        self._snapshots = _SingleFlight(size=32)
+        self.snapshots = SnapshotCache(engine)
         self._digests = _SingleFlight(size=64)
         self._charts = _SingleFlight(size=CHART_CACHE_SIZE)
 
@@ -144,10 +147,10 @@ class Answers:
         )
 
     def snapshot(self, team: TeamConfig) -> Snapshot:
-        """The team's stored data (cached until the next sync)."""
-        key = (team.name, self.data_version(team))
-        return self._snapshots.get(
-            key, lambda: load_snapshot(self.engine, team.name, list(team.workflow))
+        """The team's stored data (kept across syncs, updated from what they stored)."""
+        stamps = {h.source_key: h.last_attempt_at for h in self.health(team)}
+        return self.snapshots.get(
+            team.name, stamps, lambda: load_snapshot(self.engine, team.name, list(team.workflow))
         )
 
     def digest(self, team: TeamConfig, now: datetime, window_days: int = 14) -> Digest:

@@ -23,7 +23,7 @@ from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
 from insights.model import Snapshot
 from storage.db import make_engine
-from storage.repository import load_snapshot
+from storage.snapshots import load_snapshot
 
 SNAPSHOTS_KEPT = 8
 _engines: dict[str, Engine] = {}

@@ -37,7 +37,7 @@ from bot.slack.receiving.parser import USAGES, Usage
 from insights.dora import DoraMetrics
 from insights.forecast import ForecastBasis, HowManyForecast, WhenForecast
 from insights.report import Digest, ItemLine
-from storage.repository import SourceHealth
+from storage.health import SourceHealth
 
 DAY = 86400.0
 LIST_LIMIT = 10

@@ -36,7 +36,7 @@ from insights.findings import Finding, Severity
 from insights.report_json import finding_from_json
 from insights.subjects import TEAM_SUBJECT
 from storage.alert_messages import AlertRecord
-from storage.repository import SourceHealth
+from storage.health import SourceHealth
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"

@@ -55,7 +55,7 @@ from storage.alert_messages import (
     load_alerts,
     save_alert,
 )
-from storage.repository import SourceHealth
+from storage.health import SourceHealth
 from storage.sends import SendKey, load_send
 from storage.slack_settings import active_mutes
 

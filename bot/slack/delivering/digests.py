@@ -32,7 +32,7 @@ from bot.slack.answering.render_digest import (
 from bot.slack.delivering.poster import Poster
 from bot.slack.delivering.sends import post_claimed
 from bot.sync import source_key
-from storage.repository import load_health
+from storage.health import load_health
 from storage.sends import (
     SENT,
     SKIPPED,

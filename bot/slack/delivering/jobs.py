@@ -27,7 +27,7 @@ from bot.slack.delivering.problems import ChannelNotVisible, classify, database_
 from bot.slack.delivering.sends import dm_admins_once
 from bot.slack.deps import SlackDeps
 from bot.sync import sync_teams
-from storage.repository import load_health
+from storage.health import load_health
 from storage.sends import STALE_CLAIM
 from storage.slack_settings import load_alert_channels, load_subscriptions
 
