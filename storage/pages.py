@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter, itemgetter
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from insights.model import (
@@ -47,21 +47,8 @@ from storage.histories import (
     stored_texts,
     texts_of,
 )
-from storage.tables import (
-    CursorRow,
-    DeploymentRow,
-    HistoryRow,
-    IncidentRow,
-    ItemRow,
-    PipelineRunRow,
-)
+from storage.tables import CURSORS, DEPLOYMENTS, HISTORIES, INCIDENTS, ITEMS, PIPELINE_RUNS
 
-ITEMS = cast(Table, ItemRow.__table__)
-HISTORIES = cast(Table, HistoryRow.__table__)
-DEPLOYMENTS = cast(Table, DeploymentRow.__table__)
-PIPELINE_RUNS = cast(Table, PipelineRunRow.__table__)
-INCIDENTS = cast(Table, IncidentRow.__table__)
-CURSORS = cast(Table, CursorRow.__table__)
 ID_CHUNK = 500
 """Ids per ``IN (...)`` clause: well under SQLite's bound-parameter limit."""
 REFUSED = (DataError, IntegrityError, ForeignEvent)

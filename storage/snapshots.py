@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, func, select, text
 
@@ -29,21 +29,9 @@ from insights.model import (
     WorkItem,
 )
 from storage.histories import FLAG, REVIEW, TRANSITION, Unpacker, stored_texts
-from storage.tables import (
-    CursorRow,
-    DeploymentRow,
-    HistoryRow,
-    IncidentRow,
-    ItemRow,
-    PipelineRunRow,
-)
+from storage.tables import CURSORS, DEPLOYMENTS, HISTORIES, INCIDENTS, ITEMS, PIPELINE_RUNS
 
-ITEMS = cast(Table, ItemRow.__table__)
-HISTORIES = cast(Table, HistoryRow.__table__)
-DEPLOYMENTS = cast(Table, DeploymentRow.__table__)
-PIPELINE_RUNS = cast(Table, PipelineRunRow.__table__)
-INCIDENTS = cast(Table, IncidentRow.__table__)
-CURSORS = cast(Table, CursorRow.__table__)
+R = TypeVar("R")
 STAGES: dict[str | None, Stage | None] = {None: None, **{stage.value: stage for stage in Stage}}
 KINDS = {kind.value: kind for kind in ItemKind}
 ITEM_FIELDS = (
@@ -183,6 +171,14 @@ def _load_items(conn: Connection, team: str, scope: str) -> tuple[list[WorkItem]
     return items, Unpacker(owners, stored_texts(conn, team), transitions, flags, reviews)
 
 
+def _records(
+    conn: Connection, table: Table, team: str, instant: str, build: Callable[[Any], R]
+) -> list[R]:
+    """The team's delivery records of ``table``, oldest ``instant`` first (then by id)."""
+    query = select(table).where(table.c.team == team).order_by(table.c[instant], table.c.id)
+    return [build(row) for row in conn.execute(query)]
+
+
 def _deployment_from_row(row: Any) -> Deployment:
     return Deployment(
         id=row.id,
@@ -256,30 +252,9 @@ def load_snapshot(
     """
     with engine.connect() as conn, _collector_paused():
         items, histories = _load_items(conn, team, ALL_ITEMS if include_removed else LIVE_ITEMS)
-        deployments = [
-            _deployment_from_row(r)
-            for r in conn.execute(
-                select(DEPLOYMENTS)
-                .where(DEPLOYMENTS.c.team == team)
-                .order_by(DEPLOYMENTS.c.finished_at, DEPLOYMENTS.c.id)
-            )
-        ]
-        runs = [
-            _pipeline_from_row(r)
-            for r in conn.execute(
-                select(PIPELINE_RUNS)
-                .where(PIPELINE_RUNS.c.team == team)
-                .order_by(PIPELINE_RUNS.c.started_at, PIPELINE_RUNS.c.id)
-            )
-        ]
-        incidents = [
-            _incident_from_row(r)
-            for r in conn.execute(
-                select(INCIDENTS)
-                .where(INCIDENTS.c.team == team)
-                .order_by(INCIDENTS.c.created_at, INCIDENTS.c.id)
-            )
-        ]
+        deployments = _records(conn, DEPLOYMENTS, team, "finished_at", _deployment_from_row)
+        runs = _records(conn, PIPELINE_RUNS, team, "started_at", _pipeline_from_row)
+        incidents = _records(conn, INCIDENTS, team, "created_at", _incident_from_row)
         return Snapshot(
             team=team,
             items=items,

@@ -8,7 +8,7 @@ SQLite (which has no time zones) and on PostgreSQL (``timestamptz``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -358,3 +359,12 @@ class EmailLookupRow(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(50))
     looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ITEMS = cast(Table, ItemRow.__table__)
+HISTORIES = cast(Table, HistoryRow.__table__)
+DEPLOYMENTS = cast(Table, DeploymentRow.__table__)
+PIPELINE_RUNS = cast(Table, PipelineRunRow.__table__)
+INCIDENTS = cast(Table, IncidentRow.__table__)
+CURSORS = cast(Table, CursorRow.__table__)
+"""The record tables as Core ``Table`` objects, for the bulk statements of pages and snapshots."""

@@ -26,9 +26,9 @@ from insights.model import (
     Transition,
     WorkItem,
 )
-from storage.pages import CURSORS, ITEMS, load_cursor, save_page
+from storage.pages import load_cursor, save_page
 from storage.snapshots import load_snapshot, table_counts
-from storage.tables import Base
+from storage.tables import CURSORS, ITEMS, Base
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, tzinfo=UTC)
 
