@@ -182,10 +182,15 @@ class Answers:
         findings = run_detectors(past, team.agreements, at, team.zone, muted=muted)
         return merge_by_subject(findings, past, team.name)
 
-    def changes_since(self, team: TeamConfig, since: datetime, now: datetime) -> SubjectChanges:
-        """New, resolved and still open subjects between ``since`` and ``now``."""
-        before = self.subjects_at(team, since, now)
-        return subject_changes(before, self.subjects_at(team, now, now), since)
+    def changes_since(
+        self, team: TeamConfig, since: datetime, now: datetime, current: Sequence[Finding]
+    ) -> SubjectChanges:
+        """New, resolved and still open subjects between ``since`` and ``current`` (at ``now``).
+
+        ``current`` is what a report at ``now`` already merged, so the detectors run once more
+        only for ``since``.
+        """
+        return subject_changes(self.subjects_at(team, since, now), current, since)
 
     def subjects(self, team: TeamConfig, now: datetime) -> list[Finding]:
         """One finding per subject (:mod:`insights.subjects`), without muted detectors' reasons."""

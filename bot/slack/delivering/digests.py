@@ -80,12 +80,13 @@ def build_digest_message(
     if kind == "daily":
         since = since if since is not None and since < now else now - timedelta(days=1)
         window = FLOW_WINDOW_DAYS
+        report = answers.report(team, now, window_days=window)
         return render_daily(
             team,
             now,
-            answers.report(team, now, window_days=window),
+            report,
             answers.report(team, now - timedelta(days=window), window_days=window),
-            answers.changes_since(team, since, now),
+            answers.changes_since(team, since, now, report.subjects),
             people or People(()),
         )
     basis = answers.forecast_basis(team, now)
