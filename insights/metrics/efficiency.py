@@ -48,6 +48,19 @@ def item_efficiency(t: ItemTimeline) -> ItemEfficiency | None:
     start, finish = t.started_at, t.finished_at
     if start is None or finish is None or finish <= start:
         return None
+    return ItemEfficiency(
+        t.item.key, active_seconds(t, start, finish), (finish - start).total_seconds()
+    )
+
+
+def active_seconds(t: ItemTimeline, start: datetime, finish: datetime) -> float:
+    """The time ``t``'s item spent in active stages between ``start`` and ``finish``, unflagged.
+
+    A flag never cleared ends at ``finish``. This is the work in flow efficiency (METRICS.md 1.5)
+    and the process time of a board step of the value stream (METRICS.md 6).
+    """
+    if finish <= start:
+        return 0.0
     active: list[Span] = []
     seconds = 0.0
     flagged = bool(t.flags)
@@ -76,7 +89,7 @@ def item_efficiency(t: ItemTimeline) -> ItemEfficiency | None:
         i += 1
     if flagged:
         seconds -= overlap_seconds(active, clip(t.flag_spans(), start, finish))
-    return ItemEfficiency(t.item.key, seconds, (finish - start).total_seconds())
+    return seconds
 
 
 @dataclass(frozen=True)

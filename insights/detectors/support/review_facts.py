@@ -53,7 +53,8 @@ class ReviewFacts:
         return is_bot(self.pr.author)
 
 
-def _is_human_reviewer(pr: WorkItem, reviewer: str | None) -> bool:
+def is_human_reviewer(pr: WorkItem, reviewer: str | None) -> bool:
+    """True when a review by ``reviewer`` counts: a human who is not the author (METRICS 5.9)."""
     if is_bot(reviewer):
         return False
     return pr.author is None or reviewer is None or reviewer != pr.author
@@ -74,7 +75,7 @@ def review_facts(pr: WorkItem, events: Sequence[ReviewEvent], now: datetime) -> 
                 waiting_since = max(waiting_since, event.at)
                 if event.reviewer is not None:
                     asked[event.reviewer] = event.at
-        elif _is_human_reviewer(pr, event.reviewer):
+        elif is_human_reviewer(pr, event.reviewer):
             submitted.append(event)
     latest_decision: dict[str | None, ReviewEvent] = {}
     for event in submitted:

@@ -1,0 +1,230 @@
+"""The events of an item's journey across tools (METRICS.md section 6): the value stream's clock.
+
+A work item's value stream is bounded by events from every source: the tracker says when it was
+``created``, ``committed`` and entered each status; its linked pull requests say when code review
+began (``pr_opened``), got its ``first_review``, was ``approved`` and ``merged``; the deployments
+say when that code reached production (``deployed``); the incidents say whether that deployment
+hurt (``incident``); the tracker again says when it was ``done``. :func:`item_events` reads them
+once per item from a :class:`StreamLinks` index built once per snapshot.
+
+The rules, as METRICS.md 6 writes them:
+
+- ``committed``: the first entry into a ``waiting`` or ``active`` stage;
+- ``status:<name>``: the *first* entry into each status (every entry is in
+  :attr:`ItemEvents.entries`, for rework);
+- ``pr_opened``: the first linked pull request's creation; a draft counts from its
+  ``ready_for_review``; a pull request still a draft has not opened;
+- ``first_review``: the first review submitted by a human who is not the author, on any linked
+  pull request;
+- ``approved``: the last approval before the last merge;
+- ``merged``: the last linked pull request's merge;
+- ``deployed``: the first successful production deployment that shipped the last merged pull
+  request (when it finished);
+- ``done``: the item's finish (METRICS.md 1.2), never a cancellation;
+- ``incident``: the first incident attributed to that deployment.
+
+A pull request is linked to an item when its ``linked_keys`` name the item's key. Nothing after
+``now`` plays a part. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from insights.detectors.support.review_facts import is_human_reviewer
+from insights.item_timeline import ItemTimeline
+from insights.model import (
+    Deployment,
+    Incident,
+    ReviewEvent,
+    ReviewState,
+    Snapshot,
+    Stage,
+    WorkItem,
+)
+
+CREATED = "created"
+COMMITTED = "committed"
+PR_OPENED = "pr_opened"
+FIRST_REVIEW = "first_review"
+APPROVED = "approved"
+MERGED = "merged"
+DEPLOYED = "deployed"
+DONE = "done"
+INCIDENT = "incident"
+STATUS_PREFIX = "status:"
+EVENTS = (
+    CREATED,
+    COMMITTED,
+    PR_OPENED,
+    FIRST_REVIEW,
+    APPROVED,
+    MERGED,
+    DEPLOYED,
+    DONE,
+    INCIDENT,
+)
+"""The named events, in the order a journey usually meets them (``status:<name>`` aside)."""
+CODE_EVENTS = frozenset({PR_OPENED, FIRST_REVIEW, APPROVED, MERGED})
+"""The events only an item with a linked pull request has."""
+DELIVERY_EVENTS = frozenset({DEPLOYED, INCIDENT})
+"""The events only an item whose code reached production has."""
+_COMMITTING = frozenset({Stage.WAITING, Stage.ACTIVE})
+
+
+def status_event(status: str) -> str:
+    """The event name of entering ``status`` (``status:Code Review``)."""
+    return f"{STATUS_PREFIX}{status}"
+
+
+def is_status_event(event: str) -> bool:
+    """True for ``status:<name>`` events."""
+    return event.startswith(STATUS_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemEvents:
+    """An item's journey: the instant of each boundary event it has, and what links it."""
+
+    item: WorkItem
+    at: Mapping[str, datetime]
+    """Each event the item has, by name (``created``, ``status:In Progress``, ``merged``...)."""
+    entries: tuple[tuple[str, datetime], ...] = ()
+    """Every status entry in order, ``(status, entered)``, re-entries included."""
+    pull_requests: tuple[WorkItem, ...] = ()
+    """The linked pull requests, oldest first."""
+    changes_requested: bool = False
+    """A human asked for changes on one of the linked pull requests (by ``now``)."""
+    deployment: Deployment | None = None
+    """The deployment behind ``deployed``."""
+    incident: Incident | None = None
+    """The incident behind ``incident``."""
+
+    def get(self, event: str) -> datetime | None:
+        """The instant of ``event``, None when the item does not have it."""
+        return self.at.get(event)
+
+
+@dataclass(slots=True)
+class StreamLinks:
+    """What links a snapshot's items across tools, indexed once: build with :meth:`of`."""
+
+    now: datetime
+    pull_requests: dict[str, list[WorkItem]] = field(default_factory=dict)
+    """Linked pull requests by work item key, oldest first."""
+    reviews: Mapping[str, Sequence[ReviewEvent]] = field(default_factory=dict)
+    first_deployment: dict[str, Deployment] = field(default_factory=dict)
+    """By pull request id: the first successful production deployment that shipped it."""
+    first_incident: dict[str, Incident] = field(default_factory=dict)
+    """By deployment id: the first incident attributed to it."""
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, now: datetime) -> StreamLinks:
+        """Index ``snapshot``'s links as they stand at ``now``."""
+        pull_requests: dict[str, list[WorkItem]] = defaultdict(list)
+        for pr in snapshot.pull_requests():
+            if pr.removed_at is not None or pr.created_at > now:
+                continue
+            for key in dict.fromkeys(pr.linked_keys):
+                insort(pull_requests[key], pr, key=_opened_order)
+        first_deployment: dict[str, Deployment] = {}
+        shipped = (
+            d for d in snapshot.deployments if d.is_production_success and d.finished_at <= now
+        )
+        for deployment in sorted(shipped, key=lambda d: (d.finished_at, d.id)):
+            for pr_id in deployment.shipped_item_ids:
+                first_deployment.setdefault(pr_id, deployment)
+        first_incident: dict[str, Incident] = {}
+        for incident in sorted(snapshot.incidents, key=lambda i: (i.created_at, i.id)):
+            if incident.deployment_id is not None and incident.created_at <= now:
+                first_incident.setdefault(incident.deployment_id, incident)
+        return cls(now, dict(pull_requests), snapshot.reviews, first_deployment, first_incident)
+
+
+def _opened_order(pr: WorkItem) -> tuple[datetime, str]:
+    return pr.created_at, pr.id
+
+
+def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
+    """The journey of ``timeline``'s item as of ``links.now``."""
+    item, now = timeline.item, links.now
+    at: dict[str, datetime] = {CREATED: item.created_at}
+    entries: list[tuple[str, datetime]] = []
+    for transition in timeline.transitions:
+        if transition.at > now:
+            break
+        entries.append((transition.to_status, transition.at))
+        at.setdefault(status_event(transition.to_status), transition.at)
+        if transition.to_stage in _COMMITTING:
+            at.setdefault(COMMITTED, transition.at)
+    if timeline.finished_at is not None and timeline.finished_at <= now:
+        at[DONE] = timeline.finished_at
+    prs = links.pull_requests.get(item.key, ())
+    code = _code_events(prs, links)
+    at.update(code.at)
+    deployment = incident = None
+    if code.last_merged is not None:
+        deployment = links.first_deployment.get(code.last_merged.id)
+    if deployment is not None:
+        at[DEPLOYED] = deployment.finished_at
+        incident = links.first_incident.get(deployment.id)
+        if incident is not None:
+            at[INCIDENT] = incident.created_at
+    return ItemEvents(
+        item=item,
+        at=at,
+        entries=tuple(entries),
+        pull_requests=tuple(prs),
+        changes_requested=code.changes_requested,
+        deployment=deployment,
+        incident=incident,
+    )
+
+
+@dataclass(slots=True)
+class _CodeEvents:
+    at: dict[str, datetime]
+    last_merged: WorkItem | None
+    changes_requested: bool
+
+
+def _code_events(prs: Sequence[WorkItem], links: StreamLinks) -> _CodeEvents:
+    """``pr_opened``, ``first_review``, ``approved`` and ``merged`` of an item's pull requests."""
+    now = links.now
+    opened: list[datetime] = []
+    reviewed: list[datetime] = []
+    approvals: list[datetime] = []
+    changes_requested = False
+    merged = [pr for pr in prs if pr.merged_at is not None and pr.merged_at <= now]
+    last_merged = max(merged, key=lambda pr: (pr.merged_at, pr.id)) if merged else None
+    for pr in prs:
+        ready: datetime | None = None
+        for event in links.reviews.get(pr.id, ()):
+            if event.at > now:
+                break
+            if event.state is ReviewState.READY_FOR_REVIEW:
+                ready = ready or event.at
+            elif event.state is not ReviewState.REQUESTED and is_human_reviewer(pr, event.reviewer):
+                reviewed.append(event.at)
+                changes_requested |= event.state is ReviewState.CHANGES_REQUESTED
+                if event.state is ReviewState.APPROVED:
+                    approvals.append(event.at)
+        if ready is not None:
+            opened.append(ready)
+        elif not pr.draft:
+            opened.append(pr.created_at)
+    at: dict[str, datetime] = {}
+    if opened:
+        at[PR_OPENED] = min(opened)
+    if reviewed:
+        at[FIRST_REVIEW] = min(reviewed)
+    if last_merged is not None and last_merged.merged_at is not None:
+        at[MERGED] = last_merged.merged_at
+        before = [t for t in approvals if t <= last_merged.merged_at]
+        if before:
+            at[APPROVED] = max(before)
+    return _CodeEvents(at, last_merged, changes_requested)
