@@ -59,3 +59,20 @@ def test_no_waiting_no_finding() -> None:
     builder = SnapshotBuilder()
     builder.issue("A-1", ("In Progress", ago(days=5)), ("Done", ago(days=1)))
     assert detect(bottleneck, builder.build()) == []
+
+
+def test_a_change_dated_before_the_item_was_created_adds_no_waiting_time() -> None:
+    # A vendor history can put a status change before the item's creation: the initial stay
+    # then "lasts" a negative time. It must not cancel out another status's waiting time.
+    builder = SnapshotBuilder()
+    builder.issue(
+        "ODD",
+        ("In Progress", ago(days=6)),
+        created=ago(days=4),
+        first_status="Ready for QA",
+    )
+    builder.issue("A-1", ("Ready for QA", ago(days=3)), ("Done", ago(days=1)))
+    [finding] = detect(bottleneck, builder.build())
+    assert finding.evidence["status"] == "Ready for QA"
+    assert finding.evidence["waiting_item_days"] == 2.0
+    assert finding.evidence["share_of_time_in_progress"] == round(2 / (2 + 6), 3)

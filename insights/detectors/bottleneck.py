@@ -33,6 +33,7 @@ def detect(ctx: DetectionContext) -> list[Finding]:
             seconds = lasted  # the whole stay is in the window
         else:
             seconds = ((left or now) - (entered if entered > start else start)).total_seconds()
+        seconds = max(seconds, 0.0)  # a change dated before the item's creation adds no time
         in_progress_seconds += seconds
         items_in[status].append(item)
         if stage in _WAITING:
