@@ -92,6 +92,7 @@ def export_records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
                 "started_at",
                 "finished_at",
                 "url",
+                "sha",
             ),
         )
     for i in snapshot.incidents:

@@ -7,7 +7,11 @@ it by pydantic (``__pydantic_config__`` forbids unknown keys, ``__post_init__`` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
+
+TraceabilityCheck = Literal["untracked_merge", "unverified_deployment", "done_unmerged"]
+"""The traceability detectors a team can switch on (each off unless ``traceability`` names it)."""
+TRACEABILITY_CHECKS: tuple[str, ...] = get_args(TraceabilityCheck)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,12 @@ class Agreements:
     """A fixed service level expectation in days (default: the team's p85 cycle time)."""
     history_days: int = 90
     """Look-back window of finished items for percentiles and the SLE."""
+    traceability: tuple[TraceabilityCheck, ...] = ()
+    """The traceability gaps the team wants reported, each off unless listed here (app.yaml:
+    ``traceability: [untracked_merge, unverified_deployment, done_unmerged]``):
+    ``untracked_merge``, a pull request merged with no linked work item of the team;
+    ``unverified_deployment``, a production deployment of a commit no successful pipeline run
+    built before it; ``done_unmerged``, an item done whose linked pull requests never merged."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -63,3 +73,9 @@ class Agreements:
             )
         if self.sle_days is not None and self.sle_days <= 0:
             raise ValueError(f"sle_days must be greater than 0, got {self.sle_days}")
+        for check in self.traceability:
+            if check not in TRACEABILITY_CHECKS:
+                raise ValueError(
+                    f"traceability: {check!r} is no traceability check; expected some of "
+                    + ", ".join(TRACEABILITY_CHECKS)
+                )

@@ -230,6 +230,8 @@ class PipelineRun:
     url: str | None = None
     created_at: datetime | None = None
     """When the run was queued (a re-run attempt is created before it starts); None if unknown."""
+    sha: str | None = None
+    """The commit the run built (GitHub's ``head_sha``, GitLab's ``sha``); None if unknown."""
 
     def __post_init__(self) -> None:
         require_utc(self.started_at, self.id, "started_at")

@@ -14,8 +14,9 @@ Merging rules:
   known item is its own subject. Team findings (subject ``team``, roll-ups included) stay as they
   are: one per detector.
 - **Severity.** The most severe of its reasons.
-- **Action.** The most specific reason's, by :data:`ACTION_ORDER`: being blocked (with what
-  blocks it) beats a review that is waiting, which beats an approved pull request not merged,
+- **Action.** The most specific reason's, by :data:`ACTION_ORDER`: an item done whose pull
+  request never merged comes first (the board is wrong), then being blocked (with what blocks it)
+  beats a review that is waiting, which beats an approved pull request not merged,
   a long review, a move back on the board, no change, and age. Severity breaks no tie here:
   "blocked by OPS-3" tells a person more than "old", however old.
 - **People.** Who the chosen reason says can act (the assignee, the requested reviewers or the
@@ -39,6 +40,7 @@ ITEM_DETECTOR = "item"
 """The ``detector`` of a merged item finding."""
 TEAM_SUBJECT = "team"
 ACTION_ORDER = (
+    "done_unmerged",
     "blocked_item",
     "pr_waiting_review",
     "pr_approved_unmerged",
@@ -48,6 +50,8 @@ ACTION_ORDER = (
     "aging_item",
     "pr_large",
     "pr_merged_unreviewed",
+    "untracked_merge",
+    "unverified_deployment",
 )
 """Detectors from the most specific action to the least; others rank after these."""
 FOCUS_LIMIT = 5

@@ -333,7 +333,7 @@ class Delivery:
         """A run as GitHub shows it now (its latest attempt).
 
         Queued at ``created_at``, started at ``run_started_at``, finished at ``updated_at`` once
-        completed.
+        completed; it built ``head_sha``.
         """
         native = int(run["id"])
         outcome = run_outcome(run)
@@ -353,6 +353,7 @@ class Delivery:
             ),
             url=run.get("html_url"),
             created_at=created,
+            sha=str(run["head_sha"]) if run.get("head_sha") else None,
         )
 
     # -- listing -------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ class GitLabDelivery:
             or require_time(raw["updated_at"], "updated_at"),
             url=raw.get("web_url"),
             created_at=created,
+            sha=str(raw["sha"]) if raw.get("sha") else None,
         )
 
     def incident_issues(self, state: dict[str, Any], criteria: dict[str, str]) -> Iterator[Page]:

@@ -197,6 +197,7 @@ def _pipeline_row(r: PipelineRun) -> dict[str, Any]:
         "finished_at": r.finished_at,
         "url": r.url,
         "created_at": r.created_at,
+        "sha": r.sha,
     }
 
 

@@ -208,6 +208,7 @@ def _pipeline_from_row(row: Any) -> PipelineRun:
         finished_at=row.finished_at,
         url=row.url,
         created_at=row.created_at,
+        sha=row.sha,
     )
 
 

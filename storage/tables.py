@@ -184,6 +184,7 @@ class PipelineRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sha: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentRow(Base):

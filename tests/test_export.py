@@ -58,6 +58,7 @@ CONTRACT = {
         "started_at",
         "finished_at",
         "url",
+        "sha",
     },
     "incident": {
         "record",

@@ -206,6 +206,7 @@ def test_workflow_runs_and_incident_issues(fake) -> None:
         finished_at=t("2026-11-03T11:09:00Z"),
         url="https://github.com/acme/api/actions/runs/502",
         created_at=t("2026-11-03T11:01:00Z"),
+        sha="c101000000000000000000000000000000000000",
     )
     running = found["github:run:acme/api/503"]
     assert running.outcome is Outcome.RUNNING and running.finished_at is None

@@ -162,6 +162,7 @@ def test_pipelines_and_incident_issues(fake) -> None:
         finished_at=t("2026-11-03T11:08:30Z"),
         url="https://gitlab.com/acme/api/-/pipelines/302",
         created_at=t("2026-11-03T11:01:00Z"),
+        sha="5120000000000000000000000000000000000000",
     )
     assert runs["gitlab:pipeline:acme/api/303"].outcome is Outcome.RUNNING
     incidents = {i.id: i for p in pages for i in p.incidents}
