@@ -38,6 +38,8 @@ from pydantic import (
 
 from insights.agreements import Agreements
 from insights.model import Stage
+from insights.stream_events import EVENTS, STATUS_PREFIX, is_status_event, status_event
+from insights.value_stream import StreamStep
 from insights.workflow import Workflow
 from integrations.base import SourceConfig
 from integrations.registry import plugins
@@ -117,6 +119,31 @@ class DigestSchedule(_Strict):
     """Post no daily digest when nothing changed since the last one and nothing is in focus."""
 
 
+STREAM_EVENTS_HELP = ", ".join([*EVENTS[:2], "'status: <a workflow status>'", *EVENTS[2:]])
+
+
+def _check_event(value: str) -> str:
+    """A boundary event of a value stream step, as :mod:`insights.stream_events` names it."""
+    text = value.strip()
+    head, colon, status = text.partition(":")
+    if colon and head.strip().lower() == STATUS_PREFIX.rstrip(":") and status.strip():
+        return status_event(status.strip())
+    if text.lower() in EVENTS:
+        return text.lower()
+    raise ValueError(f"unknown event; use one of {STREAM_EVENTS_HELP}")
+
+
+StreamEvent = Annotated[str, AfterValidator(_check_event)]
+
+
+class StreamStepConfig(_Strict):
+    """One step of ``value_stream:``: from one boundary event to the next."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    start: Annotated[StreamEvent, Field(alias="from")]
+    end: Annotated[StreamEvent, Field(alias="to")]
+
+
 class TeamConfig(_Strict):
     """One value stream: where its data comes from and where to talk to it."""
 
@@ -133,10 +160,34 @@ class TeamConfig(_Strict):
     admins: tuple[str, ...] = ()
     holidays: tuple[date, ...] = ()
     """Days off (ISO dates) that working-time ages people read leave out, like weekends."""
+    value_stream: tuple[StreamStepConfig, ...] = ()
+    """The steps of the team's value stream map, in order; empty for the default stream
+    (:func:`insights.value_stream.default_steps`)."""
 
     def make_workflow(self) -> Workflow:
         """A fresh :class:`Workflow` for one sync (it records unmapped statuses)."""
         return Workflow(dict(self.workflow))
+
+    def workflow_order(self) -> list[tuple[str, Stage]]:
+        """The workflow's statuses in board order, each with its stage."""
+        return list(self.workflow.items())
+
+    def stream_steps(self) -> tuple[StreamStep, ...]:
+        """The configured value stream steps, or () for the default stream.
+
+        A status is spelled as the workflow spells it.
+        """
+        spelled = {status.lower(): status for status in self.workflow}
+
+        def event(name: str) -> str:
+            if not is_status_event(name):
+                return name
+            status = name.removeprefix(STATUS_PREFIX)
+            return status_event(spelled.get(status.lower(), status))
+
+        return tuple(
+            StreamStep(step.name, event(step.start), event(step.end)) for step in self.value_stream
+        )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -413,11 +464,45 @@ def parse_config(
                     problems.append(_problem(*_describe({**e, "loc": loc}, source_types), found))
             except ValueError as exc:
                 problems.append(_problem(path, str(exc), found))
+        problems += [_problem(p, detail, found) for p, detail in _stream_problems(t_index, team)]
         teams.append(team.model_copy(update={"sources": tuple(validated)}))
     if problems:
         raise ConfigError(source, problems)
     object.__setattr__(config, "teams", tuple(teams))
     return config
+
+
+def _stream_problems(t_index: int, team: TeamConfig) -> Iterator[tuple[str, str]]:
+    """``(path, problem)`` of a team's ``value_stream:`` that each step alone cannot tell.
+
+    A status must be one of the team's workflow; names are unique; a step ends at another event
+    than it starts; and each step starts where the previous one ended, so the stream's lead time
+    is the sum of its steps' (no gap left out, no span counted twice).
+    """
+    statuses = {status.lower() for status in team.workflow}
+    names: set[str] = set()
+    previous: str | None = None
+    for index, step in enumerate(team.value_stream):
+        path = f"teams[{t_index}].value_stream[{index}]"
+        for field, event in (("from", step.start), ("to", step.end)):
+            status = event.removeprefix(STATUS_PREFIX)
+            if is_status_event(event) and status.lower() not in statuses:
+                yield (
+                    f"{path}.{field}",
+                    f"status {status!r} is not in the team's workflow; use one of "
+                    + ", ".join(team.workflow),
+                )
+        if step.name.lower() in names:
+            yield f"{path}.name", f"got {step.name!r}; step names must be unique"
+        names.add(step.name.lower())
+        if step.start == step.end:
+            yield f"{path}.to", f"got {step.end!r}; a step must end at another event than it starts"
+        if previous is not None and step.start.lower() != previous.lower():
+            yield (
+                f"{path}.from",
+                f"got {step.start!r}; a step starts where the previous one ended ({previous!r})",
+            )
+        previous = step.end
 
 
 def _validate_source(raw: Any, source_types: set[str]) -> SourceConfig:

@@ -10,7 +10,7 @@ and Slack digests render. A report of a past ``now`` reads the snapshot as it wa
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
@@ -40,6 +40,13 @@ from insights.model import Snapshot
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
 from insights.subjects import FocusItem, focus, merge_by_subject
 from insights.timeline_index import Timelines
+from insights.value_stream import (
+    StreamStep,
+    ValueStreamMap,
+    resolve_steps,
+    value_stream_map,
+    workflow_of,
+)
 
 DAY = 86400.0
 AGING_DETECTOR = "aging_item"
@@ -115,6 +122,8 @@ class TeamReport:
     """One finding per subject (:func:`insights.subjects.merge_by_subject`): what people see."""
     focus: list[FocusItem] = field(default_factory=list)
     """The item findings that cost the most to leave waiting (:func:`insights.subjects.focus`)."""
+    value_stream: ValueStreamMap | None = None
+    """The team's value stream over the window (:mod:`insights.value_stream`)."""
 
 
 @dataclass(frozen=True)
@@ -144,12 +153,16 @@ def build_report(
     *,
     muted: Collection[str] = (),
     seed: int = 0,
+    steps: Sequence[StreamStep] = (),
 ) -> TeamReport:
     """Compute every metric, series, DORA figure, forecast and finding of ``snapshot`` at ``now``.
 
-    The snapshot is read as it was at ``now``: nothing recorded later plays a part.
+    The snapshot is read as it was at ``now``: nothing recorded later plays a part. ``steps`` are
+    the team's value stream (``TeamConfig.stream_steps()``); () maps the default stream of the
+    snapshot's board order (:func:`insights.value_stream.resolve_steps`).
     """
-    return _report(snapshot_as_of(snapshot, now), agreements, now, tz, window_days, muted, seed)
+    past = snapshot_as_of(snapshot, now)
+    return _report(past, agreements, now, tz, window_days, muted, seed, steps)
 
 
 def _report(
@@ -160,6 +173,7 @@ def _report(
     window_days: int,
     muted: Collection[str],
     seed: int,
+    steps: Sequence[StreamStep] = (),
 ) -> TeamReport:
     """:func:`build_report` of a ``snapshot`` already as it was at ``now``."""
     if window_days < 1:
@@ -228,7 +242,10 @@ def _report(
     )
     cfd = cumulative_flow(lines, board_columns(snapshot), first_day, end_day, tz)
     items = _item_facts(lines, start, now, tz)
-    findings = run_detectors(snapshot, agreements, now, tz, muted=muted, timelines=lines)
+    stream = resolve_steps(snapshot, workflow_of(snapshot), steps)
+    findings = run_detectors(
+        snapshot, agreements, now, tz, muted=muted, timelines=lines, steps=stream
+    )
     subjects = merge_by_subject(findings, snapshot, snapshot.team)
     ages = {facts.key: facts.age_seconds for facts in items if facts.finished_at is None}
     return TeamReport(
@@ -245,6 +262,7 @@ def _report(
         findings=findings,
         subjects=subjects,
         focus=focus(subjects, snapshot, now, ages, percentiles.get(85)),
+        value_stream=value_stream_map(snapshot, lines, stream, start, now),
     )
 
 
@@ -343,7 +361,8 @@ def build_digest(
     window_days: int = 14,
     *,
     muted: Collection[str] = (),
+    steps: Sequence[StreamStep] = (),
 ) -> Digest:
     """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
     past = snapshot_as_of(snapshot, now)
-    return _digest(_report(past, agreements, now, tz, window_days, muted, 0), past)
+    return _digest(_report(past, agreements, now, tz, window_days, muted, 0, steps), past)

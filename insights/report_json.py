@@ -14,10 +14,12 @@ from insights.dora import DoraMetrics
 from insights.findings import Finding, Severity
 from insights.report import Forecast, TeamReport
 from insights.subjects import FocusItem
+from insights.value_stream import StepStats, ValueStreamMap
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: ``subjects`` (one merged finding per subject), ``focus``, and ``people``/``role`` on
-findings were added; ``findings`` still holds every detector's own findings."""
+findings were added; ``findings`` still holds every detector's own findings. 3: ``value_stream``
+(the team's value stream map over the window) was added."""
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -118,6 +120,57 @@ def _forecast_json(forecast: Forecast) -> dict[str, Any]:
     }
 
 
+def _step_json(stats: StepStats) -> dict[str, Any]:
+    step = stats.step
+    return {
+        "name": step.name,
+        "from": step.start,
+        "to": step.end,
+        "measure": step.measure,
+        "items": stats.items,
+        "missing": stats.missing,
+        "backwards": stats.backwards,
+        "lead_seconds_p50": stats.lead_seconds_p50,
+        "lead_seconds_p85": stats.lead_seconds_p85,
+        "process_seconds_p50": stats.process_seconds_p50,
+        "process_seconds_p85": stats.process_seconds_p85,
+        "wait_seconds_p50": stats.wait_seconds_p50,
+        "wait_seconds_p85": stats.wait_seconds_p85,
+        "lead_seconds_total": stats.lead_seconds_total,
+        "process_seconds_total": stats.process_seconds_total,
+        "wait_share": stats.wait_share,
+        "complete_accurate": stats.complete_accurate,
+        "item_keys": list(stats.item_keys),
+    }
+
+
+def _value_stream_json(stream: ValueStreamMap | None) -> dict[str, Any] | None:
+    if stream is None:
+        return None
+    hotspot = stream.hotspot
+    return {
+        "start": _iso(stream.start),
+        "end": _iso(stream.end),
+        "steps": [_step_json(s) for s in stream.steps],
+        "items": stream.items,
+        "no_pr": stream.no_pr,
+        "lead_seconds_p50": stream.lead_seconds_p50,
+        "lead_seconds_p85": stream.lead_seconds_p85,
+        "activity_ratio": stream.activity_ratio,
+        "rolled_complete_accurate": stream.rolled_complete_accurate,
+        "hotspot": None
+        if hotspot is None
+        else {
+            "step": hotspot.step,
+            "part": hotspot.part,
+            "share": hotspot.share,
+            "previous_share": hotspot.previous_share,
+            "change": hotspot.change,
+        },
+        "item_keys": list(stream.item_keys),
+    }
+
+
 def report_to_json(report: TeamReport) -> dict[str, Any]:
     """The ``vsm report --json`` document (schema documented in the README)."""
     return {
@@ -155,4 +208,5 @@ def report_to_json(report: TeamReport) -> dict[str, Any]:
         "findings": [finding_to_json(f) for f in report.findings],
         "subjects": [finding_to_json(f) for f in report.subjects],
         "focus": [_focus_json(f) for f in report.focus],
+        "value_stream": _value_stream_json(report.value_stream),
     }

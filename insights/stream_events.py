@@ -24,16 +24,19 @@ The rules, as METRICS.md 6 writes them:
 - ``incident``: the first incident attributed to that deployment.
 
 A pull request is linked to an item when its ``linked_keys`` name the item's key. Nothing after
-``now`` plays a part. Pure: no I/O, no clock.
+``now`` plays a part; links indexed at ``now`` also serve any earlier instant
+(:meth:`StreamLinks.as_of`), so a map and the window before it index the snapshot once. Pure: no
+I/O, no clock.
 """
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter
 
 from insights.detectors.support.review_facts import is_human_reviewer
 from insights.item_timeline import ItemTimeline
@@ -105,8 +108,15 @@ class ItemEvents:
     """The incident behind ``incident``."""
 
     def get(self, event: str) -> datetime | None:
-        """The instant of ``event``, None when the item does not have it."""
-        return self.at.get(event)
+        """The instant of ``event``, None when the item does not have it.
+
+        A status matches whatever its case (app.yaml and the tracker may spell it differently).
+        """
+        at = self.at.get(event)
+        if at is None and event.startswith(STATUS_PREFIX):
+            wanted = event.lower()
+            at = next((t for name, t in self.at.items() if name.lower() == wanted), None)
+        return at
 
 
 @dataclass(slots=True)
@@ -144,6 +154,16 @@ class StreamLinks:
                 first_incident.setdefault(incident.deployment_id, incident)
         return cls(now, dict(pull_requests), snapshot.reviews, first_deployment, first_incident)
 
+    def as_of(self, instant: datetime) -> StreamLinks:
+        """These links as they stood at ``instant``, which must not be after :attr:`now`.
+
+        The index is shared: :func:`item_events` leaves out what came after ``instant`` (the
+        first deployment or incident of the index, when it came later, had no earlier one).
+        """
+        if instant > self.now:
+            raise ValueError(f"links indexed at {self.now} cannot tell what stood at {instant}")
+        return replace(self, now=instant)
+
 
 def _opened_order(pr: WorkItem) -> tuple[datetime, str]:
     return pr.created_at, pr.id
@@ -153,27 +173,40 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
     """The journey of ``timeline``'s item as of ``links.now``."""
     item, now = timeline.item, links.now
     at: dict[str, datetime] = {CREATED: item.created_at}
-    entries: list[tuple[str, datetime]] = []
-    for transition in timeline.transitions:
-        if transition.at > now:
-            break
-        entries.append((transition.to_status, transition.at))
-        at.setdefault(status_event(transition.to_status), transition.at)
-        if transition.to_stage in _COMMITTING:
-            at.setdefault(COMMITTED, transition.at)
+    transitions = timeline.transitions
+    if transitions and transitions[-1].at > now:
+        transitions = transitions[: bisect_right(transitions, now, key=_AT)]
+    names = _status_events
+    for transition in transitions:
+        status = transition.to_status
+        name = names.get(status)
+        if name is None:
+            name = names[status] = status_event(status)
+        if name not in at:
+            at[name] = transition.at
+        if COMMITTED not in at and transition.to_stage in _COMMITTING:
+            at[COMMITTED] = transition.at
+    entries = [(transition.to_status, transition.at) for transition in transitions]
     if timeline.finished_at is not None and timeline.finished_at <= now:
         at[DONE] = timeline.finished_at
-    prs = links.pull_requests.get(item.key, ())
-    code = _code_events(prs, links)
-    at.update(code.at)
+    prs = [pr for pr in links.pull_requests.get(item.key, ()) if pr.created_at <= now]
+    if prs:
+        code = _code_events(prs, links)
+        at.update(code.at)
+    else:
+        code = _NO_CODE
     deployment = incident = None
     if code.last_merged is not None:
         deployment = links.first_deployment.get(code.last_merged.id)
+        if deployment is not None and deployment.finished_at > now:
+            deployment = None
     if deployment is not None:
         at[DEPLOYED] = deployment.finished_at
         incident = links.first_incident.get(deployment.id)
-        if incident is not None:
+        if incident is not None and incident.created_at <= now:
             at[INCIDENT] = incident.created_at
+        else:
+            incident = None
     return ItemEvents(
         item=item,
         at=at,
@@ -190,6 +223,12 @@ class _CodeEvents:
     at: dict[str, datetime]
     last_merged: WorkItem | None
     changes_requested: bool
+
+
+_NO_CODE = _CodeEvents({}, None, False)
+_status_events: dict[str, str] = {}
+"""``status_event`` of each status met (a team has a few): one string per status, not per change."""
+_AT = attrgetter("at")
 
 
 def _code_events(prs: Sequence[WorkItem], links: StreamLinks) -> _CodeEvents:

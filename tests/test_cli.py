@@ -29,11 +29,13 @@ def test_vsm_demo_prints_a_digest_with_aging_and_blocked_items(tmp_path) -> None
     assert "has been blocked for" in result.output
     named = re.findall(r"● (PAY-\d+)", result.output)
     assert named and len(named) == len(set(named))  # one line per item, never twice
-    assert "WIP 17 / limit 10" in result.output
+    assert "WIP 18 / limit 10" in result.output
     assert "vsm serve" in result.output
     assert (tmp_path / "demo" / "vsm.db").exists()
     charts = sorted(p.name.split("-")[0] for p in (tmp_path / "demo").glob("*.png"))
-    assert charts == ["aging", "cfd", "dora", "forecast", "scatter", "throughput"]
+    assert charts == ["aging", "cfd", "dora", "forecast", "map", "scatter", "throughput"]
+    assert re.search(r"Value stream of payments: lead time p50 \S+ \S+, p85", result.output)
+    assert "Where the time goes:" in result.output
 
 
 def test_report_json_as_of_is_reproducible(demo_runtime) -> None:

@@ -19,6 +19,7 @@ EXPECTED = {
     "blocked_item",
     "bottleneck",
     "data_quality",
+    "done_unmerged",
     "net_flow",
     "pr_approved_unmerged",
     "pr_large",
@@ -28,6 +29,9 @@ EXPECTED = {
     "queue_growing",
     "signals",
     "stale_item",
+    "untracked_merge",
+    "unverified_deployment",
+    "value_stream",
     "wip_over_limit",
 }
 

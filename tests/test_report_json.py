@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+import yaml
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -155,3 +156,47 @@ def test_the_demo_report_is_pinned_byte_for_byte(demo_runtime) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.output == (Path(__file__).parent / "fixtures/report/demo_report.json").read_text()
+
+
+def test_the_value_stream_section_adds_up(demo_runtime) -> None:
+    sync_teams(demo_runtime)
+    data = report_json(demo_runtime, "--window", "30")
+
+    stream = data["value_stream"]
+    assert data["schema_version"] == 3
+    assert (stream["start"], stream["end"]) == (data["window"]["start"], data["window"]["end"])
+    assert stream["items"] == len(stream["item_keys"]) > 0
+    assert stream["steps"][0]["from"] == "created" and stream["steps"][-1]["to"] == "done"
+    for earlier, later in zip(stream["steps"], stream["steps"][1:], strict=False):
+        assert earlier["to"] == later["from"]
+    for step in stream["steps"]:
+        assert step["items"] + step["missing"] + step["backwards"] == stream["items"]
+        assert step["items"] == len(step["item_keys"])
+        assert set(step["item_keys"]) <= set(stream["item_keys"])
+    lead = sum(s["lead_seconds_total"] for s in stream["steps"])
+    process = sum(s["process_seconds_total"] for s in stream["steps"])
+    assert stream["activity_ratio"] == process / lead
+    assert stream["hotspot"]["step"] in {s["name"] for s in stream["steps"]}
+
+
+def test_the_report_maps_the_configured_value_stream(demo_runtime, tmp_path) -> None:
+    sync_teams(demo_runtime)
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    config["teams"][0]["value_stream"] = [
+        {"name": "Upstream", "from": "created", "to": "status: In Progress"},
+        {"name": "Downstream", "from": "status: in progress", "to": "done"},
+    ]
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(path), "--database", str(demo_runtime.engine.url), "report", "--json",
+         "--as-of", NOW.isoformat()],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    steps = json.loads(result.output)["value_stream"]["steps"]
+    assert [(s["name"], s["from"], s["to"], s["measure"]) for s in steps] == [
+        ("Upstream", "created", "status:In Progress", "board"),
+        ("Downstream", "status:In Progress", "done", "board"),
+    ]

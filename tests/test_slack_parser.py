@@ -95,7 +95,7 @@ def test_admin_commands_are_marked() -> None:
 
 
 def test_only_commands_with_required_arguments_refuse_a_bare_name() -> None:
-    needs_arguments = {"forecast", "chart", "subscribe", "mute"}
+    needs_arguments = {"forecast", "chart", "trace", "subscribe", "mute"}
     for name in USAGES:
         parsed = parse_command(name, TEAMS)
         assert isinstance(parsed, UsageError) == (name in needs_arguments), name

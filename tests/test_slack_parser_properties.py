@@ -72,7 +72,8 @@ TEXTS = st.one_of(
     st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=6).map(" ".join),
     st.text(max_size=200),
 )
-SLOW_COMMANDS = {"chart", "forecast"}
+SLOW_COMMANDS = {"chart", "forecast", "map", "trace"}
+"""They draw (map and trace post a picture in a thread): tests/test_slack_map_trace.py."""
 COMMAND_TEXTS = st.tuples(
     st.sampled_from(sorted(set(USAGES) - SLOW_COMMANDS)), st.lists(WORDS, max_size=5)
 ).map(lambda parts: " ".join([parts[0], *parts[1]]))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ChartImage
+from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ITEM_CHARTS, MAP_WINDOW_DAYS, ChartImage
 from bot.charts.aging import draw_aging
 from bot.charts.cfd import draw_cfd
 from bot.charts.dora import draw_dora
 from bot.charts.forecast import draw_forecast
+from bot.charts.map import draw_map
 from bot.charts.request import ChartRequest
 from bot.charts.scatter import draw_scatter
 from bot.charts.style import Chart, to_png
 from bot.charts.throughput import draw_throughput
+from bot.charts.trace import draw_trace
 from bot.config import TeamConfig
 from insights.as_of import snapshot_as_of
 from insights.forecast import BASIS_DAYS
@@ -29,6 +32,8 @@ DRAWERS: dict[str, Callable[[ChartRequest], Chart]] = {
     "throughput": draw_throughput,
     "forecast": draw_forecast,
     "dora": draw_dora,
+    "map": draw_map,
+    "trace": draw_trace,
 }
 
 
@@ -41,11 +46,13 @@ def render(
     window_days: int | None = None,
     forecast_items: int | None = None,
     forecast_date: date | None = None,
+    item_key: str | None = None,
     dpi: int = 100,
 ) -> ChartImage:
     """See :func:`bot.charts.render_chart`."""
     window = default_window(kind) if window_days is None else window_days
-    request = _request(kind, snapshot, team, now, window, forecast_items, forecast_date, dpi)
+    forecast = (forecast_items, forecast_date)
+    request = _request(kind, snapshot, team, now, window, forecast, item_key, dpi)
     chart = DRAWERS[kind](request)
     header = chart.header
     alt = chart.alt_text
@@ -56,13 +63,22 @@ def render(
         png=to_png(chart.figure),
         alt_text=alt,
         title=f"{header.title} ({header.subtitle})",
-        filename=f"{kind}-{team.name}-{request.today.isoformat()}.png",
+        filename=f"{kind}-{_file_part(team.name, item_key)}-{request.today.isoformat()}.png",
     )
 
 
 def default_window(kind: str) -> int:
-    """Days chart ``kind`` covers unless asked: the forecasts' basis for the forecast, else 90."""
-    return BASIS_DAYS if kind == "forecast" else DEFAULT_WINDOW_DAYS
+    """Days chart ``kind`` covers unless asked: forecasts' basis, the report's window (map), 90."""
+    if kind == "forecast":
+        return BASIS_DAYS
+    return MAP_WINDOW_DAYS if kind == "map" else DEFAULT_WINDOW_DAYS
+
+
+def _file_part(team: str, item_key: str | None) -> str:
+    """The team, and the item of an item chart as a file name can hold it (``acme-api-7``)."""
+    if item_key is None:
+        return team
+    return f"{team}-{re.sub(r'[^A-Za-z0-9_-]+', '-', item_key).strip('-')}"
 
 
 def write_all(snapshot: Snapshot, team: TeamConfig, now: datetime, folder: Path) -> list[Path]:
@@ -70,6 +86,8 @@ def write_all(snapshot: Snapshot, team: TeamConfig, now: datetime, folder: Path)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for kind in CHART_KINDS:
+        if kind in ITEM_CHARTS:
+            continue
         image = render(kind, snapshot, team, now)
         path = folder / image.filename
         path.write_bytes(image.png)
@@ -83,11 +101,12 @@ def _request(
     team: TeamConfig,
     now: datetime,
     window_days: int,
-    forecast_items: int | None,
-    forecast_date: date | None,
+    forecast: tuple[int | None, date | None],
+    item_key: str | None,
     dpi: int,
 ) -> ChartRequest:
     """Check the options and bundle them; every problem names the option and what is expected."""
+    forecast_items, forecast_date = forecast
     if kind not in DRAWERS:
         raise ValueError(f"unknown chart kind {kind!r}; choose one of: {', '.join(CHART_KINDS)}")
     if now.tzinfo is None or now.utcoffset() is None:
@@ -102,8 +121,14 @@ def _request(
         raise ValueError(
             f"the number of items to forecast must be at least 1, got {forecast_items}"
         )
+    if kind in ITEM_CHARTS and not item_key:
+        raise ValueError(f"the {kind} chart is of one item: name it, e.g. {kind} PAY-12")
+    if kind not in ITEM_CHARTS and item_key is not None:
+        raise ValueError(f"only the {' and '.join(ITEM_CHARTS)} chart takes an item key")
     past = snapshot_as_of(snapshot, now)  # a chart as of a past instant never sees the future
-    request = ChartRequest(past, team, now, window_days, forecast_items, forecast_date, dpi)
+    request = ChartRequest(
+        past, team, now, window_days, forecast_items, forecast_date, dpi, item_key=item_key
+    )
     if forecast_date is not None and forecast_date <= request.today:
         raise ValueError(
             f"the forecast date must be after the as-of date {request.today.isoformat()}, "

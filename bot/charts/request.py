@@ -24,6 +24,8 @@ class ChartRequest:
     forecast_items: int | None = None
     forecast_date: date | None = None
     dpi: int = 100
+    item_key: str | None = None
+    """The item an item chart is of (``PAY-12``, or a pull request linked to one)."""
 
     @property
     def tz(self) -> ZoneInfo:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, render_chart
+from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ITEM_CHARTS, MAP_WINDOW_DAYS, render_chart
 from bot.cli_state import CliState, output_file, pass_state, write_file
 from bot.commands.report import MAX_WINDOW_DAYS, parse_as_of
+from bot.slack.receiving.parser import read_item_key
 from insights.forecast import BASIS_DAYS
 from storage.snapshots import load_snapshot
 
@@ -26,8 +27,27 @@ def parse_day(value: str | None) -> date | None:
         ) from None
 
 
+def parse_item_key(kind: str, value: str | None) -> str | None:
+    """Check the KEY argument: an item chart needs one (``PAY-12``, ``acme/api#7``), others none."""
+    if kind not in ITEM_CHARTS:
+        if value is not None:
+            raise click.UsageError(f"only the {' and '.join(ITEM_CHARTS)} chart takes an item key")
+        return None
+    if value is None:
+        raise click.UsageError(f"name the item to {kind}, e.g. vsm chart {kind} PAY-12")
+    key = read_item_key(value)
+    if key is None:
+        raise click.BadParameter(
+            f"{value!r} is not an item key; name a work item like PAY-12 or a pull request "
+            "like acme/api#7",
+            param_hint="KEY",
+        )
+    return key
+
+
 @click.command("chart")
 @click.argument("kind", metavar="KIND", type=click.Choice(CHART_KINDS))
+@click.argument("item", metavar="[KEY]", required=False)
 @click.option("--team", help="The team (default: the only one configured).")
 @click.option(
     "--as-of",
@@ -39,7 +59,8 @@ def parse_day(value: str | None) -> date | None:
     "--window",
     type=click.IntRange(1, MAX_WINDOW_DAYS),
     help=f"Days of history the chart covers [default: {DEFAULT_WINDOW_DAYS}; forecast: "
-    f"{BASIS_DAYS}, the days of throughput every forecast samples, as in Slack].",
+    f"{BASIS_DAYS}, the days of throughput every forecast samples, as in Slack; map: "
+    f"{MAP_WINDOW_DAYS}, items finished in the report's window].",
 )
 @click.option(
     "--items", type=click.IntRange(min=1), help="forecast: when will this many items be done?"
@@ -56,6 +77,7 @@ def parse_day(value: str | None) -> date | None:
 def command(
     state: CliState,
     kind: str,
+    item: str | None,
     team: str | None,
     past: datetime | None,
     window: int | None,
@@ -63,7 +85,11 @@ def command(
     by: str | None,
     out: Path,
 ) -> None:
-    """Draw a chart (scatter, aging, cfd, throughput, forecast, dora) into a PNG file."""
+    """Draw a chart (scatter, aging, cfd, throughput, forecast, dora, map, trace KEY) into a PNG.
+
+    ``map`` is the value stream map; ``trace KEY`` one item's journey (``trace PAY-12``).
+    """
+    item_key = parse_item_key(kind, item)
     target = parse_day(by)
     if items is not None and target is not None:
         raise click.UsageError("give either --items (when?) or --by (how many?), not both")
@@ -87,6 +113,7 @@ def command(
             window_days=window,
             forecast_items=items,
             forecast_date=target,
+            item_key=item_key,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from bot.charts import write_all_charts
+from bot.charts import hotspot_words, percent, short_duration, write_all_charts
 from bot.cli_state import CliState, needs_name, pass_state
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, load_config
 from bot.runtime import open_runtime
 from bot.terminal import literal, render_report
 from insights.report import build_report
+from insights.value_stream import ValueStreamMap
 from storage.snapshots import load_snapshot
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "demo.yaml"
@@ -36,7 +37,7 @@ NEXT_STEPS = """\
 )
 @pass_state
 def command(state: CliState, folder: Path) -> None:
-    """Run vsm-bot end to end on a seeded demo team: sync, digest, charts. No Slack needed."""
+    """Run vsm-bot end to end on a seeded demo team: sync, digest, map, charts. No Slack needed."""
     folder.mkdir(parents=True, exist_ok=True)
     for stale in [*folder.glob("vsm.db*"), *folder.glob("*.png")]:
         stale.unlink()
@@ -55,8 +56,24 @@ def command(state: CliState, folder: Path) -> None:
     now = runtime.clock()
     for team in config.teams:
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
-        render_report(console, build_report(snapshot, team.agreements, now, team.zone))
+        steps = team.stream_steps()
+        report = build_report(snapshot, team.agreements, now, team.zone, steps=steps)
+        render_report(console, report)
+        console.print(value_stream_summary(report.value_stream))
         charts = write_all_charts(snapshot, team, now, folder)
         names = literal(", ".join(str(p) for p in charts))
         console.print(f"[bold]Charts[/bold] for {team.name}: {names}")
     console.print(NEXT_STEPS)
+
+
+def value_stream_summary(vsm: ValueStreamMap) -> str:
+    """The stream's totals and where its time goes, as Rich markup (step names escaped)."""
+    lines = [
+        f"[bold]Value stream[/bold] of {literal(vsm.team)}: lead time p50 "
+        f"{short_duration(vsm.lead_seconds_p50)}, p85 {short_duration(vsm.lead_seconds_p85)} · "
+        f"activity ratio {percent(vsm.activity_ratio)} · rolled %C&A "
+        f"{percent(vsm.rolled_complete_accurate)} · {vsm.items} items, {vsm.no_pr} without a PR"
+    ]
+    if vsm.hotspot is not None:
+        lines.append(f"  Where the time goes: {literal(hotspot_words(vsm.hotspot))}")
+    return "\n".join(lines)

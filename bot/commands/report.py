@@ -104,7 +104,14 @@ def command(
             runtime.engine, team_config.name, team_config.workflow, include_removed=past is not None
         )
     )
-    report = build_report(snapshot, team_config.agreements, now, team_config.zone, window)
+    report = build_report(
+        snapshot,
+        team_config.agreements,
+        now,
+        team_config.zone,
+        window,
+        steps=team_config.stream_steps(),
+    )
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:

@@ -15,12 +15,16 @@ import pkgutil
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, tzinfo
 from functools import cache
+from typing import TYPE_CHECKING
 
 from insights.agreements import Agreements
 from insights.detectors.support.context import DetectionContext
 from insights.findings import Finding
 from insights.item_timeline import ItemTimeline
 from insights.model import Snapshot
+
+if TYPE_CHECKING:  # insights.value_stream reads pull requests' review facts from this package
+    from insights.value_stream import StreamStep
 
 Detect = Callable[[DetectionContext], list[Finding]]
 
@@ -57,15 +61,17 @@ def run_detectors(
     *,
     muted: Collection[str] = (),
     timelines: Sequence[ItemTimeline] | None = None,
+    steps: Sequence[StreamStep] = (),
 ) -> list[Finding]:
     """Run every detector not in ``muted`` on ``snapshot`` as of ``now``.
 
     ``timelines`` may pass the issues' timelines a caller already built (the report does) so they
-    are not built twice. A muted name that no detector has is ignored (mutes are stored; the
-    command that mutes checks names against :func:`detector_names`). Findings come most severe
-    first, then by subject and dedupe key.
+    are not built twice. ``steps`` are the team's value stream (``TeamConfig.stream_steps()``; ()
+    for the default of the snapshot's board order). A muted name that no detector has is ignored
+    (mutes are stored; the command that mutes checks names against :func:`detector_names`).
+    Findings come most severe first, then by subject and dedupe key.
     """
-    ctx = DetectionContext(snapshot, agreements, now, tz, timelines)
+    ctx = DetectionContext(snapshot, agreements, now, tz, timelines, steps)
     findings = [
         finding
         for name, detect in detectors().items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -30,6 +30,8 @@ from insights.metrics.flow_items import item_timelines
 from insights.model import ReviewState, Snapshot, Stage
 from insights.report import Digest, TeamReport, build_digest, build_report
 from insights.subjects import merge_by_subject
+from insights.trace import Trace, trace_item
+from insights.value_stream import ValueStreamMap, resolve_steps, workflow_of
 from insights.weekly_trends import WEEKS, Queue, WeeklyTrend, longest_queue
 from insights.weekly_trends import weekly_trends as trend_series
 from storage.health import SourceHealth, load_health
@@ -159,13 +161,27 @@ class Answers:
         key = (team.name, window_days, minute, *self.data_version(team))
         return self._digests.get(
             key,
-            lambda: build_digest(self.snapshot(team), team.agreements, now, team.zone, window_days),
+            lambda: build_digest(
+                self.snapshot(team),
+                team.agreements,
+                now,
+                team.zone,
+                window_days,
+                steps=team.stream_steps(),
+            ),
         )
 
     def findings(self, team: TeamConfig, now: datetime) -> list[Finding]:
         """What the detectors find now, most severe first, without the team's muted detectors."""
         muted = self.muted(team, now)
-        return run_detectors(self.snapshot(team), team.agreements, now, team.zone, muted=muted)
+        return run_detectors(
+            self.snapshot(team),
+            team.agreements,
+            now,
+            team.zone,
+            muted=muted,
+            steps=team.stream_steps(),
+        )
 
     def muted(self, team: TeamConfig, now: datetime) -> list[str]:
         """The detectors the team has muted at ``now``."""
@@ -179,7 +195,9 @@ class Answers:
         """
         past = snapshot_as_of(self.snapshot(team), at)
         muted = self.muted(team, now)
-        findings = run_detectors(past, team.agreements, at, team.zone, muted=muted)
+        findings = run_detectors(
+            past, team.agreements, at, team.zone, muted=muted, steps=team.stream_steps()
+        )
         return merge_by_subject(findings, past, team.name)
 
     def changes_since(
@@ -204,9 +222,37 @@ class Answers:
         return self._digests.get(
             (*key, *muted),
             lambda: build_report(
-                self.snapshot(team), team.agreements, now, team.zone, window_days, muted=muted
+                self.snapshot(team),
+                team.agreements,
+                now,
+                team.zone,
+                window_days,
+                muted=muted,
+                steps=team.stream_steps(),
             ),
         )
+
+    def value_stream(self, team: TeamConfig, now: datetime, window_days: int) -> ValueStreamMap:
+        """The value stream map of the items finished in the window (the cached report's)."""
+        stream = self.report(team, now, window_days).value_stream
+        assert stream is not None  # every report maps its team's stream
+        return stream
+
+    def trace(
+        self,
+        team: TeamConfig,
+        key: str,
+        now: datetime,
+        teams_by_project: Mapping[str, str] | None = None,
+    ) -> Trace | None:
+        """The journey of the team's item ``key`` (or of the item a pull request links).
+
+        None when the team has no such item. ``teams_by_project`` names the team of a blocking
+        item (:func:`teams_by_project`).
+        """
+        snapshot = self.snapshot(team)
+        steps = resolve_steps(snapshot, workflow_of(snapshot), team.stream_steps())
+        return trace_item(snapshot, key, steps, now, teams_by_project=teams_by_project or {})
 
     def open_pull_requests(self, team: TeamConfig, now: datetime) -> list[PullRequestLine]:
         """Open pull requests, the longest waiting first."""
@@ -269,12 +315,21 @@ class Answers:
         window_days: int | None = None,
         forecast_items: int | None = None,
         forecast_date: date | None = None,
+        item_key: str | None = None,
     ) -> ChartImage:
-        """A rendered chart, reused within the hour while the data is unchanged."""
+        """A rendered chart, reused within the hour while the data is unchanged.
+
+        ``item_key`` names the item of an item chart (a trace).
+        """
         hour = now.replace(minute=0, second=0, microsecond=0)
         version = self.data_version(team)
-        key = (team.name, kind, window_days, forecast_items, forecast_date, hour, *version)
-        options: dict[str, Any] = {"forecast_items": forecast_items, "forecast_date": forecast_date}
+        asked = (window_days, forecast_items, forecast_date, item_key)
+        key = (team.name, kind, *asked, hour, *version)
+        options: dict[str, Any] = {
+            "forecast_items": forecast_items,
+            "forecast_date": forecast_date,
+            "item_key": item_key,
+        }
         if window_days is not None:
             options["window_days"] = window_days
         renderer = self.renderer

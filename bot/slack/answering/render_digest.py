@@ -5,8 +5,9 @@ The daily digest names at most five focus items (the subjects that cost most to 
 what changed since the last digest (new, resolved and still open subjects, with their keys); then
 one line of flow numbers against the week before, with a "Why?" menu, and every finding behind a
 button. The weekly digest shows trends, not findings: each figure with its change from last week
-and an XmR verdict (:mod:`insights.weekly_trends`), and the one bottleneck to discuss at the
-retrospective. Both return None when there is nothing worth a message.
+and an XmR verdict (:mod:`insights.weekly_trends`), the one bottleneck to discuss at the
+retrospective, and where the value stream's time goes (the ``value_stream`` detector's finding).
+Both return None when there is nothing worth a message.
 """
 
 from __future__ import annotations
@@ -307,6 +308,11 @@ def bottleneck_text(bottleneck: Finding | Queue) -> str:
     return f"{title}\n{escape(bottleneck.title)}\n→ {escape(bottleneck.action)}"
 
 
+def where_time_goes_text(finding: Finding) -> str:
+    """The value stream's hotspot: its share of lead time and its change, and what to try."""
+    return f"*Where the time goes*\n{escape(finding.title)}\n→ {escape(finding.action)}"
+
+
 def _week_span(trends: Sequence[WeeklyTrend], day: date) -> str:
     first = trends[0].weeks[-1] if trends and trends[0].weeks else day - timedelta(days=7)
     last = first + timedelta(days=6)
@@ -321,12 +327,14 @@ def render_weekly(
     bottleneck: Finding | Queue | None,
     forecast: WhenForecast | None,
     basis: ForecastBasis,
+    where_time_goes: Finding | None = None,
 ) -> Message | None:
     """The weekly digest (None when no figure has a value this week and nothing waits).
 
-    ``forecast`` says when the next items will be done; ``basis`` is what it drew on.
+    ``forecast`` says when the next items will be done; ``basis`` is what it drew on;
+    ``where_time_goes`` is the ``value_stream`` detector's finding, when it has one.
     """
-    if not any(t.current for t in trends) and bottleneck is None:
+    if not any(t.current for t in trends) and bottleneck is None and where_time_goes is None:
         return None
     week = day.isocalendar()
     baseline = max((len(t.weeks) - 1 for t in trends), default=0)
@@ -347,6 +355,8 @@ def render_weekly(
         blocks += [section("*Delivery (DORA)*"), fields(delivery)]
     if bottleneck is not None:
         blocks += [divider(), section(bottleneck_text(bottleneck))]
+    if where_time_goes is not None:
+        blocks += [divider(), section(where_time_goes_text(where_time_goes))]
     if forecast is not None:
         p85 = forecast.dates.get(85)
         when = "beyond the forecast horizon" if p85 is None else f"{p85:%a %d %b}"

@@ -13,7 +13,7 @@ read from the sends, and the subjects then are the detectors' on the data as it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -32,6 +32,8 @@ from bot.slack.answering.render_digest import (
 from bot.slack.delivering.poster import Poster
 from bot.slack.delivering.sends import post_claimed
 from bot.sync import source_key
+from insights.detectors.value_stream import NAME as VALUE_STREAM
+from insights.findings import Finding
 from storage.health import load_health
 from storage.sends import (
     SENT,
@@ -98,7 +100,13 @@ def build_digest_message(
         answers.bottleneck(team, now),
         basis.when(FORECAST_ITEMS),
         basis,
+        where_time_goes=_where_time_goes(answers.report(team, now).findings),
     )
+
+
+def _where_time_goes(findings: Sequence[Finding]) -> Finding | None:
+    """The value stream's hotspot finding, if the detector found one (and is not muted)."""
+    return next((f for f in findings if f.detector == VALUE_STREAM), None)
 
 
 def last_digest_at(

@@ -2,9 +2,10 @@
 
 Every handler gets the parsed :class:`~bot.slack.receiving.parser.Command`, the team, who asked
 and where, and returns the reply (ephemeral unless the user said ``share``). ``/vsm me`` is the
-caller's own and needs no channel's team: it answers anywhere, always privately. Changing digests,
-alerts and mutes is for admins only. Nothing here raises at the user: failures become a polite
-reply and a logged traceback.
+caller's own and needs no channel's team: it answers anywhere, always privately. ``/vsm map`` and
+``/vsm trace`` post a message with its picture in the thread (in a direct message unless shared).
+Changing digests, alerts and mutes is for admins only. Nothing here raises at the user: failures
+become a polite reply and a logged traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
+from bot.charts import ChartImage
 from bot.config import TeamConfig
 from bot.slack.answering.blocks import MESSAGE_CHARS, Message
 from bot.slack.answering.render import (
@@ -39,12 +41,15 @@ from bot.slack.answering.render import (
 )
 from bot.slack.answering.render_backtest import alert_estimate
 from bot.slack.answering.render_digest import finding_entry
+from bot.slack.answering.render_map import render_map
 from bot.slack.answering.render_me import my_work, render_dms_switched, render_me
+from bot.slack.answering.render_trace import render_trace, render_trace_not_found
 from bot.slack.delivering.problems import database_busy
 from bot.slack.deps import SlackDeps
-from bot.slack.receiving.parser import USAGES, Command, echo
+from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
 from insights.detectors import detector_names
+from insights.trace import project_teams
 from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
     AlertChannel,
@@ -112,7 +117,9 @@ def run_command(
             reply(respond, notice(refusal(who.user_id)))
             return
         message = HANDLERS[command.name](Request(deps, command, team, who, client, deps.now()))
-        if message is not None:
+        if isinstance(message, Private):
+            reply(respond, message.message)
+        elif message is not None:
             reply(respond, message, command.share)
     except OperationalError as exc:
         busy = database_busy(exc, deps.runtime.engine)
@@ -139,7 +146,14 @@ class Request:
     now: datetime
 
 
-Handler = Callable[[Request], Message | None]
+@dataclass(frozen=True)
+class Private:
+    """A reply only the person who asked sees, even when they said ``share``."""
+
+    message: Message
+
+
+Handler = Callable[[Request], Message | Private | None]
 
 
 def _me(deps: SlackDeps, command: Command, who: Invocation, now: datetime) -> Message:
@@ -212,6 +226,7 @@ def _chart(r: Request) -> Message | None:
             window_days=r.command.window_days,
             forecast_items=r.command.count,
             forecast_date=r.command.target,
+            item_key=r.command.key,
         )
     except ValueError as exc:
         return render_usage("chart", f"{exc}.")
@@ -231,6 +246,63 @@ def _chart(r: Request) -> Message | None:
         return None
     poster.upload_chart(poster.open_dm(r.who.user_id), chart, comment=chart.title)
     return notice(f"I sent you the {kind} chart of {r.team.name} in a direct message.")
+
+
+def _map(r: Request) -> Message | None:
+    """``/vsm map``: the stream's numbers as a message, the map in its thread."""
+    window = r.command.window_days or DEFAULT_MAP_WINDOW
+    answers = r.deps.answers
+    message = render_map(answers.value_stream(r.team, r.now, window), window, r.now)
+    return _post_with_chart(
+        r,
+        message,
+        lambda: answers.chart(r.team, "map", r.now, window_days=window),
+        f"the value stream of {r.team.name}",
+    )
+
+
+def _trace(r: Request) -> Message | Private | None:
+    """``/vsm trace KEY``: the item's journey as a message, its timeline in the thread."""
+    key = r.command.key
+    assert key is not None
+    answers = r.deps.answers
+    projects = project_teams(r.deps.runtime.config.teams)
+    trace = answers.trace(r.team, key, r.now, projects)
+    if trace is None:
+        return Private(render_trace_not_found(key, r.team.name))
+    return _post_with_chart(
+        r,
+        render_trace(trace),
+        lambda: answers.chart(r.team, "trace", r.now, item_key=trace.key),
+        f"the journey of {trace.key}",
+    )
+
+
+def _post_with_chart(
+    r: Request, message: Message, draw: Callable[[], ChartImage], what: str
+) -> Message | None:
+    """Post ``message`` and upload the chart ``draw`` makes into its thread.
+
+    In the channel when the user said ``share`` (or asked in our direct messages), else in a
+    direct message to them, with a private note saying so. A chart that fails to draw or upload
+    is logged; the message stands.
+    """
+    poster = r.deps.poster(r.client)
+    channel = r.who.channel_id
+    private = not r.command.share and not channel.startswith("D")
+    target = poster.open_dm(r.who.user_id) if private else channel
+    try:
+        ts = poster.post(target, message)
+    except SlackApiError as exc:
+        log.warning("posting %s in %s failed: %s", what, target, exc.response.get("error"))
+        return notice("I cannot post in this channel. Invite me with `/invite` and try again.")
+    try:
+        chart = draw()
+        poster.upload_chart(target, chart, thread_ts=ts, comment=chart.title)
+    except Exception:
+        log.exception("could not upload the picture of %s", what)
+        poster.post(target, notice("Sorry, I could not draw the picture; it is logged."), ts)
+    return notice(f"I sent you {what} in a direct message.") if private else None
 
 
 def _status(r: Request) -> Message:
@@ -302,6 +374,8 @@ HANDLERS: dict[str, Handler] = {
     "dora": _dora,
     "forecast": _forecast,
     "chart": _chart,
+    "map": _map,
+    "trace": _trace,
     "status": _status,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from bot.charts import CHART_KINDS
+from bot.charts import CHART_KINDS, ITEM_CHARTS
 from bot.slack.answering.blocks import clip
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -23,6 +23,12 @@ SHARE_WORD = "share"
 MAX_WINDOW_DAYS = 365
 MAX_FORECAST_ITEMS = 10_000
 ECHO_CHARS = 40
+DEFAULT_MAP_WINDOW = 30
+"""Days of finished items ``/vsm map`` maps unless asked: the report's window."""
+TRACKER_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-([1-9][0-9]*)")
+"""A tracker key, any case (``pay-12``): read upper case, as the trackers write it."""
+REVIEW_KEY = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+[#!][1-9][0-9]*")
+"""A pull or merge request: ``acme/api#7`` (GitHub), ``group/project!12`` (GitLab)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,20 @@ USAGES: dict[str, Usage] = {
         "When N more items will be done, or how many by a date (Monte Carlo).",
     ),
     "chart": Usage(
-        f"chart {'|'.join(CHART_KINDS)} [team] [window]  |  chart forecast when N|by YYYY-MM-DD",
+        f"chart {'|'.join(k for k in CHART_KINDS if k not in ITEM_CHARTS)} [team] [window]  |  "
+        "chart trace KEY  |  chart forecast when N|by YYYY-MM-DD",
         "A chart of the team's flow (sent to you privately unless you add `share`).",
+    ),
+    "map": Usage(
+        "map [team] [window]",
+        "The value stream map: each step's process time, wait and %C&A, and where the time goes "
+        f"(items finished in the window, default {DEFAULT_MAP_WINDOW} days); the map is in the "
+        "thread.",
+    ),
+    "trace": Usage(
+        "trace KEY [team]",
+        "One item's journey across tools (`PAY-12`, or a pull request like `acme/api#7`): "
+        "statuses, pull requests, deployment, the time in each step and the waits.",
     ),
     "status": Usage(
         "status [team]", "Sync health per source: last success, last error, staleness."
@@ -100,6 +118,7 @@ class Command:
     detector: str | None = None
     days: int | None = None
     topic: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +225,30 @@ def _chart(args: list[str]) -> dict[str, object]:
         raise _Bad(f"Choose a chart: {', '.join(CHART_KINDS)}.")
     if kind == "forecast" and args and args[0].lower() in ("when", "by"):
         return {"chart": kind, **_forecast(args)}
+    if kind in ITEM_CHARTS:
+        return {"chart": kind, **_item_key(args)}
     return {"chart": kind, **_optional_window(args)}
+
+
+def read_item_key(word: str) -> str | None:
+    """The item key ``word`` names (``pay-12`` -> ``PAY-12``, ``acme/api#7``), None if none."""
+    if TRACKER_KEY.fullmatch(word):
+        return word.upper()
+    return word if REVIEW_KEY.fullmatch(word) else None
+
+
+def _item_key(args: list[str]) -> dict[str, object]:
+    if not args:
+        raise _Bad("Name the item to trace, e.g. `trace PAY-12`.")
+    word = args.pop(0)
+    key = read_item_key(word)
+    if key is None:
+        raise _Bad(
+            f"`{echo(word)}` is not an item key; name a work item like `PAY-12` or a pull "
+            "request like `acme/api#7`."
+        )
+    _no_more(args)
+    return {"key": key}
 
 
 def _hhmm(word: str) -> str:
@@ -294,6 +336,8 @@ _PARSERS = {
     "dora": _optional_window,
     "forecast": _forecast,
     "chart": _chart,
+    "map": _optional_window,
+    "trace": _item_key,
     "status": _nothing,
     "me": _me,
     "subscribe": _subscribe,

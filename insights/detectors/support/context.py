@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from operator import attrgetter
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from insights.metrics.shared import calendar_days
 from insights.model import ItemKind, Snapshot, Stage, WorkItem
 from insights.percentiles import percentile_of_sorted
 from insights.timeline_index import Timelines, as_timelines
+
+if TYPE_CHECKING:  # insights.value_stream reads pull requests' review facts from this package
+    from insights.value_stream import StreamStep
 
 MIN_HISTORY_ITEMS = 5
 """Fewer finished items (or stays) than this in the look-back: no percentiles (METRICS 3.7)."""
@@ -76,6 +79,7 @@ class DetectionContext:
         now: datetime,
         tz: tzinfo,
         timelines: Sequence[ItemTimeline] | None = None,
+        steps: Sequence[StreamStep] = (),
     ) -> None:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"now must be a timezone-aware datetime, got naive {now!r}")
@@ -88,6 +92,8 @@ class DetectionContext:
         created = source.created_by(now)
         self.timelines: Timelines = source if created.all() else source.subset(created)
         """The flow items' timelines (issues; no epics or sub-tasks), created by now."""
+        self.steps: tuple[StreamStep, ...] = tuple(steps)
+        """The team's value stream steps; () for the default of the snapshot's board order."""
 
     # --- dates --------------------------------------------------------------------------------
 
