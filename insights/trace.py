@@ -132,11 +132,13 @@ class Trace:
     """From its first step's start to its last step's end (now, for an open step)."""
     process_seconds: float
     """The process time of its steps, summed."""
+    cancelled_at: datetime | None = None
+    """When it was cancelled, while it is: its journey ended there, in the step it was in."""
 
     @property
     def finished(self) -> bool:
-        """True when the item is done."""
-        return any(event.event == DONE for event in self.events)
+        """True when its journey has ended: it is done, or cancelled."""
+        return self.cancelled_at is not None or any(event.event == DONE for event in self.events)
 
     @property
     def open_span(self) -> TraceSpan | None:
@@ -203,8 +205,9 @@ def trace_item(
     linked = [pr for pr in snapshot.items if item.key in pr.linked_keys]
     links = StreamLinks.of(replace(snapshot, items=linked), now)  # only this item's links
     events = _approved_so_far(item_events(timeline, links), links)
+    cancelled_at = timeline.cancelled_at
     open_step = None if events.get(DONE) is not None else _open_step(steps, events)
-    spans = _spans(steps, events, timeline, open_step, now)
+    spans = _spans(steps, events, timeline, open_step, cancelled_at or now, cancelled_at is None)
     measured = {span.name for span in spans}
     ends = [span.end or now for span in spans]
     return Trace(
@@ -222,6 +225,7 @@ def trace_item(
             if step.name not in measured
         ),
         blocked_by=_blockers(snapshot, item, teams_by_project),
+        cancelled_at=cancelled_at,
         lead_seconds=(max(ends) - min(s.start for s in spans)).total_seconds() if spans else 0.0,
         process_seconds=sum(span.process_seconds for span in spans),
     )
@@ -277,14 +281,18 @@ def _spans(
     events: ItemEvents,
     timeline: ItemTimeline,
     open_step: StreamStep | None,
-    now: datetime,
+    until: datetime,
+    ongoing: bool,
 ) -> tuple[TraceSpan, ...]:
-    """The steps the item has, and ``open_step`` (the one it is in now) measured up to now."""
+    """The steps the item has, and ``open_step`` (the one it is in) measured up to ``until``.
+
+    ``until`` is now for an item still ``ongoing``, else its cancellation, which ends the step.
+    """
     spans = []
     for step in steps:
-        ending = None
-        if step == open_step:  # measured as if it ended now
-            events_now = replace(events, at={**events.at, step.end: now})
+        ending = None if ongoing else until
+        if step == open_step:  # measured as if it ended at ``until``
+            events_now = replace(events, at={**events.at, step.end: until})
             cost = measure_step(step, events_now, timeline)
         else:
             cost = measure_step(step, events, timeline)

@@ -244,6 +244,20 @@ def test_an_unfinished_item_is_in_its_open_step_up_to_now() -> None:
     assert trace.status == "Blocked"
 
 
+def test_a_cancelled_item_ends_its_journey_where_it_was_cancelled() -> None:
+    builder = SnapshotBuilder()
+    builder.issue("PAY-9", ("Won't Do", ago(50)), created=ago(57))
+    trace = trace_item(builder.build(), "PAY-9", STEPS, NOW)
+
+    assert trace is not None and trace.finished and trace.open_span is None
+    assert trace.cancelled_at == ago(50)
+    [backlog] = trace.spans
+    assert (backlog.name, backlog.end) == ("Backlog", ago(50))
+    assert backlog.lead_seconds == pytest.approx(7 * DAY)  # not the 57 days to now
+    assert span_cost(backlog) == "waiting 7 days"
+    assert trace.lead_seconds == pytest.approx(7 * DAY)
+
+
 def test_steps_after_the_open_one_are_not_reached_yet() -> None:
     builder = SnapshotBuilder()
     builder.issue("PAY-5", ("In Progress", ago(4)), created=ago(5))
