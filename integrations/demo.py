@@ -5,9 +5,11 @@ the data is fully determined by ``(seed, anchor)``. The anchor is the minute of 
 travels in the cursor (``{"anchor": ..., "offset": n}``), so a later pull regenerates the very same
 history and yields only the records after ``offset``. Issues ``PAY-1..PAY-N`` move through the
 app.yaml workflow (stages come from the team's :class:`~insights.workflow.Workflow`); pull requests,
-CI runs, production deployments and incidents follow from them. At the anchor the team has aging
-items, flagged and blocked work, pull requests waiting for review, WIP above its limit and a queue
-growing in front of QA; the rest looks like a healthy team.
+CI runs, production deployments and incidents follow from them, linked as a real team's are (keys
+in branches and titles, the pull requests each deployment shipped, the commit each run built). At
+the anchor the team has aging items, flagged and blocked work, pull requests waiting for review,
+WIP above its limit and a queue growing in front of QA, and for five weeks merged code has waited
+for a weekly release train; the rest looks like a healthy team.
 
 The problems are planted by :mod:`integrations.demo_story`; the random walks and the records they
 become are made by :mod:`integrations.demo_mechanics`.
@@ -38,9 +40,10 @@ from integrations.demo_mechanics import (
     pr_drafts,
     pr_history,
     truncate,
+    wait_for_release,
     walk,
 )
-from integrations.demo_story import plant
+from integrations.demo_story import plant, plant_untraced_deploy, release_calendar
 
 SOURCE_TYPE = "demo"
 Record = ItemHistory | Deployment | PipelineRun | Incident
@@ -63,8 +66,12 @@ def generate(config: Config, anchor: datetime, team: str, workflow: Workflow) ->
         new_issue(rng, n, t)
         for n, t in enumerate(arrivals(rng, anchor, config.items, config.days), 1)
     ]
+    releases = random.Random(f"{config.seed}/releases")  # its own stream: the issues stay the same
+    calendar = release_calendar(releases, anchor, config.days)
     for issue in issues:
         walk(rng, issue)
+        truncate(issue, anchor)
+        wait_for_release(releases, issue, calendar)
         truncate(issue, anchor)
     plant(rng, issues, anchor)
     histories = [issue_history(i, team, workflow) for i in issues]
@@ -75,8 +82,9 @@ def generate(config: Config, anchor: datetime, team: str, workflow: Workflow) ->
         (h.item for h in histories if h.item.kind is ItemKind.PULL_REQUEST),
         key=lambda p: (p.created_at, p.id),
     )
-    deploys = deployments(rng, prs, team, anchor, config.days)
-    runs = pipeline_runs(rng, prs, team, anchor)
+    deploys = deployments(prs, calendar, team)
+    runs = pipeline_runs(rng, prs, team, anchor, released={d.sha or "" for d in deploys})
+    deploys = plant_untraced_deploy(releases, deploys)
     return (*histories, *deploys, *runs, *incidents(rng, deploys, team, anchor))
 
 

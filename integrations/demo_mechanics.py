@@ -3,14 +3,17 @@
 The mechanics behind :mod:`integrations.demo`, with no planted problem in them
 (:mod:`integrations.demo_story` plants those): lognormal durations snapped into working hours,
 issues drawn and walked through the workflow (backlog wait, rework, reopens), then turned into
-item histories; pull requests drafted from each stay in Code Review, with their reviews; CI runs,
-production deployments and the incidents that follow some of them. Ids, shas and urls are made
-here too. Every draw comes from the one ``random.Random`` passed in, in a fixed order, so the
-data stays fully determined by the seed and the anchor.
+item histories; pull requests drafted from each stay in Code Review, with their reviews; the
+release calendar (daily deploys, or a weekly train), CI runs, production deployments and the
+incidents that follow some of them. Done means live: an issue is marked Done only after the
+release that shipped its last merge. Ids, shas and urls are made here too. Every draw
+comes from the ``random.Random`` passed in, in a fixed order, so the data stays fully determined
+by the seed and the anchor.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -50,7 +53,10 @@ INCIDENTS = ("Elevated 5xx on /payments/authorize", "Payout batch stuck", "Webho
              "Card declines spike after release", "Ledger export job failing")
 # fmt: on
 FINISHED = ("Done", "Won't Do")
+TRAIN_WEEKDAY = 3  # Thursday: the day a weekly release train leaves
+TRAIN_CUT = timedelta(days=2)  # its release branch is cut on the Tuesday before
 _START = timedelta(minutes=1)
+_BUILT = timedelta(minutes=20)  # a release ships a merge only once its main build has finished
 Script = tuple[tuple[float, ReviewState], ...]
 
 
@@ -67,7 +73,8 @@ class Issue:
     assignee: str
     steps: list[tuple[str, datetime]] = field(default_factory=list)
     flags: list[tuple[datetime, bool]] = field(default_factory=list)
-    script: Script | None = None  # review events of a planted open PR (days after it opened)
+    script: Script | None = None  # review events of a planted PR (days after it opened)
+    reviewer: str | None = None  # the login a planted review script waits on (else drawn)
 
 
 @dataclass
@@ -80,6 +87,26 @@ class PrDraft:
     end: datetime | None  # merged or closed at, None while open
     merged: bool
     script: Script | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A production deploy: its attempts ``(started, finished, failed)``; a failure is retried.
+
+    It ships the merges built by ``cut``: its start, or a weekly train's release branch cut.
+    """
+
+    cut: datetime
+    attempts: tuple[tuple[datetime, datetime, bool], ...]
+
+    @property
+    def live_at(self) -> datetime | None:
+        """When its changes reached production (None when no attempt succeeded)."""
+        return next((finished for _, finished, failed in self.attempts if not failed), None)
+
+    def ships(self, merged_at: datetime) -> bool:
+        """Whether a merge at ``merged_at`` was built in time for this release."""
+        return merged_at + _BUILT <= self.cut
 
 
 def minute(t: datetime) -> datetime:
@@ -103,8 +130,14 @@ def _snap(rng: random.Random, t: datetime, prev: datetime) -> datetime:
     return max(minute(t), prev + _START)
 
 
-def _sha(rng: random.Random) -> str:
+def random_sha(rng: random.Random) -> str:
+    """A random 40-hex commit sha."""
     return f"{rng.getrandbits(160):040x}"
+
+
+def _commit(label: str) -> str:
+    """The sha of a branch commit, derived from its label (no draw: the stream stays the same)."""
+    return hashlib.sha1(label.encode(), usedforsecurity=False).hexdigest()
 
 
 def arrivals(rng: random.Random, anchor: datetime, items: int, days: int) -> list[datetime]:
@@ -193,6 +226,75 @@ def truncate(issue: Issue, anchor: datetime) -> None:
     issue.flags = cleared_before(issue.flags, anchor)
 
 
+def releases(
+    rng: random.Random, anchor: datetime, days: int, weekly_from: datetime | None
+) -> list[Release]:
+    """Production deploys: most working days, then a weekly train on Thursdays from ``weekly_from``.
+
+    A train ships what was merged before its release branch was cut, ``TRAIN_CUT`` before it
+    leaves. A failed attempt is retried within hours; attempts that would finish after the anchor
+    are not made yet.
+    """
+    out, day = [], minute(anchor - timedelta(days=days)).replace(hour=14, minute=0)
+    while day < anchor:
+        start, day = day + timedelta(minutes=rng.randint(0, 179)), day + timedelta(days=1)
+        train = weekly_from is not None and start >= weekly_from
+        if start.weekday() >= 5 or (train and start.weekday() != TRAIN_WEEKDAY):
+            continue
+        if not train and rng.random() < 0.08:
+            continue
+        failed = rng.random() < 0.08
+        retry = start + timedelta(hours=rng.uniform(1, 4))
+        attempts = []
+        for at, bad in [(start, failed), (retry, False)][: 2 if failed else 1]:
+            finish = minute(at) + timedelta(minutes=rng.randint(6, 18))
+            if finish >= anchor:
+                break
+            attempts.append((minute(at), finish, bad))
+        if attempts:
+            out.append(Release(start - TRAIN_CUT if train else start, tuple(attempts)))
+    return out
+
+
+def _live(merged_at: datetime, calendar: list[Release]) -> datetime | None:
+    """When a merge at ``merged_at`` reached production (None when it has not yet)."""
+    release = next((r for r in calendar if r.ships(merged_at)), None)
+    return None if release is None else release.live_at
+
+
+def wait_for_release(rng: random.Random, issue: Issue, calendar: list[Release]) -> None:
+    """Keep the issue out of Done until its last merge is live: done means in production.
+
+    Leaving Code Review is the merge; QA checks it on staging, and the issue is marked Done an hour
+    or two after the first release that ships the merge (in working hours); the later steps and
+    flags move along. An issue whose merge is not live yet stays in QA. Spikes ship no code.
+    """
+    steps: list[tuple[str, datetime]] = []
+    shifts: list[tuple[datetime, timedelta]] = []  # (old instant, how far it moved), in order
+    merged: datetime | None = None
+    for status, at in issue.steps:
+        shift = shifts[-1][1] if shifts else timedelta(0)
+        moved = _snap(rng, at + shift, steps[-1][1]) if shift else at
+        if status == "Done" and merged is not None and issue.type != "Spike":
+            live = _live(merged, calendar)
+            if live is None:
+                break
+            if moved <= live:
+                moved = _snap(rng, live + timedelta(hours=rng.uniform(0.5, 3)), live)
+        if steps and (steps[-1][0], status) == ("Code Review", "Ready for QA"):
+            merged = moved
+        steps.append((status, moved))
+        shifts.append((at, moved - at))
+    cut = issue.steps[len(steps)][1] if len(steps) < len(issue.steps) else None
+    flags = []
+    for (set_at, _), (clear_at, _) in zip(issue.flags[::2], issue.flags[1::2], strict=True):
+        if cut is None or set_at < cut:
+            shift = next((d for old, d in reversed(shifts) if old <= set_at), timedelta(0))
+            flags += [(set_at + shift, True), (clear_at + shift, False)]
+    issue.flags = flags
+    issue.steps = steps
+
+
 def issue_history(issue: Issue, team: str, workflow: Workflow) -> ItemHistory:
     """The issue as a work item with its transitions (stages from ``workflow``) and flags."""
     key = f"PAY-{issue.n}"
@@ -245,8 +347,8 @@ def pr_drafts(rng: random.Random, issues: list[Issue]) -> list[PrDraft]:
                 first_try = started - timedelta(hours=2)
                 drafts.append(PrDraft(issue, early, first_try, opened - _START, merged=False))
             end = None if left is None else max(opened + _START, left - timedelta(minutes=3))
-            script = issue.script if left is None else None
-            drafts.append(PrDraft(issue, opened, first, end, merged=end is not None, script=script))
+            merged = end is not None
+            drafts.append(PrDraft(issue, opened, first, end, merged, script=issue.script))
     return sorted(drafts, key=lambda p: (p.created, p.issue.n))
 
 
@@ -255,7 +357,8 @@ def _reviews(
 ) -> list[tuple[datetime, ReviewState, str]]:
     others = rng.sample([p for p in PEOPLE.values() if p != author], 2)
     if pr.script is not None:
-        return [(minute(pr.created + timedelta(days=d)), s, others[0]) for d, s in pr.script]
+        who = others[0] if pr.issue.reviewer in (None, author) else pr.issue.reviewer
+        return [(minute(pr.created + timedelta(days=d)), s, who) for d, s in pr.script]
     if pr.merged and rng.random() < 0.07:
         return []  # merged without any review
     span, marks = (pr.end or anchor) - pr.created, sorted(rng.uniform(0.15, 0.9) for _ in range(3))
@@ -307,27 +410,29 @@ def pr_history(rng: random.Random, n: int, pr: PrDraft, team: str, anchor: datet
         deletions=deletions,
         changed_files=max(1, (additions + deletions) // 40 + rng.randint(0, 4)),
         head_branch=f"{prefix}/PAY-{issue.n}-{'-'.join(words)}",
-        merge_sha=_sha(rng) if pr.merged else None,
+        merge_sha=random_sha(rng) if pr.merged else None,
         linked_keys=(f"PAY-{issue.n}",),
     )
     return ItemHistory(item, moves, (), reviews)
 
 
 def pipeline_runs(
-    rng: random.Random, prs: list[WorkItem], team: str, anchor: datetime
+    rng: random.Random, prs: list[WorkItem], team: str, anchor: datetime, released: set[str]
 ) -> list[PipelineRun]:
-    """CI on every pull request's branch, and on main after each merge."""
-    runs: list[tuple[datetime, str, bool]] = []
+    """CI on every pull request's branch, and on main after each merge (green when released)."""
+    runs: list[tuple[datetime, str, bool, str]] = []
     for pr in prs:
         first, end = pr.first_commit_at or pr.created_at, pr.resolved_at or anchor
         count = rng.randint(1, 3)
         for i, mark in enumerate(sorted(rng.uniform(0.2, 1.0) for _ in range(count))):
             at = minute(first + (end - first) * mark) - _START
-            runs.append((at, pr.head_branch or "main", i < count - 1 and rng.random() < 0.25))
-        if pr.merged_at is not None:
-            runs.append((pr.merged_at + _START, "main", rng.random() < 0.04))
+            failed = i < count - 1 and rng.random() < 0.25
+            runs.append((at, pr.head_branch or "main", failed, _commit(f"{pr.key}/{i}")))
+        if pr.merged_at is not None and pr.merge_sha is not None:
+            failed = rng.random() < 0.04 and pr.merge_sha not in released
+            runs.append((pr.merged_at + _START, "main", failed, pr.merge_sha))
     result = []
-    for n, (at, branch, failed) in enumerate(sorted(r for r in runs if r[0] < anchor), 1):
+    for n, (at, branch, failed, sha) in enumerate(sorted(r for r in runs if r[0] < anchor), 1):
         done = at + timedelta(minutes=rng.randint(3, 14))
         outcome = (
             Outcome.RUNNING if done >= anchor else Outcome.FAILURE if failed else Outcome.SUCCESS
@@ -343,31 +448,23 @@ def pipeline_runs(
                 started_at=at,
                 finished_at=None if done >= anchor else done,
                 url=f"{BASE_URL}/{REPO}/actions/runs/{n}",
+                sha=sha,
             )
         )
     return result
 
 
-def deployments(
-    rng: random.Random, prs: list[WorkItem], team: str, anchor: datetime, days: int
-) -> list[Deployment]:
-    """Production deploys on most working days; a failure is redeployed within hours."""
-    merged = sorted((p.merged_at, p.id) for p in prs if p.merged_at is not None)
+def deployments(prs: list[WorkItem], calendar: list[Release], team: str) -> list[Deployment]:
+    """Each release ships the merges built since the last one went live; it deploys the newest."""
+    pending = sorted((p.merged_at, p.id, p.merge_sha) for p in prs if p.merged_at is not None)
     out: list[Deployment] = []
-    day, last_ok = minute(anchor - timedelta(days=days)).replace(hour=14, minute=0), None
-    while day < anchor:
-        start, day = day + timedelta(minutes=rng.randint(0, 179)), day + timedelta(days=1)
-        if start.weekday() >= 5 or rng.random() < 0.08:
-            continue
-        shipped = tuple(i for at, i in merged if (last_ok is None or at > last_ok) and at <= start)
-        failed = rng.random() < 0.08
+    for release in calendar:
+        shipped = [p for p in pending if release.ships(p[0])]  # a prefix: ``pending`` is sorted
         if not shipped:
             continue
-        retry = start + timedelta(hours=rng.uniform(1, 4))
-        for at, bad in [(start, failed), (retry, False)][: 2 if failed else 1]:
-            finish = minute(at) + timedelta(minutes=rng.randint(6, 18))
-            if finish >= anchor:
-                break
+        if release.live_at is not None:
+            pending = pending[len(shipped) :]
+        for started, finished, failed in release.attempts:
             n = len(out) + 1
             out.append(
                 Deployment(
@@ -375,17 +472,16 @@ def deployments(
                     team=team,
                     source="demo",
                     environment="production",
-                    outcome=Outcome.FAILURE if bad else Outcome.SUCCESS,
-                    finished_at=finish,
-                    started_at=minute(at),
-                    sha=_sha(rng),
+                    outcome=Outcome.FAILURE if failed else Outcome.SUCCESS,
+                    finished_at=finished,
+                    started_at=started,
+                    sha=shipped[-1][2],
                     repo=REPO,
-                    shipped_item_ids=shipped,
+                    shipped_item_ids=tuple(pr_id for _, pr_id, _ in shipped),
                     url=f"{BASE_URL}/{REPO}/deployments/{n}",
                     production=True,
                 )
             )
-            last_ok = last_ok if bad else at
     return out
 
 

@@ -2,30 +2,54 @@
 
 At the anchor the team has items aging in progress (one of them in a stale review), a blocked
 item, two items flagged days ago and never cleared, pull requests waiting for review, a queue
-growing in front of QA, WIP above its limit, and a little fresh, healthy work. :func:`plant`
-rewrites open issues (drawn by :mod:`integrations.demo_mechanics`) into these roles and rolls other
-recent work back, so what is in progress at the anchor is exactly the planted picture.
+growing in front of QA, WIP above its limit, and a little fresh, healthy work (one pull request
+merged today, after its review waited for days). :func:`plant` rewrites open issues (drawn by
+:mod:`integrations.demo_mechanics`) into these roles and rolls other recent work back, so what is
+in progress at the anchor is exactly the planted picture.
+
+Across tools: ``TRAIN_DAYS`` before the anchor the team moved from daily deploys to a weekly
+release train (:func:`release_calendar`), so merged code now waits days for production, the
+stream's dominant wait; and one production deployment shipped a commit no CI run built
+(:func:`plant_untraced_deploy`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from insights.model import ReviewState
-from integrations.demo_mechanics import FINISHED, Issue, Script, cleared_before, minute
+from insights.model import Deployment, ReviewState
+from integrations.demo_mechanics import (
+    FINISHED,
+    Issue,
+    Release,
+    Script,
+    cleared_before,
+    minute,
+    random_sha,
+    releases,
+)
 
 RECENT_DAYS, QUICK_DAYS = 16, 8
+WAITING_ON = ("eli-novak", "fhaddad", "amara-o")
+"""Whom the three pull requests waiting for a first review wait on: Eli (matched across Jira and
+GitHub in the demo's ``people:``), Farah (left out of it) and Amara."""
+TRAIN_DAYS = 38  # the whole 30-day report window, and a little of the 30 days before
 
 
 @dataclass(frozen=True)
 class _Role:
-    """A planted problem: its (status, days before the anchor) steps, flag age, review script."""
+    """A planted problem: its (status, days before the anchor) steps, flag age, review script.
+
+    ``reviewer`` is the login the script's reviews come from (drawn when None).
+    """
 
     steps: list[tuple[str, float]]
     flagged: float | None = None
     script: Script | None = None
+    reviewer: str | None = None
 
 
 def _roles(rng: random.Random) -> list[_Role]:
@@ -43,10 +67,11 @@ def _roles(rng: random.Random) -> list[_Role]:
     for _ in range(2):  # flagged 3-6 days ago, never cleared
         s = rng.uniform(8, 13)
         roles.append(_Role([(sel, s + 1), (ip, s)], flagged=rng.uniform(3.2, 5.8)))
-    for _ in range(3):  # review requested 2-4 days ago, nothing since
+    requested = ((0, ReviewState.REQUESTED),)
+    for reviewer in WAITING_ON:  # review requested 2-4 days ago, nothing since
         r = rng.uniform(2.2, 3.8)
         roles.append(
-            _Role([(sel, r + 5), (ip, r + 4), (cr, r)], script=((0, ReviewState.REQUESTED),))
+            _Role([(sel, r + 5), (ip, r + 4), (cr, r)], script=requested, reviewer=reviewer)
         )
     k = rng.randint(6, 7)
     for i in range(k):  # the queue before QA, entered over the last ~18 days
@@ -57,6 +82,8 @@ def _roles(rng: random.Random) -> list[_Role]:
     for _ in range(2):  # fresh, healthy work
         f = rng.uniform(0.5, 2.5)
         roles.append(_Role([(sel, f + 1), (ip, f)]))
+    late = (*requested, (3.5, ReviewState.APPROVED))  # a review that waited days, merged today
+    roles.append(_Role([(sel, 7.8), (ip, 6.8), (cr, 3.8), (rfqa, 0.3)], script=late))
     return roles
 
 
@@ -107,6 +134,7 @@ def plant(rng: random.Random, issues: list[Issue], anchor: datetime) -> None:
             continue
         used.add(issue.n)
         issue.steps, issue.script, issue.flags = steps, role.script, []
+        issue.reviewer = role.reviewer
         if role.flagged is not None:
             issue.flags = [(minute(anchor - timedelta(days=role.flagged)), True)]
     recent = anchor - timedelta(days=RECENT_DAYS)
@@ -121,3 +149,17 @@ def plant(rng: random.Random, issues: list[Issue], anchor: datetime) -> None:
         issue.flags = cleared_before(
             issue.flags, issue.steps[-1][1] if issue.steps else issue.created
         )
+
+
+def release_calendar(rng: random.Random, anchor: datetime, days: int) -> list[Release]:
+    """Daily deploys until ``TRAIN_DAYS`` before the anchor, a weekly release train since."""
+    return releases(rng, anchor, days, weekly_from=anchor - timedelta(days=TRAIN_DAYS))
+
+
+def plant_untraced_deploy(rng: random.Random, deploys: list[Deployment]) -> list[Deployment]:
+    """The latest release went out from a hotfix commit built on a laptop: no CI run built it."""
+    latest = max(
+        (d for d in deploys if d.is_production_success), key=lambda d: d.finished_at, default=None
+    )
+    sha = random_sha(rng)
+    return [dataclasses.replace(d, sha=sha) if d is latest else d for d in deploys]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from insights.model import (
 from insights.workflow import Workflow
 from integrations import demo
 from integrations.base import SourceContext, SourceError
+from integrations.demo_story import TRAIN_DAYS
 
 NOW = datetime(2026, 11, 25, 16, 0, 37, tzinfo=UTC)
 ANCHOR = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -416,6 +418,19 @@ def test_pull_requests_waiting_for_a_first_review(prs: list[ItemHistory]) -> Non
     ]
     assert len(waiting) >= 3
     assert all(ANCHOR - h.reviews[0].at < timedelta(days=4) for h in waiting)
+    assert "eli-novak" in {h.reviews[0].reviewer for h in waiting}  # matched in people:
+
+
+def test_a_review_that_waited_for_days_came_through_today(prs: list[ItemHistory]) -> None:
+    late = [
+        h
+        for h in prs
+        if h.item.merged_at is not None
+        and ANCHOR - h.item.merged_at < timedelta(days=1)
+        and [r.state for r in h.reviews] == [ReviewState.REQUESTED, ReviewState.APPROVED]
+        and h.reviews[1].at - h.reviews[0].at > timedelta(days=3)
+    ]
+    assert len(late) == 1
 
 
 def test_wip_above_the_limit(issues: list[ItemHistory]) -> None:
@@ -454,3 +469,126 @@ def test_planted_problems_hold_for_other_seeds(seed: int) -> None:
         if h.item.status == "open" and [r.state for r in h.reviews] == [ReviewState.REQUESTED]
     ]
     assert len(waiting) >= 3
+
+
+# --- the value stream across tools --------------------------------------------------------------
+
+
+def finished_issue_events(records: list[object], since: datetime, until: datetime) -> list[dict]:
+    """Per issue done in ``[since, until)``: its value-stream events (METRICS.md section 6)."""
+    histories = [r for r in records if isinstance(r, ItemHistory)]
+    prs: dict[str, list[ItemHistory]] = {}
+    for h in histories:
+        if h.item.kind is ItemKind.PULL_REQUEST:
+            prs.setdefault(h.item.linked_keys[0], []).append(h)
+    live = sorted(
+        (r for r in records if isinstance(r, Deployment) and r.is_production_success),
+        key=lambda d: d.finished_at,
+    )
+    out = []
+    for h in histories:
+        item, done = h.item, h.item.resolved_at
+        if item.kind is not ItemKind.ISSUE or item.stage is not Stage.DONE:
+            continue
+        if done is None or not since <= done < until:
+            continue
+        events = {"created": item.created_at, "done": done, "committed": started_at(h)}
+        linked = prs.get(item.key, [])
+        reviews = [r for p in linked for r in p.reviews if r.state is not ReviewState.REQUESTED]
+        merged = [p.item for p in linked if p.item.merged_at is not None]
+        events["pr_opened"] = min((p.item.created_at for p in linked), default=None)
+        events["first_review"] = min((r.at for r in reviews), default=None)
+        if merged:
+            last = max(merged, key=lambda p: p.merged_at or p.created_at)
+            events["merged"] = last.merged_at
+            approvals = [r.at for r in reviews if r.state is ReviewState.APPROVED]
+            events["approved"] = max(approvals, default=None)
+            deploy = next((d for d in live if last.id in d.shipped_item_ids), None)
+            events["deployed"] = None if deploy is None else deploy.finished_at
+        out.append({k: v for k, v in events.items() if v is not None})
+    return out
+
+
+BEFORE_THE_TRAIN = ANCHOR - timedelta(days=TRAIN_DAYS)
+
+
+def merge_waits(records: list[object], since: datetime, until: datetime) -> list[float]:
+    """Days from the last merge to production of each issue done in ``[since, until)``."""
+    return [
+        (e["deployed"] - e["merged"]).total_seconds() / 86400
+        for e in finished_issue_events(records, since, until)
+        if "deployed" in e
+    ]
+
+
+def test_finished_items_have_the_whole_value_stream(records: list[object]) -> None:
+    recent = finished_issue_events(records, ANCHOR - timedelta(30), ANCHOR)
+    chain = ("created", "committed", "pr_opened", "first_review", "approved", "merged")
+    everything = (*chain, "deployed", "done")
+    assert len(recent) >= 15
+    assert sum(set(everything) <= e.keys() for e in recent) >= 0.7 * len(recent)
+    with_code = [e for e in recent if "merged" in e]
+    assert len(with_code) >= 0.8 * len(recent)
+    for e in with_code:  # done means live: every merged item reached production, then done
+        assert e["merged"] < e["deployed"] < e["done"]
+        present = [e[k] for k in chain if k in e]
+        assert present == sorted(present)
+
+
+def test_a_weekly_release_train_makes_merged_code_wait(records: list[object]) -> None:
+    deploys = [r for r in records if isinstance(r, Deployment)]
+    train = sorted(
+        {d.started_at.date() for d in deploys if d.started_at and d.started_at >= BEFORE_THE_TRAIN}
+    )
+    assert len(train) >= 4 and {day.weekday() for day in train} == {3}  # Thursdays
+    assert all(later - day == timedelta(days=7) for day, later in itertools.pairwise(train))
+    before = {
+        d.started_at.date() for d in deploys if d.started_at and d.started_at < BEFORE_THE_TRAIN
+    }
+    assert {day.weekday() for day in before} == {0, 1, 2, 3, 4}
+    recent = merge_waits(records, ANCHOR - timedelta(30), ANCHOR)
+    earlier = merge_waits(records, BEFORE_THE_TRAIN - timedelta(30), BEFORE_THE_TRAIN)
+    assert statistics.median(recent) > 3 and statistics.mean(recent) > 4
+    assert statistics.median(earlier) < 0.5 and statistics.mean(earlier) < 1
+
+
+@pytest.mark.parametrize("seed", [1, 8, 42])
+def test_the_release_wait_holds_for_other_seeds(seed: int) -> None:
+    records = flatten(list(make_source(seed=seed).pull(None)))
+    recent = merge_waits(records, ANCHOR - timedelta(30), ANCHOR)
+    earlier = merge_waits(records, BEFORE_THE_TRAIN - timedelta(30), BEFORE_THE_TRAIN)
+    assert statistics.median(recent) > 3 * statistics.median(earlier)
+    assert statistics.mean(recent) > 2 > 1 > statistics.mean(earlier)
+
+
+def test_every_merge_built_in_time_ships_exactly_once(
+    records: list[object], prs: list[ItemHistory]
+) -> None:
+    live = [r for r in records if isinstance(r, Deployment) and r.is_production_success]
+    shipped = [i for d in live for i in d.shipped_item_ids]
+    last_release = max(d.started_at for d in live if d.started_at)
+    built_before = {
+        h.item.id
+        for h in prs
+        if h.item.merged_at is not None and h.item.merged_at < last_release - timedelta(days=2)
+    }
+    assert built_before <= set(shipped) and len(shipped) == len(set(shipped))
+
+
+def test_runs_build_commits_and_one_deployment_is_untraced(
+    records: list[object], prs: list[ItemHistory]
+) -> None:
+    runs = [r for r in records if isinstance(r, PipelineRun)]
+    assert all(r.sha and len(r.sha) == 40 for r in runs)
+    merge_shas = {h.item.merge_sha: h.item for h in prs if h.item.merge_sha}
+    main = [r for r in runs if r.branch == "main"]
+    assert main and all(r.sha in merge_shas for r in main)
+    built = {r.sha for r in runs if r.outcome is Outcome.SUCCESS}
+    deploys = [r for r in records if isinstance(r, Deployment)]
+    untraced = [d for d in deploys if d.sha not in built]
+    assert len(untraced) == 1 and untraced[0].is_production_success
+    assert ANCHOR - untraced[0].finished_at < timedelta(days=7)  # the last week's release
+    by_id = {pr.id: pr for pr in merge_shas.values()}
+    for d in deploys:
+        newest = max((by_id[i] for i in d.shipped_item_ids), key=lambda p: p.merged_at or ANCHOR)
+        assert d in untraced or d.sha == newest.merge_sha

@@ -231,8 +231,6 @@ def test_deployments_ship_what_the_commit_graph_says_and_dora_follows(
     assert dora.change_failure_rate == demo.change_failure_rate
     assert dora.time_to_restore_seconds_median == demo.time_to_restore_seconds_median
     # Lead time follows the synced shipping: each PR is timed to the deployment that shipped it.
-    # (It differs from the demo's own figure: the demo credits PRs merged between a failed
-    # deployment and its retry to no deployment; the commit graph credits them to the next.)
     shipped_by = {pr: d for d, prs in expected.items() for pr in prs}
     pairs = {(f"github:pr:{p.pr_key}", p.deployment_id) for p in dora.lead_times}
     assert pairs == {
