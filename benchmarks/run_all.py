@@ -22,11 +22,13 @@ from benchmarks.summary import SUMMARY_ENV
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "run_all", "summary"}
+OPTIONAL = {"jam_compare"}
+"""Run only when named (``python -m benchmarks.run_all jam_compare``): it installs its own venv."""
 
 
 def benchmark_modules() -> list[str]:
-    """Every benchmark module, by name."""
-    return sorted(p.stem for p in HERE.glob("*.py") if p.stem not in NOT_BENCHMARKS)
+    """Every benchmark module run by default, by name."""
+    return sorted(p.stem for p in HERE.glob("*.py") if p.stem not in NOT_BENCHMARKS | OPTIONAL)
 
 
 def machine() -> str:

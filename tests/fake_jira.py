@@ -733,7 +733,7 @@ class FakeJira:
 
     def _cloud_search(self, params: dict[str, Any]) -> Any:
         matches, keys, order = self._sorted(str(params.get("jql", "")))
-        wanted = _wanted(params.get("fields", "id")) or {"id"}
+        wanted = set(_list(params.get("fields", "id"))) or {"id"}  # "*all": every field
         cap = self.cloud_key_page_cap if wanted <= {"id", "key"} else self.cloud_page_cap
         size = min(int(params.get("maxResults", 50)), cap)
         start = 0
