@@ -30,7 +30,7 @@ pipeline's cap counts a group of cards as one message; here every card counts).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -151,6 +151,8 @@ class Replay:
         days: int = 30,
         *,
         muted: Collection[str] = (),
+        teams_by_project: Mapping[str, str] = {},
+        others: Mapping[str, Snapshot] = {},
     ) -> None:
         if days < 1:
             raise ValueError(f"days must be at least 1, got {days}")
@@ -158,6 +160,10 @@ class Replay:
         self.agreements = agreements
         self.calendar = calendar
         self.muted = frozenset(muted)
+        self.teams_by_project = teams_by_project
+        """Each configured project key and its team (the waits between teams)."""
+        self.others = others
+        """The other configured teams' snapshots by name, as they stand now."""
         self.now = now
         self.last_day = now.astimezone(calendar.tz).date()
         self.first_day = self.last_day - timedelta(days=days - 1)
@@ -187,7 +193,15 @@ class Replay:
         """One finding per subject as the detectors would have seen it at ``at``."""
         if at not in self._subjects:
             past = snapshot_as_of(self.snapshot, at)
-            found = run_detectors(past, self.agreements, at, self.calendar.tz, muted=self.muted)
+            found = run_detectors(
+                past,
+                self.agreements,
+                at,
+                self.calendar.tz,
+                muted=self.muted,
+                teams_by_project=self.teams_by_project,
+                others=self.others,
+            )
             self._subjects[at] = merge_by_subject(found, past, past.team)
         return self._subjects[at]
 

@@ -10,7 +10,7 @@ and Slack digests render. A report of a past ``now`` reads the snapshot as it wa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
@@ -154,15 +154,20 @@ def build_report(
     muted: Collection[str] = (),
     seed: int = 0,
     steps: Sequence[StreamStep] = (),
+    teams_by_project: Mapping[str, str] = {},
+    others: Mapping[str, Snapshot] = {},
 ) -> TeamReport:
     """Compute every metric, series, DORA figure, forecast and finding of ``snapshot`` at ``now``.
 
     The snapshot is read as it was at ``now``: nothing recorded later plays a part. ``steps`` are
     the team's value stream (``TeamConfig.stream_steps()``); () maps the default stream of the
-    snapshot's board order (:func:`insights.value_stream.resolve_steps`).
+    snapshot's board order (:func:`insights.value_stream.resolve_steps`). ``teams_by_project``
+    and ``others`` (the other configured teams' snapshots) reach the detectors
+    (:func:`insights.detectors.run_detectors`).
     """
     past = snapshot_as_of(snapshot, now)
-    return _report(past, agreements, now, tz, window_days, muted, seed, steps)
+    teams = (teams_by_project, others)
+    return _report(past, agreements, now, tz, window_days, muted, seed, steps, *teams)
 
 
 def _report(
@@ -174,6 +179,8 @@ def _report(
     muted: Collection[str],
     seed: int,
     steps: Sequence[StreamStep] = (),
+    teams_by_project: Mapping[str, str] = {},
+    others: Mapping[str, Snapshot] = {},
 ) -> TeamReport:
     """:func:`build_report` of a ``snapshot`` already as it was at ``now``."""
     if window_days < 1:
@@ -244,7 +251,15 @@ def _report(
     items = _item_facts(lines, start, now, tz)
     stream = resolve_steps(snapshot, workflow_of(snapshot), steps)
     findings = run_detectors(
-        snapshot, agreements, now, tz, muted=muted, timelines=lines, steps=stream
+        snapshot,
+        agreements,
+        now,
+        tz,
+        muted=muted,
+        timelines=lines,
+        steps=stream,
+        teams_by_project=teams_by_project,
+        others=others,
     )
     subjects = merge_by_subject(findings, snapshot, snapshot.team)
     ages = {facts.key: facts.age_seconds for facts in items if facts.finished_at is None}
@@ -362,7 +377,10 @@ def build_digest(
     *,
     muted: Collection[str] = (),
     steps: Sequence[StreamStep] = (),
+    teams_by_project: Mapping[str, str] = {},
+    others: Mapping[str, Snapshot] = {},
 ) -> Digest:
     """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
     past = snapshot_as_of(snapshot, now)
-    return _digest(_report(past, agreements, now, tz, window_days, muted, 0, steps), past)
+    teams = (teams_by_project, others)
+    return _digest(_report(past, agreements, now, tz, window_days, muted, 0, steps, *teams), past)

@@ -15,9 +15,10 @@ Merging rules:
   are: one per detector.
 - **Severity.** The most severe of its reasons.
 - **Action.** The most specific reason's, by :data:`ACTION_ORDER`: an item done whose pull
-  request never merged comes first (the board is wrong), then being blocked (with what blocks it)
-  beats a review that is waiting, which beats an approved pull request not merged,
-  a long review, a move back on the board, no change, and age. Severity breaks no tie here:
+  request never merged comes first (the board is wrong), then being blocked (with what blocks
+  it), then waiting on (or blocking) another team's item; these beat a review that is waiting,
+  which beats an approved pull request not merged, a long review, a move back on the board, no
+  change, and age. Severity breaks no tie here:
   "blocked by OPS-3" tells a person more than "old", however old.
 - **People.** Who the chosen reason says can act (the assignee, the requested reviewers or the
   author); when it names no one, the first reason that does; the item's assignee last.
@@ -42,6 +43,7 @@ TEAM_SUBJECT = "team"
 ACTION_ORDER = (
     "done_unmerged",
     "blocked_item",
+    "cross_team_wait",
     "pr_waiting_review",
     "pr_approved_unmerged",
     "pr_review_long",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from insights.cross_team import blocked_items, items_named, team_of
 from insights.detectors.support.review_facts import is_human_reviewer
 from insights.detectors.support.wording import duration
 from insights.item_timeline import ItemTimeline, timeline_of
@@ -108,7 +109,17 @@ class BlockingItem:
     team: str | None
     """The team whose project the key belongs to (None: no configured team's)."""
     status: str | None
-    """Its status, when this snapshot has it (None: another team's item, or unknown)."""
+    """Its status, when this team's snapshot or its own team's has it (None: unknown)."""
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedItem:
+    """Another team's item the traced one blocks (its blocked-by link names the traced item)."""
+
+    key: str
+    team: str
+    status: str
     url: str | None
 
 
@@ -134,6 +145,8 @@ class Trace:
     """The process time of its steps, summed."""
     cancelled_at: datetime | None = None
     """When it was cancelled, while it is: its journey ended there, in the step it was in."""
+    blocks: tuple[BlockedItem, ...] = ()
+    """Other teams' items blocked by it (from their snapshots; () when none were given)."""
 
     @property
     def finished(self) -> bool:
@@ -189,12 +202,15 @@ def trace_item(
     now: datetime,
     *,
     teams_by_project: Mapping[str, str] = {},
+    others: Mapping[str, Snapshot] = {},
 ) -> Trace | None:
     """The journey of the item ``key`` (any case) through ``steps`` as of ``now``.
 
     ``snapshot`` is the team's as it stood at ``now`` (:func:`insights.as_of.snapshot_as_of` for
     the past); a pull request's key traces the item it is linked to. None when the team has no
-    such item. ``teams_by_project`` (:func:`project_teams`) names the team of each blocking item.
+    such item. ``teams_by_project`` (:func:`project_teams`) names the team of each blocking item;
+    ``others`` (the other configured teams' snapshots by name) give another team's blocker its
+    status and link, and the other teams' items the traced one blocks (:attr:`Trace.blocks`).
     """
     item = find_item(snapshot, key)
     if item is None:
@@ -224,8 +240,12 @@ def trace_item(
             for position, step in enumerate(steps)
             if step.name not in measured
         ),
-        blocked_by=_blockers(snapshot, item, teams_by_project),
+        blocked_by=_blockers(snapshot, item, teams_by_project, others),
         cancelled_at=cancelled_at,
+        blocks=tuple(
+            BlockedItem(blocked.key, team, blocked.status, blocked.url)
+            for team, blocked in blocked_items(item.key, others, teams_by_project)
+        ),
         lead_seconds=(max(ends) - min(s.start for s in spans)).total_seconds() if spans else 0.0,
         process_seconds=sum(span.process_seconds for span in spans),
     )
@@ -350,22 +370,27 @@ def event_words(event: str) -> str:
 
 
 def _blockers(
-    snapshot: Snapshot, item: WorkItem, teams_by_project: Mapping[str, str]
+    snapshot: Snapshot,
+    item: WorkItem,
+    teams_by_project: Mapping[str, str],
+    others: Mapping[str, Snapshot],
 ) -> tuple[BlockingItem, ...]:
-    """The items ``item`` is blocked by, with their team and, when known here, their status."""
+    """The items ``item`` is blocked by, with their team and, when known, their status.
+
+    A blocker is looked up in this team's snapshot, then in its own team's (among ``others``).
+    """
     if not item.blocked_by:
         return ()
-    owners = {project.casefold(): team for project, team in teams_by_project.items()}
     wanted = {key.casefold() for key in item.blocked_by}
-    known = {i.key.casefold(): i for i in snapshot.items if i.key.casefold() in wanted}
+    known = items_named(item.blocked_by, others, teams_by_project)
+    known.update((i.key.casefold(), i) for i in snapshot.items if i.key.casefold() in wanted)
     out = []
     for key in dict.fromkeys(item.blocked_by):
         blocker = known.get(key.casefold())
-        project = key.rpartition("-")[0].casefold()
         out.append(
             BlockingItem(
                 key,
-                owners.get(project),
+                team_of(key, teams_by_project),
                 blocker.status if blocker is not None else None,
                 blocker.url if blocker is not None else None,
             )

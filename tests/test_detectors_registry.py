@@ -18,6 +18,7 @@ EXPECTED = {
     "backflow",
     "blocked_item",
     "bottleneck",
+    "cross_team_wait",
     "data_quality",
     "done_unmerged",
     "net_flow",

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli_state import CliState, pass_state
+from bot.commands.report import other_teams
 from bot.config import TeamConfig
 from bot.slack.answering.render_backtest import backtest_policy
 from bot.slack.delivering.alerts import AlertPolicy
@@ -24,6 +25,7 @@ from bot.terminal import literal
 from bot.working_time import calendar_of
 from insights.backtest import BUDGET, Backtest, Lever, Replay, levers, simulate
 from insights.findings import Severity
+from insights.trace import project_teams
 from storage.slack_settings import active_mutes
 from storage.snapshots import load_snapshot
 
@@ -74,7 +76,14 @@ def backtest_command(
     )
     muted = [m.detector for m in active_mutes(runtime.engine, team_config.name, now)]
     replay = Replay(
-        snapshot, team_config.agreements, calendar_of(team_config), now, days, muted=muted
+        snapshot,
+        team_config.agreements,
+        calendar_of(team_config),
+        now,
+        days,
+        muted=muted,
+        teams_by_project=project_teams(runtime.config.teams),
+        others=other_teams(runtime, team_config),
     )
     policy = backtest_policy(AlertPolicy())
     if min_severity is not None:

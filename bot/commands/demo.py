@@ -8,11 +8,13 @@ import click
 
 from bot.charts import hotspot_words, percent, short_duration, write_all_charts
 from bot.cli_state import CliState, needs_name, pass_state
+from bot.commands.report import other_teams
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, load_config
 from bot.runtime import open_runtime
 from bot.terminal import literal, render_report
 from insights.report import build_report
+from insights.trace import project_teams
 from insights.value_stream import ValueStreamMap
 from storage.snapshots import load_snapshot
 
@@ -57,7 +59,15 @@ def command(state: CliState, folder: Path) -> None:
     for team in config.teams:
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
         steps = team.stream_steps()
-        report = build_report(snapshot, team.agreements, now, team.zone, steps=steps)
+        report = build_report(
+            snapshot,
+            team.agreements,
+            now,
+            team.zone,
+            steps=steps,
+            teams_by_project=project_teams(config.teams),
+            others=other_teams(runtime, team),
+        )
         render_report(console, report)
         console.print(value_stream_summary(report.value_stream))
         charts = write_all_charts(snapshot, team, now, folder)

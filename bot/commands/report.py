@@ -8,6 +8,9 @@ the cyclic garbage collector paused and then frozen out of its reach (:func:`loa
 otherwise the first collection after the load scans all of it, and every full collection the
 report triggers scans it again, which costs about as much time as the report's metrics.
 
+The other configured teams' snapshots are loaded beside the team's when any team names its
+projects (:func:`other_teams`): the waits between teams (:mod:`insights.cross_team`) read them.
+
 An instant is accepted from 1970 to the year 9000. Reports and charts look back at most
 ``MAX_WINDOW_DAYS`` plus the team's history and forecasts look ahead at most
 :data:`insights.forecast.HORIZON_DAYS` past their window: decades either side, and the dates they
@@ -24,10 +27,13 @@ from datetime import UTC, datetime
 import click
 
 from bot.cli_state import CliState, pass_state
+from bot.config import TeamConfig
+from bot.runtime import Runtime
 from bot.terminal import render_report
 from insights.model import Snapshot
 from insights.report import build_report
 from insights.report_json import report_to_json
+from insights.trace import project_teams
 from storage.snapshots import load_snapshot
 
 EARLIEST_AS_OF = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,6 +81,18 @@ def load_frozen(load: Callable[[], Snapshot]) -> Snapshot:
     return snapshot
 
 
+def other_teams(runtime: Runtime, team: TeamConfig) -> dict[str, Snapshot]:
+    """The other configured teams' stored snapshots by name; none when no team names projects."""
+    teams = runtime.config.teams
+    if not project_teams(teams):
+        return {}
+    return {
+        other.name: load_snapshot(runtime.engine, other.name, tuple(other.workflow))
+        for other in teams
+        if other.name != team.name
+    }
+
+
 @click.command("report")
 @click.option("--team", help="The team (default: the only one configured).")
 @click.option(
@@ -111,6 +129,8 @@ def command(
         team_config.zone,
         window,
         steps=team_config.stream_steps(),
+        teams_by_project=project_teams(runtime.config.teams),
+        others=other_teams(runtime, team_config),
     )
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))

@@ -2,9 +2,9 @@
 
 The same journey as ``/vsm trace`` (:func:`insights.trace.trace_item`): the time each step of the
 team's value stream cost the item, the waits marked, the steps it skipped, the items it is
-blocked by, then every event from its creation on, in the team's time zone. ``--as-of`` traces
-the past exactly (:func:`insights.as_of.snapshot_as_of`). A key the team does not have is a
-usage error (status 2) naming the key and the team.
+blocked by and the other teams' items it blocks, then every event from its creation on, in the
+team's time zone. ``--as-of`` traces the past exactly (:func:`insights.as_of.snapshot_as_of`).
+A key the team does not have is a usage error (status 2) naming the key and the team.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli_state import CliState, pass_state
-from bot.commands.report import parse_as_of
+from bot.commands.report import other_teams, parse_as_of
 from bot.terminal import literal
 from insights.as_of import snapshot_as_of
 from insights.detectors.support.wording import duration
@@ -57,7 +57,8 @@ def command(
         snapshot = snapshot_as_of(snapshot, now)
     steps = resolve_steps(snapshot, workflow_of(snapshot), team_config.stream_steps())
     owners = project_teams(state.config().teams)
-    trace = trace_item(snapshot, key, steps, now, teams_by_project=owners)
+    others = other_teams(runtime, team_config)
+    trace = trace_item(snapshot, key, steps, now, teams_by_project=owners, others=others)
     if trace is None:
         raise click.BadParameter(
             f"team {team_config.name} has no item {key!r}; give an issue key such as PAY-12, "
@@ -103,6 +104,9 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         "blocked_by": [
             {"key": b.key, "team": b.team, "status": b.status, "url": b.url}
             for b in trace.blocked_by
+        ],
+        "blocks": [
+            {"key": b.key, "team": b.team, "status": b.status, "url": b.url} for b in trace.blocks
         ],
         "events": [
             {
@@ -152,6 +156,9 @@ def render_trace(console: Console, trace: Trace, tz: tzinfo) -> None:
         team = f", team {literal(blocker.team)}" if blocker.team not in (None, trace.team) else ""
         status = literal(blocker.status) if blocker.status else "status unknown here"
         console.print(f"[red]Blocked by[/] {literal(blocker.key)} ({status}{team})")
+    for blocked in trace.blocks:
+        who = f"{literal(blocked.status)}, team {literal(blocked.team)}"
+        console.print(f"[yellow]Blocks[/] {literal(blocked.key)} ({who})")
     events = Table(title="Journey", title_justify="left", show_edge=False, pad_edge=False)
     events.add_column("When")
     events.add_column("Tool", style="dim")

@@ -90,7 +90,7 @@ def build_deps(
     return SlackDeps(
         runtime=runtime,
         clients=SlackClients(runtime.config.slack, runtime.sleep, installation_store, pacer),
-        answers=Answers(runtime.engine),
+        answers=Answers(runtime.engine, teams=runtime.config.teams),
         pacer=pacer,
         workers=ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="vsm-work"),
     )

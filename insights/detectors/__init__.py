@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, tzinfo
 from functools import cache
 from typing import TYPE_CHECKING
@@ -62,16 +62,30 @@ def run_detectors(
     muted: Collection[str] = (),
     timelines: Sequence[ItemTimeline] | None = None,
     steps: Sequence[StreamStep] = (),
+    teams_by_project: Mapping[str, str] = {},
+    others: Mapping[str, Snapshot] = {},
 ) -> list[Finding]:
     """Run every detector not in ``muted`` on ``snapshot`` as of ``now``.
 
     ``timelines`` may pass the issues' timelines a caller already built (the report does) so they
     are not built twice. ``steps`` are the team's value stream (``TeamConfig.stream_steps()``; ()
-    for the default of the snapshot's board order). A muted name that no detector has is ignored
-    (mutes are stored; the command that mutes checks names against :func:`detector_names`).
+    for the default of the snapshot's board order). ``teams_by_project`` (project key to team,
+    :func:`insights.trace.project_teams`) and ``others`` (the other configured teams' snapshots by
+    name) let a detector see waits on other teams' items (``cross_team_wait``). A muted name that
+    no detector has is ignored (mutes are stored; the command that mutes checks names against
+    :func:`detector_names`).
     Findings come most severe first, then by subject and dedupe key.
     """
-    ctx = DetectionContext(snapshot, agreements, now, tz, timelines, steps)
+    ctx = DetectionContext(
+        snapshot,
+        agreements,
+        now,
+        tz,
+        timelines,
+        steps,
+        teams_by_project=teams_by_project,
+        others=others,
+    )
     findings = [
         finding
         for name, detect in detectors().items()

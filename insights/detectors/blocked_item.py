@@ -5,7 +5,9 @@ three times that (METRICS 3.10: flag, blocked stage and "is blocked by" links ar
 reasons). The block starts when the flag was set or the blocked stage entered; a blocked-by link
 carries no date in the model, so for a link the block is timed from when the item entered its
 current status (it has been waiting on the blocker at least that long, as far as we can tell).
-A link (a key or an id) counts while its blocker is not in the snapshot or is not finished.
+A link (a key or an id) counts while its blocker is not in the snapshot or is not finished; a key
+of another configured team's project is looked up in that team's snapshot when the context has
+it (:mod:`insights.cross_team`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from insights.cross_team import items_named
 from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.ranking import Candidate, more_items, report_worst
 from insights.detectors.support.severity import past_threshold
 from insights.detectors.support.wording import HOUR_SECONDS, assigned, dedupe_key, duration
 from insights.findings import Finding, Severity
 from insights.item_timeline import ItemTimeline
-from insights.model import Stage
+from insights.model import Stage, WorkItem
 
 NAME = "blocked_item"
 
@@ -27,6 +30,7 @@ NAME = "blocked_item"
 def detect(ctx: DetectionContext) -> list[Finding]:
     """Findings for in-progress items blocked longer than the team's agreement."""
     limit_hours = ctx.agreements.blocked_alert_after_hours
+    outside = _outside(ctx)
     candidates = []
     for timeline in ctx.in_progress:
         item = timeline.item
@@ -39,7 +43,8 @@ def detect(ctx: DetectionContext) -> list[Finding]:
         blockers = tuple(
             key
             for key in item.blocked_by
-            if (blocker := ctx.items_by_ref.get(key)) is None or not blocker.stage.finished
+            if (blocker := ctx.items_by_ref.get(key) or outside.get(key.casefold())) is None
+            or not blocker.stage.finished
         )
         if blockers:
             reasons.append((f"blocked by {', '.join(blockers)}", timeline.status_since))
@@ -59,6 +64,16 @@ def detect(ctx: DetectionContext) -> list[Finding]:
         lambda n: more_items(n, f"have been blocked for over {duration(limit_hours * 3600)}"),
         "Review the blocked items with whoever can unblock them, oldest first.",
     )
+
+
+def _outside(ctx: DetectionContext) -> dict[str, WorkItem]:
+    """Other configured teams' items that in-progress items are blocked by (casefolded keys)."""
+    if not ctx.others:
+        return {}
+    keys = (
+        key for t in ctx.in_progress for key in t.item.blocked_by if key not in ctx.items_by_ref
+    )
+    return items_named(keys, ctx.others, ctx.teams_by_project)
 
 
 class _Block(NamedTuple):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -30,7 +30,7 @@ from insights.metrics.flow_items import item_timelines
 from insights.model import ReviewState, Snapshot, Stage
 from insights.report import Digest, TeamReport, build_digest, build_report
 from insights.subjects import merge_by_subject
-from insights.trace import Trace, trace_item
+from insights.trace import Trace, project_teams, trace_item
 from insights.value_stream import ValueStreamMap, resolve_steps, workflow_of
 from insights.weekly_trends import WEEKS, Queue, WeeklyTrend, longest_queue
 from insights.weekly_trends import weekly_trends as trend_series
@@ -127,12 +127,22 @@ class ChartRenderer(Protocol):
 class Answers:
     """Everything the bot tells people, computed from the stored data at a given ``now``.
 
-    Charts are drawn in this thread unless a ``renderer`` (worker processes) is given.
+    Charts are drawn in this thread unless a ``renderer`` (worker processes) is given. ``teams``
+    are the configured teams: the detectors and traces of one team see the others' snapshots
+    beside its own, for the waits between teams (:mod:`insights.cross_team`).
     """
 
-    def __init__(self, engine: Engine, renderer: ChartRenderer | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        renderer: ChartRenderer | None = None,
+        teams: Sequence[TeamConfig] = (),
+    ) -> None:
         self.engine = engine
         self.renderer = renderer
+        self.teams = tuple(teams)
+        self.teams_by_project = project_teams(self.teams)
+        """Each configured project key and its team."""
         self.snapshots = SnapshotCache(engine)
         self._digests = _SingleFlight(size=64)
         self._charts = _SingleFlight(size=CHART_CACHE_SIZE)
@@ -155,6 +165,12 @@ class Answers:
             team.name, stamps, lambda: load_snapshot(self.engine, team.name, list(team.workflow))
         )
 
+    def others(self, team: TeamConfig) -> dict[str, Snapshot]:
+        """The other configured teams' snapshots by name (none when no team names projects)."""
+        if not self.teams_by_project:
+            return {}
+        return {other.name: self.snapshot(other) for other in self.teams if other.name != team.name}
+
     def digest(self, team: TeamConfig, now: datetime, window_days: int = 14) -> Digest:
         """The team's digest numbers as of ``now`` (shared by requests in the same minute)."""
         minute = now.replace(second=0, microsecond=0)
@@ -168,6 +184,8 @@ class Answers:
                 team.zone,
                 window_days,
                 steps=team.stream_steps(),
+                teams_by_project=self.teams_by_project,
+                others=self.others(team),
             ),
         )
 
@@ -181,6 +199,8 @@ class Answers:
             team.zone,
             muted=muted,
             steps=team.stream_steps(),
+            teams_by_project=self.teams_by_project,
+            others=self.others(team),
         )
 
     def muted(self, team: TeamConfig, now: datetime) -> list[str]:
@@ -196,7 +216,14 @@ class Answers:
         past = snapshot_as_of(self.snapshot(team), at)
         muted = self.muted(team, now)
         findings = run_detectors(
-            past, team.agreements, at, team.zone, muted=muted, steps=team.stream_steps()
+            past,
+            team.agreements,
+            at,
+            team.zone,
+            muted=muted,
+            steps=team.stream_steps(),
+            teams_by_project=self.teams_by_project,
+            others=self.others(team),
         )
         return merge_by_subject(findings, past, team.name)
 
@@ -229,6 +256,8 @@ class Answers:
                 window_days,
                 muted=muted,
                 steps=team.stream_steps(),
+                teams_by_project=self.teams_by_project,
+                others=self.others(team),
             ),
         )
 
@@ -238,21 +267,22 @@ class Answers:
         assert stream is not None  # every report maps its team's stream
         return stream
 
-    def trace(
-        self,
-        team: TeamConfig,
-        key: str,
-        now: datetime,
-        teams_by_project: Mapping[str, str] | None = None,
-    ) -> Trace | None:
+    def trace(self, team: TeamConfig, key: str, now: datetime) -> Trace | None:
         """The journey of the team's item ``key`` (or of the item a pull request links).
 
-        None when the team has no such item. ``teams_by_project`` names the team of a blocking
-        item (:func:`teams_by_project`).
+        None when the team has no such item. The items it is blocked by are named with their
+        team and status, and the other teams' items it blocks are listed (:attr:`Trace.blocks`).
         """
         snapshot = self.snapshot(team)
         steps = resolve_steps(snapshot, workflow_of(snapshot), team.stream_steps())
-        return trace_item(snapshot, key, steps, now, teams_by_project=teams_by_project or {})
+        return trace_item(
+            snapshot,
+            key,
+            steps,
+            now,
+            teams_by_project=self.teams_by_project,
+            others=self.others(team),
+        )
 
     def open_pull_requests(self, team: TeamConfig, now: datetime) -> list[PullRequestLine]:
         """Open pull requests, the longest waiting first."""

@@ -76,7 +76,9 @@ EVIDENCE_WORDS = {
     "changed_lines": "{} lines changed",
 }
 """How a card words the evidence numbers it knows; others show as ``name value``."""
-UNSHOWN_EVIDENCE = frozenset({"reasons", "status", "assignee", "reason_count", "detectors"})
+UNSHOWN_EVIDENCE = frozenset(
+    {"reasons", "status", "assignee", "reason_count", "detectors", "waiting_days"}
+)
 """Evidence a card leaves out: the title or the Who line already says it."""
 ROLES = {"assignee": "assignee", "reviewer": "reviewers", "author": "author"}
 """How a card words the role of the people it names."""

@@ -83,7 +83,14 @@ def alert_estimate(
     """What the alerts of ``team`` would have sent over the last ``days`` days with ``policy``."""
     muted = [m.detector for m in active_mutes(answers.engine, team.name, now)]
     replay = Replay(
-        answers.snapshot(team), team.agreements, calendar_of(team), now, days, muted=muted
+        answers.snapshot(team),
+        team.agreements,
+        calendar_of(team),
+        now,
+        days,
+        muted=muted,
+        teams_by_project=answers.teams_by_project,
+        others=answers.others(team),
     )
     result = simulate(replay, backtest_policy(policy))
     if not result.rows:

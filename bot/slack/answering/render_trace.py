@@ -3,9 +3,10 @@
 Top down: the item (linked key, title, status) and what its journey cost (lead time, the part
 worked on); one line per step of the stream with its time and, for a step it mostly waited
 through, an hourglass and "waiting"; the longest wait called out; the pull requests, deployments
-and incidents as links; the items of other teams it is blocked by; then the journey itself, one
-line per event. A long journey keeps its first and last events and says how many were left out
-in between, so the message always fits Slack's limits. Every vendor word is escaped and only
+and incidents as links; the items it is blocked by (naming another team's) and the other teams'
+items it blocks; then the journey itself, one line per event. A long journey keeps its first and
+last events and says how many were left out in between, so the message always fits Slack's
+limits. Every vendor word is escaped and only
 http(s) links are made (:mod:`bot.slack.answering.blocks`).
 """
 
@@ -28,7 +29,7 @@ from bot.slack.answering.blocks import (
 )
 from insights.detectors.support.wording import duration
 from insights.stream_events import DEPLOYED, INCIDENT, PR_OPENED
-from insights.trace import BlockingItem, MissingStep, Trace, TraceSpan, span_cost
+from insights.trace import BlockedItem, BlockingItem, MissingStep, Trace, TraceSpan, span_cost
 from insights.trace_events import TraceEvent
 
 WAITING = ":hourglass_flowing_sand:"
@@ -55,6 +56,7 @@ def render_trace(trace: Trace) -> Message:
         blocks.append(section("_No step of the stream yet._"))
     notes = [_biggest_wait(trace), _missing(trace.missing_steps), _links(trace.events)]
     notes.append(_blockers(trace.blocked_by, trace.team))
+    notes.append(_blocks(trace.blocks))
     blocks.extend(section(note) for note in notes if note)
     blocks.append(section(_journey(trace.events)))
     blocks.append(
@@ -144,6 +146,19 @@ def _blockers(blockers: Sequence[BlockingItem], team: str) -> str | None:
         facts.append(escape(blocker.status) if blocker.status else "status unknown here")
         parts.append(f"{link(blocker.url, blocker.key)} ({', '.join(facts)})")
     return ":no_entry: Blocked by " + ", ".join(parts)
+
+
+def _blocks(blocked: Sequence[BlockedItem]) -> str | None:
+    """The other teams' items it blocks: ``Blocks: PAY-12 (team payments, In Progress)``."""
+    if not blocked:
+        return None
+    parts = [
+        f"{link(item.url, clip(item.key, 60))} (team *{escape(item.team)}*, "
+        f"{escape(clip(item.status, 60))})"
+        for item in blocked[:LINKS_SHOWN]
+    ]
+    more = f" and {len(blocked) - LINKS_SHOWN} more" if len(blocked) > LINKS_SHOWN else ""
+    return ":construction: Blocks: " + ", ".join(parts) + more
 
 
 def _journey(events: Sequence[TraceEvent]) -> str:

@@ -49,7 +49,6 @@ from bot.slack.deps import SlackDeps
 from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
 from insights.detectors import detector_names
-from insights.trace import project_teams
 from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
     AlertChannel,
@@ -266,8 +265,7 @@ def _trace(r: Request) -> Message | Private | None:
     key = r.command.key
     assert key is not None
     answers = r.deps.answers
-    projects = project_teams(r.deps.runtime.config.teams)
-    trace = answers.trace(r.team, key, r.now, projects)
+    trace = answers.trace(r.team, key, r.now)
     if trace is None:
         return Private(render_trace_not_found(key, r.team.name))
     return _post_with_chart(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
@@ -80,6 +80,9 @@ class DetectionContext:
         tz: tzinfo,
         timelines: Sequence[ItemTimeline] | None = None,
         steps: Sequence[StreamStep] = (),
+        *,
+        teams_by_project: Mapping[str, str] = {},
+        others: Mapping[str, Snapshot] = {},
     ) -> None:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"now must be a timezone-aware datetime, got naive {now!r}")
@@ -94,6 +97,10 @@ class DetectionContext:
         """The flow items' timelines (issues; no epics or sub-tasks), created by now."""
         self.steps: tuple[StreamStep, ...] = tuple(steps)
         """The team's value stream steps; () for the default of the snapshot's board order."""
+        self.teams_by_project: Mapping[str, str] = teams_by_project
+        """Each configured project key (``PAY``) and its team (``insights.trace.project_teams``)."""
+        self.others: Mapping[str, Snapshot] = others
+        """The other configured teams' snapshots by team name (what blocks this team's items)."""
 
     # --- dates --------------------------------------------------------------------------------
 
