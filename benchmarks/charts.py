@@ -6,6 +6,11 @@ runs: CPU time to gather the numbers and build the figure (``draw``), to rasteri
 (``png``), and wall and CPU time of the whole ``render_chart`` call (``total``).
 Goal (issue 7): under 150 ms each, warm.
 
+Then, as a chart worker of ``vsm serve`` draws them (warmed up and its collector frozen,
+:func:`bot.slack.answering.chart_processes.warm_up`), 20 different charts of the demo team in a
+row, several times: their CPU per chart and the slowest one. Two workers draw what
+``benchmarks.slack_latency`` asks at once, so 10 of these make its p95 on an idle machine.
+
     .venv/bin/python -m benchmarks.charts [--items 5000] [--runs 7]
 """
 
@@ -22,19 +27,25 @@ from pathlib import Path
 import yaml
 
 from benchmarks.summary import headline
-from bot.charts import CHART_KINDS, render_chart
+from bot.charts import CHART_KINDS, ITEM_CHARTS, render_chart
 from bot.charts.render import DRAWERS
 from bot.charts.request import ChartRequest
 from bot.charts.style import to_png
 from bot.commands.demo import DEMO_CONFIG
 from bot.config import TeamConfig, parse_config
 from bot.runtime import open_runtime
+from bot.slack.answering.chart_processes import warm_up
 from bot.sync import sync_teams
 from insights.model import Snapshot
 from storage.snapshots import load_snapshot
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 GOAL_MS = 150.0
+TEAM_CHARTS = [kind for kind in CHART_KINDS if kind not in ITEM_CHARTS]
+"""The charts of a whole team (an item's chart needs the item named)."""
+IN_A_ROW = 20
+ROW_KINDS = ("cfd", "scatter", "aging", "throughput", "forecast")
+"""The kinds ``benchmarks.slack_latency`` asks 20 different charts of."""
 
 
 def demo_team(folder: Path, items: int | None) -> tuple[Snapshot, TeamConfig]:
@@ -76,7 +87,7 @@ def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
 def measure(snapshot: Snapshot, team: TeamConfig, runs: int) -> dict[str, tuple[float, ...]]:
     """Per kind: draw CPU ms, PNG CPU ms, total wall ms, total CPU ms, PNG kB."""
     results = {}
-    for kind in CHART_KINDS:
+    for kind in TEAM_CHARTS:
         request = ChartRequest(snapshot, team, NOW)
         figure = DRAWERS[kind](request).figure
         _, draw = timed(lambda kind=kind, request=request: DRAWERS[kind](request), runs)
@@ -87,18 +98,34 @@ def measure(snapshot: Snapshot, team: TeamConfig, runs: int) -> dict[str, tuple[
     return results
 
 
+def in_a_row(snapshot: Snapshot, team: TeamConfig, rows: int) -> tuple[float, float]:
+    """CPU ms per chart and of the slowest, drawing ``rows`` x 20 different charts in a row.
+
+    Every chart has a window of its own, as in ``benchmarks.slack_latency``.
+    """
+    warm_up()
+    costs = []
+    for chart in range(rows * IN_A_ROW):
+        kind = ROW_KINDS[chart % len(ROW_KINDS)]
+        started = time.process_time()
+        render_chart(kind, snapshot, team, NOW, window_days=365 - chart)
+        costs.append((time.process_time() - started) * 1000)
+    return statistics.fmean(costs), max(costs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=5000, help="issues in the large team")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per measurement")
     args = parser.parse_args()
     tables = {}
+    teams = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, items in (("demo", None), (f"{args.items:,} items", args.items)):
             print(f"{label}:")
             folder = Path(tmp) / label.replace(" ", "_").replace(",", "")
             folder.mkdir()
-            snapshot, team = demo_team(folder, items)
+            teams[label] = snapshot, team = demo_team(folder, items)
             tables[label] = measure(snapshot, team, args.runs)
     print(f"\nwarm medians of {args.runs} runs at 100 dpi (1200 x 675 px), milliseconds")
     print(
@@ -121,6 +148,16 @@ def main() -> None:
         "slowest warm render (100 dpi)",
         f"{worst_wall:.0f} ms wall, {worst_cpu:.0f} ms CPU",
         f"< {GOAL_MS:.0f} ms",
+    )
+    per_chart, slowest = in_a_row(*teams["demo"], rows=3)
+    print(
+        f"\n{3 * IN_A_ROW} different demo charts in a row, as a chart worker draws them: "
+        f"{per_chart:.0f} ms CPU per chart, slowest {slowest:.0f} ms"
+    )
+    headline(
+        "charts",
+        "different charts in a row, as a worker (CPU per chart; slowest)",
+        f"{per_chart:.0f} ms; {slowest:.0f} ms",
     )
 
 

@@ -1,12 +1,15 @@
 """Benchmark: 20 concurrent signed slash commands against ``vsm serve --http`` and a fake Slack.
 
-Starts the fake Slack Web API (``tests/fake_slack.py``), syncs the demo team into a temporary
+Starts the fake Slack Web API (``tests/fake_slack.py``), syncs two demo teams (the demo's
+``payments`` and a second one seeded differently, each with its own channel) into a temporary
 SQLite file with ``vsm sync``, runs ``vsm serve --http --no-scheduler`` as a child process, then
-fires rounds of 20 concurrent ``/vsm`` commands, each signed like Slack signs them. Per round it
-prints the ack latency (HTTP response) p50/p99 and the time to the full answer (the reply on the
+fires rounds of 20 concurrent ``/vsm`` commands, each signed like Slack signs them. Per scenario
+it prints the ack latency (HTTP response) p50/p99, the time to the full answer (the reply on the
 command's response_url, which for charts comes after the PNG upload; for ``help`` the ack
-itself) p50/p95.
-Goals (issue 6): ack p99 under 100 ms, full answer with a chart p95 under 1.5 s.
+itself) p50/p95, and the CPU seconds the server and its chart processes spent per round (what
+the answers cost, whatever else the machine was doing).
+Goals (issue 6): ack p99 under 100 ms, full answer with a chart p95 under 1.5 s; issue 15 asks the
+same p95 of 20 different charts (kinds x windows x teams) at once.
 
     .venv/bin/python -m benchmarks.slack_latency [--rounds 3]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import math
 import os
 import socket
@@ -25,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -39,13 +44,37 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fake_slack import BOT_TOKEN, WORKSPACE, FakeSlack  # noqa: E402
 
-FakeUrls = tuple[str, str]
-"""The fake Slack's base URL and its Web API URL."""
-
 SECRET = "benchmark-signing-secret"
 CONCURRENCY = 20
 SETTLE_SECONDS = 5
+POLL_SECONDS = 0.2
+"""How often the answers are looked for (their times come from the fake, not from the polls)."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MAX_WINDOW_DAYS = 365
+"""The longest window ``/vsm`` accepts."""
+FRESH_WINDOWS_FROM = 120
+"""The shortest window of the 20-different scenarios (the others ask for shorter ones)."""
 CHART_KINDS = ("cfd", "scatter", "aging", "throughput", "forecast")
+ALL_CHART_KINDS = (*CHART_KINDS, "dora")
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team of the benchmark's config, its demo seed and its channel."""
+
+    name: str
+    seed: int
+    channel_id: str
+    channel_name: str
+
+
+TEAMS = (
+    Team("payments", 7, "C0PAYMENTS", "payments-flow"),
+    Team("platform", 11, "C0PLATFORM", "platform-flow"),
+)
+PAYMENTS = TEAMS[0]
+Command = tuple[str, Team]
+"""A command's text and the team whose channel it is sent from."""
 MIXED = (
     "flow",
     "aging",
@@ -58,18 +87,52 @@ MIXED = (
     "forecast by 2099-01-01",
     "chart cfd",
 )
-Scenario = Callable[[int], list[str]]
-"""The 20 command texts of one round (given the round number)."""
+Scenario = Callable[[int], list[Command]]
+"""The 20 commands of one round (given the round number)."""
+
+
+def in_payments(texts: list[str]) -> list[Command]:
+    """``texts`` sent from the payments channel."""
+    return [(text, PAYMENTS) for text in texts]
+
+
+_unused_windows = itertools.count(MAX_WINDOW_DAYS, -1)
+_unused_users = itertools.count()
+"""Every command comes from a new user: a chart goes to the user's DM, and the bot posts at most
+one message a second in a channel, which would delay a user's chart of the next round."""
+
+
+def fresh_window() -> int:
+    """A window in days no chart of this run asked for yet (so its chart is drawn afresh)."""
+    window = next(_unused_windows)
+    if window < FRESH_WINDOWS_FROM:
+        raise RuntimeError("out of unused chart windows: run fewer rounds")
+    return window
+
+
+def different_charts(kinds: tuple[str, ...], teams: tuple[Team, ...]) -> Scenario:
+    """20 charts no earlier command asked for, of ``kinds`` x ``teams`` in turn."""
+    return lambda _round: [
+        (f"chart {kinds[i % len(kinds)]} {fresh_window()}d", teams[i % len(teams)])
+        for i in range(CONCURRENCY)
+    ]
+
+
 SCENARIOS: dict[str, Scenario] = {
-    "first 20 after start: mixed, 2 charts (cold caches, imports)": lambda r: [*MIXED, *MIXED],
-    "help (the answer is the ack itself)": lambda r: ["help"] * CONCURRENCY,
-    "mixed: 18 queries, 2 charts": lambda r: [*MIXED[:-1], f"chart cfd {100 + r}d"] * 2,
-    "charts: 5 kinds x 4 users (same chart, one render)": lambda r: [
-        f"chart {CHART_KINDS[i % 5]} {200 + r}d" for i in range(CONCURRENCY)
-    ],
-    "charts: 20 different (20 renders)": lambda r: [
-        f"chart {CHART_KINDS[i % 5]} {300 - 20 * r - i}d" for i in range(CONCURRENCY)
-    ],
+    "first 20 after start: mixed, 2 charts (cold caches, imports)": lambda r: in_payments(
+        [*MIXED, *MIXED]
+    ),
+    "help (the answer is the ack itself)": lambda r: in_payments(["help"] * CONCURRENCY),
+    "mixed: 18 queries, 2 charts": lambda r: in_payments(
+        [*MIXED[:-1], f"chart cfd {100 + r}d"] * 2
+    ),
+    "charts: 5 kinds x 4 users (same chart, one render)": lambda r: in_payments(
+        [f"chart {CHART_KINDS[i % 5]} {60 + r}d" for i in range(CONCURRENCY)]
+    ),
+    "charts: 20 different (20 renders)": different_charts(CHART_KINDS, (PAYMENTS,)),
+    "charts: 20 different, 6 kinds x 2 teams (20 renders)": different_charts(
+        ALL_CHART_KINDS, TEAMS
+    ),
 }
 
 
@@ -86,8 +149,19 @@ def free_port() -> int:
 
 
 def write_config(folder: Path, api_url: str) -> Path:
+    """The demo config with Slack pointed at the fake, and one demo team per entry of TEAMS."""
     config = yaml.safe_load((ROOT / "bot" / "demo.yaml").read_text())
     config["database"] = f"sqlite:///{folder / 'vsm.db'}"
+    demo = config["teams"][0]
+    config["teams"] = [
+        {
+            **demo,
+            "name": team.name,
+            "channel": f"#{team.channel_name}",
+            "sources": [{**demo["sources"][0], "seed": team.seed}],
+        }
+        for team in TEAMS
+    ]
     config["slack"] = {
         "bot_token": "${SLACK_BOT_TOKEN}",
         "signing_secret": "${SLACK_SIGNING_SECRET}",
@@ -101,7 +175,8 @@ def write_config(folder: Path, api_url: str) -> Path:
 def serve_fake() -> None:
     """Child mode: run the fake Slack until stdin closes (keeps its work off our GIL)."""
     with FakeSlack() as fake:
-        fake.add_channel("C0PAYMENTS", "payments-flow")
+        for team in TEAMS:
+            fake.add_channel(team.channel_id, team.channel_name)
         print(fake.url, flush=True)
         sys.stdin.read()
 
@@ -112,23 +187,25 @@ def answer_times(fake_url: str) -> dict[str, float]:
     return {c["params"]["_name"]: c["at"] for c in calls if c["method"] == "response"}
 
 
-def fire(port: int, fake_url: str, texts: list[str]) -> tuple[list[float], list[float]]:
-    """Send ``texts`` at once; return ack latencies and full-answer latencies (seconds)."""
-    barrier = threading.Barrier(len(texts))
-    acks: list[float] = [0.0] * len(texts)
-    sent: list[float] = [0.0] * len(texts)
-    answered_in_ack: list[bool] = [False] * len(texts)
-    names = [uuid.uuid4().hex for _ in texts]
+def fire(port: int, fake_url: str, commands: list[Command]) -> tuple[list[float], list[float]]:
+    """Send ``commands`` at once; return ack latencies and full-answer latencies (seconds)."""
+    barrier = threading.Barrier(len(commands))
+    acks: list[float] = [0.0] * len(commands)
+    sent: list[float] = [0.0] * len(commands)
+    answered_in_ack: list[bool] = [False] * len(commands)
+    names = [uuid.uuid4().hex for _ in commands]
+    users = [f"U{next(_unused_users):08d}" for _ in commands]
     verifier = SignatureVerifier(SECRET)
 
     def send(index: int) -> None:
+        text, team = commands[index]
         body = urlencode(
             {
                 "command": "/vsm",
-                "text": texts[index],
-                "user_id": f"U{index:08d}",
-                "channel_id": "C0PAYMENTS",
-                "channel_name": "payments-flow",
+                "text": text,
+                "user_id": users[index],
+                "channel_id": team.channel_id,
+                "channel_name": team.channel_name,
                 "team_id": WORKSPACE,
                 "response_url": f"{fake_url}/response/{names[index]}",
             }
@@ -152,7 +229,7 @@ def fire(port: int, fake_url: str, texts: list[str]) -> tuple[list[float], list[
             raise RuntimeError(f"HTTP {response.status}: {content!r}")
         answered_in_ack[index] = bool(content)
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(texts))]
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(commands))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -164,7 +241,7 @@ def fire(port: int, fake_url: str, texts: list[str]) -> tuple[list[float], list[
             break
         if time.monotonic() > deadline:
             raise RuntimeError("some commands were never answered")
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     answers = [
         acks[i] if answered_in_ack[i] else answered[name] - sent[i] for i, name in enumerate(names)
     ]
@@ -174,6 +251,12 @@ def fire(port: int, fake_url: str, texts: list[str]) -> tuple[list[float], list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="Measured rounds per scenario.")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="TEXT",
+        help="Run only the scenarios whose name contains TEXT (and the first, which warms up).",
+    )
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
@@ -209,16 +292,24 @@ def main() -> None:
             wait_until_up(f"http://127.0.0.1:{port}/health")
             time.sleep(SETTLE_SECONDS)  # let the chart processes finish importing matplotlib
             print(f"vsm serve --http (pid {server.pid}); {CONCURRENCY} concurrent commands a round")
-            header = f"{'scenario':<64} {'ack p50':>8} {'ack p99':>8} {'ans p50':>8} {'ans p95':>8}"
+            print(f"load average before: {load_average()}")
+            header = (
+                f"{'scenario':<64} {'ack p50':>8} {'ack p99':>8} {'ans p50':>8} {'ans p95':>8} "
+                f"{'cpu/round':>10}"
+            )
             print(header)
-            for number, (name, texts) in enumerate(SCENARIOS.items()):
+            for number, (name, commands) in enumerate(SCENARIOS.items()):
+                if number > 0 and args.only not in name:
+                    continue
                 rounds = 1 if number == 0 else args.rounds
                 acks: list[float] = []
                 answers: list[float] = []
+                cpu_before = cpu_seconds(server.pid)
                 for round_number in range(rounds):
-                    round_acks, round_answers = fire(port, fake_url, texts(round_number))
+                    round_acks, round_answers = fire(port, fake_url, commands(round_number))
                     acks += round_acks
                     answers += round_answers
+                cpu = (cpu_seconds(server.pid) - cpu_before) / rounds
                 label = f"{name} [{rounds}x{CONCURRENCY}]"
                 headline(
                     "slack_latency",
@@ -231,8 +322,10 @@ def main() -> None:
                     f"{label:<64} {percentile(acks, 0.5) * 1000:6.0f}ms "
                     f"{percentile(acks, 0.99) * 1000:6.0f}ms "
                     f"{percentile(answers, 0.5) * 1000:6.0f}ms "
-                    f"{percentile(answers, 0.95) * 1000:6.0f}ms"
+                    f"{percentile(answers, 0.95) * 1000:6.0f}ms "
+                    f"{cpu:9.2f}s"
                 )
+            print(f"load average after: {load_average()}")
         except Exception:
             print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
             raise
@@ -242,6 +335,21 @@ def main() -> None:
             log.close()
             fake.stdin.close()
             fake.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` and its descendants (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def wait_until_up(url: str) -> None:

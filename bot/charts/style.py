@@ -4,8 +4,11 @@ Sized for Slack: a 12 x 6.75 inch figure (1200 x 675 px at 100 dpi) that Slack s
 480 px wide in a message, so type is large and text is sparse. Colours are the Okabe-Ito palette,
 which stays distinguishable with the common colour-vision deficiencies. Text that may hold a
 vendor's or a person's words (statuses, keys, team names) is drawn through :func:`plain`, never
-as mathtext. Nothing here touches pyplot or the global ``rcParams``: every style is set on the
-artists themselves, so figures can be drawn in parallel threads.
+as mathtext. Nothing here touches pyplot, and every style is set on the artists themselves, so
+figures can be drawn in parallel threads. One global ``rcParams`` entry is set, once, on import:
+``text.hinting``, which matplotlib reads only from there. Glyphs are drawn unhinted: hinting fits
+them to the pixel grid of the full-size image, which Slack shrinks anyway, and drawing without it
+saves a tenth or more of a chart's CPU time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
@@ -52,12 +56,16 @@ FONT = "DejaVu Sans"
 
 PNG_COMPRESSION = 3
 """zlib level: files within 5 % of the default level 6, encoded in two thirds of the time."""
+TEXT_HINTING = "no_hinting"
+"""How glyphs are drawn: unhinted (see the module docstring)."""
 MARGINS = {"left": 0.085, "right": 0.975, "top": 0.80, "bottom": 0.12}
 MAX_DATE_TICKS = 8
 LONG_AXIS_DAYS = 180
 """Date axes longer than this label their ticks with month and year instead of day and month."""
 LABELLED_RIGHT = 0.835
 """Right edge of the axes when reference lines are labelled beyond it."""
+
+matplotlib.rcParams["text.hinting"] = TEXT_HINTING
 
 
 @dataclass(frozen=True)

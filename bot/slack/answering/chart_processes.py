@@ -2,35 +2,43 @@
 
 matplotlib is CPU-bound Python; drawn in the server process it slows every other request,
 acks included. ``vsm serve`` therefore hands charts to a small pool of spawned processes (spawn,
-not fork: the server has threads). Each worker opens the database itself and keeps the snapshots
-it loaded, keyed by the team's data version, so a chart costs one small pickle each way.
+not fork: the server has threads), so a chart costs one small pickle each way.
+
+Each worker is warm before the first request: it imports the drawing code and draws one
+throwaway chart (fonts, glyph and text caches). It opens the database itself and keeps the
+teams' snapshots in a :class:`~bot.snapshot_cache.SnapshotCache`, which reloads a team when its
+data version changed and bounds the worker's memory like the server's cache. Whatever the warm-up
+and a snapshot load left is moved out of the garbage collector's sight (``gc.freeze``): a chart
+makes many short-lived objects, and a full collection that walked every snapshot record and
+matplotlib module with them doubled a chart's time now and then.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
+from bot.snapshot_cache import SnapshotCache
 from insights.model import Snapshot
 from storage.db import make_engine
 from storage.snapshots import load_snapshot
 
-SNAPSHOTS_KEPT = 8
-_engines: dict[str, Engine] = {}
-_snapshots: dict[tuple[str, str, tuple[str, ...]], Snapshot] = {}
-
-
 ORPHAN_CHECK_SECONDS = 2.0
+WARM_UP_DAY = date(2026, 1, 1)
+"""The as-of date the throwaway warm-up chart says (it is never shown)."""
+_caches: dict[str, SnapshotCache] = {}
+"""This worker's snapshot cache of each database it drew from."""
 
 
 def default_workers() -> int:
@@ -46,9 +54,35 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _start_worker(parent: int) -> None:
-    """Watch the parent, and import the drawing code (and matplotlib) before the first chart."""
+    """Watch the parent and warm up."""
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    warm_up()
+
+
+def warm_up() -> None:
+    """Get this process ready to draw charts, as a worker is before its first request.
+
+    Import the drawing code (matplotlib), draw and encode one throwaway chart, then freeze
+    everything left (see the module docstring).
+    """
     importlib.import_module("bot.charts.render")
+    from bot.charts.empty import plot_empty
+    from bot.charts.style import Header, to_png
+
+    header = Header(chart="Warm-up", team="-", window="-", as_of=WARM_UP_DAY)
+    to_png(plot_empty(header, "Warming up.", "Nothing to see.").figure)
+    _freeze()
+
+
+def _freeze() -> None:
+    """Collect the garbage, then keep every object left out of later collections.
+
+    Frozen objects are never collected, so what an earlier freeze kept is thawed first: a
+    snapshot dropped since then (and any cycle through it) is freed now.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _ready() -> None:
@@ -56,14 +90,19 @@ def _ready() -> None:
 
 
 def _snapshot(database_url: str, team: TeamConfig, version: tuple[str, ...]) -> Snapshot:
-    key = (database_url, team.name, version)
-    if key not in _snapshots:
-        if database_url not in _engines:
-            _engines[database_url] = make_engine(database_url)
-        while len(_snapshots) >= SNAPSHOTS_KEPT:
-            _snapshots.pop(next(iter(_snapshots)))
-        _snapshots[key] = load_snapshot(_engines[database_url], team.name, list(team.workflow))
-    return _snapshots[key]
+    """The team's snapshot at ``version``, loaded (and frozen) unless this worker has it."""
+    cache = _caches.get(database_url)
+    if cache is None:
+        cache = _caches[database_url] = SnapshotCache(make_engine(database_url))
+    loads = cache.loads
+    workflow = list(team.workflow)
+    stamps = dict.fromkeys(version)  # the cache only compares stamps: the version stands in
+    snapshot = cache.get(
+        team.name, stamps, lambda: load_snapshot(cache.engine, team.name, workflow)
+    )
+    if cache.loads != loads:
+        _freeze()
+    return snapshot
 
 
 def draw(
