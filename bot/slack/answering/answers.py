@@ -191,11 +191,16 @@ class Answers:
 
     def findings(self, team: TeamConfig, now: datetime) -> list[Finding]:
         """What the detectors find now, most severe first, without the team's muted detectors."""
-        muted = self.muted(team, now)
+        return self._detect(team, self.snapshot(team), now, self.muted(team, now))
+
+    def _detect(
+        self, team: TeamConfig, snapshot: Snapshot, at: datetime, muted: Sequence[str]
+    ) -> list[Finding]:
+        """The detectors' findings on ``snapshot`` at ``at``, with the team's stream and peers."""
         return run_detectors(
-            self.snapshot(team),
+            snapshot,
             team.agreements,
-            now,
+            at,
             team.zone,
             muted=muted,
             steps=team.stream_steps(),
@@ -214,17 +219,7 @@ class Answers:
         subjects resolving.
         """
         past = snapshot_as_of(self.snapshot(team), at)
-        muted = self.muted(team, now)
-        findings = run_detectors(
-            past,
-            team.agreements,
-            at,
-            team.zone,
-            muted=muted,
-            steps=team.stream_steps(),
-            teams_by_project=self.teams_by_project,
-            others=self.others(team),
-        )
+        findings = self._detect(team, past, at, self.muted(team, now))
         return merge_by_subject(findings, past, team.name)
 
     def changes_since(
