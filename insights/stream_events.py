@@ -47,6 +47,7 @@ from insights.model import (
     ReviewState,
     Snapshot,
     Stage,
+    Transition,
     WorkItem,
 )
 
@@ -96,8 +97,8 @@ class ItemEvents:
     item: WorkItem
     at: Mapping[str, datetime]
     """Each event the item has, by name (``created``, ``status:In Progress``, ``merged``...)."""
-    entries: tuple[tuple[str, datetime], ...] = ()
-    """Every status entry in order, ``(status, entered)``, re-entries included."""
+    transitions: Sequence[Transition] = ()
+    """The item's status changes up to ``now``, oldest first."""
     pull_requests: tuple[WorkItem, ...] = ()
     """The linked pull requests, oldest first."""
     changes_requested: bool = False
@@ -107,6 +108,11 @@ class ItemEvents:
     incident: Incident | None = None
     """The incident behind ``incident``."""
 
+    @property
+    def entries(self) -> list[tuple[str, datetime]]:
+        """Every status entry in order, ``(status, entered)``, re-entries included."""
+        return [(transition.to_status, transition.at) for transition in self.transitions]
+
     def get(self, event: str) -> datetime | None:
         """The instant of ``event``, None when the item does not have it.
 
@@ -115,7 +121,7 @@ class ItemEvents:
         at = self.at.get(event)
         if at is None and event.startswith(STATUS_PREFIX):
             wanted = event.lower()
-            at = next((t for name, t in self.at.items() if name.lower() == wanted), None)
+            at = min((t for name, t in self.at.items() if name.lower() == wanted), default=None)
         return at
 
 
@@ -176,17 +182,18 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
     transitions = timeline.transitions
     if transitions and transitions[-1].at > now:
         transitions = transitions[: bisect_right(transitions, now, key=_AT)]
-    names = _status_events
-    for transition in transitions:
-        status = transition.to_status
-        name = names.get(status)
-        if name is None:
-            name = names[status] = status_event(status)
-        if name not in at:
-            at[name] = transition.at
-        if COMMITTED not in at and transition.to_stage in _COMMITTING:
-            at[COMMITTED] = transition.at
-    entries = [(transition.to_status, transition.at) for transition in transitions]
+    if transitions:
+        committed = next((t.at for t in transitions if t.to_stage in _COMMITTING), None)
+        if committed is not None:
+            at[COMMITTED] = committed
+        # The first entry into each status: read backwards, the earliest entry is written last.
+        firsts = {transition.to_status: transition.at for transition in reversed(transitions)}
+        names = _status_events
+        for status, entered in firsts.items():
+            name = names.get(status)
+            if name is None:
+                name = names[status] = status_event(status)
+            at[name] = entered
     if timeline.finished_at is not None and timeline.finished_at <= now:
         at[DONE] = timeline.finished_at
     prs = [pr for pr in links.pull_requests.get(item.key, ()) if pr.created_at <= now]
@@ -210,7 +217,7 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
     return ItemEvents(
         item=item,
         at=at,
-        entries=tuple(entries),
+        transitions=transitions,
         pull_requests=tuple(prs),
         changes_requested=code.changes_requested,
         deployment=deployment,
