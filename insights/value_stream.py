@@ -223,9 +223,16 @@ def _tally(
     """
     detail = process_of is None
     tally = _Tally([_StepTally() for _ in steps])
-    bounds = [
-        (s.start, s.end, s.measure, is_status_event(s.start) or is_status_event(s.end))
-        for s in steps
+    plan = [  # per step: its bounds, how it is measured, and whether its process time is wanted
+        (
+            step.start,
+            step.end,
+            step.measure,
+            is_status_event(step.start) or is_status_event(step.end),
+            counts,
+            detail or index == process_of,
+        )
+        for index, (step, counts) in enumerate(zip(steps, tally.steps, strict=True))
     ]
     reviews = [i for i, step in enumerate(steps) if step.measure == REVIEW]
     for timeline in timelines:
@@ -235,9 +242,7 @@ def _tally(
         if not events.pull_requests:
             tally.no_pr += 1
         spans: list[tuple[datetime, datetime] | None] = []
-        for index, ((start, end, measure, status), counts) in enumerate(
-            zip(bounds, tally.steps, strict=True)
-        ):
+        for start, end, measure, status, counts, measured in plan:
             begins, ends = at.get(start), at.get(end)
             if status and (begins is None or ends is None):  # a status spelled in another case
                 begins, ends = events.get(start), events.get(end)
@@ -250,7 +255,7 @@ def _tally(
             else:
                 counts.keys.append(key)
                 counts.lead.append((ends - begins).total_seconds())
-                if detail or index == process_of:
+                if measured:
                     process = process_seconds(measure, begins, ends, events, timeline)
                     counts.process.append(process)
                 spans.append((begins, ends))
