@@ -44,6 +44,7 @@ from bot.runtime import utc_now
 from bot.slack.delivering.digests import DigestKind, digest_period
 from bot.slack.delivering.jobs import post_digest, sync_and_alert
 from bot.slack.deps import SlackDeps
+from bot.webhooks.hints import Hints
 from storage.sends import STALE_CLAIM
 from storage.slack_settings import Subscription, load_subscriptions
 
@@ -221,12 +222,15 @@ class BotScheduler:
         self._lock = threading.Lock()
         self._in_flight: set[tuple[str, str]] = set()
         self._quiet_until: dict[tuple[str, str], datetime] = {}
+        self.hints = Hints(deps, leads=lambda: self.leading)
+        """Webhook hints: synced and alerted while this process leads (:mod:`bot.webhooks`)."""
 
     def start(self) -> None:
         """Start ticking: take the lead now if it is free, and keep trying if not."""
         # APScheduler logs every run at INFO; our jobs log what matters themselves.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self.scheduler.start()
+        self.hints.start()
         self.scheduler.add_job(
             self.tick,
             IntervalTrigger(seconds=self.settings.tick_seconds),
@@ -242,6 +246,7 @@ class BotScheduler:
             self.scheduler.shutdown(wait=False)
         self._senders.shutdown(wait=False, cancel_futures=True)
         self._charts.shutdown(wait=False, cancel_futures=True)
+        self.hints.stop()
         self.leader.release()
 
     def tick(self) -> bool:
@@ -285,14 +290,21 @@ class BotScheduler:
             misfire_grace_time=max(1, int(self.settings.sweep_seconds)),
         )
         self.scheduler.add_job(
-            sync_and_alert,
+            self.sync_and_alert,
             IntervalTrigger(minutes=self.settings.sync_minutes),
-            args=[self.deps],
             id=SYNC_JOB,
             replace_existing=True,
             next_run_time=utc_now() + FIRST_SYNC_DELAY,
             misfire_grace_time=max(1, int(self.settings.sync_minutes * 60)),
         )
+
+    def sync_and_alert(self) -> None:
+        """The periodic job, with the webhook hints paused meanwhile.
+
+        So a team's alerts are never swept twice at once (see :mod:`bot.webhooks.hints`).
+        """
+        with self.hints.paused():
+            sync_and_alert(self.deps)
 
     def _stand_down(self) -> None:
         self.leading = False

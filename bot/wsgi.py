@@ -8,7 +8,8 @@ It reads app.yaml from ``VSM_CONFIG`` (default ``app.yaml``) and the database fr
 ``VSM_DATABASE_URL`` (default: app.yaml's), applies migrations, and starts the scheduler unless
 ``VSM_SCHEDULER=off`` (with the ``VSM_*`` settings of :mod:`bot.scheduler`). On SQLite run one
 worker process; on PostgreSQL run as many workers and machines as needed: one leads the scheduler
-and the others stand by.
+and the others stand by. Vendor webhooks are served at ``/webhooks/<source name>`` while the
+scheduler runs (they sync and alert through it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.scheduler import BotScheduler, SchedulerSettings
 from bot.slack.answering.chart_processes import default_workers
 from bot.slack.app import build_bot
 from bot.slack.wsgi import Wsgi, wsgi_app
+from bot.webhooks.receiver import webhook_app
 
 
 def create(
@@ -35,6 +37,8 @@ def create(
     runtime = open_runtime(config, database=os.environ.get("VSM_DATABASE_URL"))
     processes = default_workers() if chart_processes is None else chart_processes
     bot = build_bot(runtime, http=True, chart_processes=processes)
-    if scheduler if scheduler is not None else os.environ.get("VSM_SCHEDULER") != "off":
-        BotScheduler(bot.deps, settings=settings).start()
-    return wsgi_app(bot)
+    if not (scheduler if scheduler is not None else os.environ.get("VSM_SCHEDULER") != "off"):
+        return wsgi_app(bot)
+    leader = BotScheduler(bot.deps, settings=settings)
+    leader.start()
+    return wsgi_app(bot, webhook_app(runtime, leader.hints))

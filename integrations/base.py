@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from insights.model import Page
 from insights.workflow import Workflow
@@ -38,6 +38,16 @@ class SourceConfig(BaseModel):
 
     type: str
     name: str | None = None
+    webhook_secret: SecretStr | None = None
+    """What the vendor signs its webhooks with (``POST /webhooks/<name>``); None: no webhook."""
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        # Wrapped before validation so an error never echoes it; ``${VAR:-}`` left blank is unset.
+        if isinstance(value, str):
+            return SecretStr(value) if value.strip() else None
+        return value
 
     def display_name(self) -> str:
         """The name used in cursors, logs and ``/vsm status`` (defaults to the type)."""

@@ -362,6 +362,31 @@ class EmailLookupRow(Base):
     looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# --- Vendor webhooks: deliveries already seen, and each source's webhook health (revision 0012) ---
+
+
+class WebhookDeliveryRow(Base):
+    """A verified webhook delivery, kept a week so a redelivery of it is recognised."""
+
+    __tablename__ = "webhook_deliveries"
+
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WebhookHealthRow(Base):
+    """A team's source as its webhooks see it: last arrival and what the reconciliation found."""
+
+    __tablename__ = "webhook_health"
+
+    source_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_records: Mapped[int] = mapped_column(Integer, default=0)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fallback_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 ITEMS = cast(Table, ItemRow.__table__)
 HISTORIES = cast(Table, HistoryRow.__table__)
 DEPLOYMENTS = cast(Table, DeploymentRow.__table__)

@@ -7,7 +7,8 @@ and can be told to answer the next matching requests with a fault (a 500, a 429 
 as GitHub documents it: pull requests (REST list and GraphQL with ``first``/``after`` cursors,
 ``UPDATED_AT DESC`` order, nested ``timelineItems`` pages of 100 and ``commits`` pages of the size
 the query asks for, each with its follow-up query), deployments and their
-statuses, the compare API over a commit graph, ``commits/{sha}/pulls``, Actions runs and issues.
+statuses, the compare API over a commit graph, ``commits/{sha}/pulls``, Actions runs and issues,
+and repository webhooks (list, create, update; a 404 when the token may not manage them).
 List answers carry ``Link`` headers, weak ``ETag`` s (``If-None-Match`` gives a 304) and the
 ``X-RateLimit-*`` headers. GraphQL answers keep only the fields the query names, so a field the
 source reads but forgot to ask for is missing here as it would be on GitHub.
@@ -92,6 +93,12 @@ class FakeServer:
 
             def do_POST(self) -> None:
                 fake._serve(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._serve(self, "PATCH")
+
+            def do_PUT(self) -> None:
+                fake._serve(self, "PUT")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -240,6 +247,10 @@ class FakeGitHub(FakeServer):
         self.rate_remaining = 5000
         self.rate_reset = 1_900_000_000
         self.graphql_cost = 0
+        self.hooks: dict[str, list[dict[str, Any]]] = {}
+        """Each repository's webhooks (``/repos/{owner}/{repo}/hooks``)."""
+        self.hook_admin = True
+        """Whether the token may manage webhooks; GitHub answers 404 to one that may not."""
 
     def repo(self, name: str) -> FakeRepo:
         return self.repos.setdefault(name, FakeRepo())
@@ -276,6 +287,9 @@ class FakeGitHub(FakeServer):
         if request.method == "POST" and request.path == "/graphql":
             reply = self._graphql(request.body or {})
             return self._limited(reply, "graphql")
+        hooks = re.fullmatch(r"/repos/(?P<repo>[^/]+/[^/]+)/hooks(?:/(?P<hook>\d+))?", request.path)
+        if hooks:
+            return self._limited(self._hooks(request, hooks["repo"], hooks["hook"]), "core")
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, request.path)
             if match and request.method == "GET":
@@ -387,6 +401,33 @@ class FakeGitHub(FakeServer):
         issues.sort(key=lambda i: i["updated_at"], reverse=request.arg("direction") != "asc")
         return self._list(request, issues)
 
+    def _hooks(self, request: Request, name: str, hook_id: str | None) -> Reply:
+        """List, create (``POST``) or update (``PATCH .../hooks/{id}``) a repository's webhooks.
+
+        As GitHub: the secret is never answered back, a second hook with the same URL is a 422.
+        """
+        if name not in self.repos or not self.hook_admin:
+            return Reply(404, {"message": "Not Found", "documentation_url": DOCS})
+        hooks = self.hooks.setdefault(name, [])
+        body = request.body or {}
+        if hook_id is None and request.method == "GET":
+            return self._list(request, [_shown_hook(h) for h in hooks])
+        if hook_id is None and request.method == "POST":
+            if any(h["config"]["url"] == body["config"]["url"] for h in hooks):
+                errors = [{"resource": "Hook", "code": "custom", "message": "Hook already exists"}]
+                return Reply(422, {"message": "Validation Failed", "errors": errors})
+            hook = {"id": 1000 + sum(len(h) for h in self.hooks.values()), "type": "Repository"}
+            hook.update(name=body["name"], active=body.get("active", True))
+            hook.update(events=body.get("events", ["push"]), config=dict(body["config"]))
+            hooks.append(hook)
+            return Reply(201, _shown_hook(hook))
+        found = next((h for h in hooks if str(h["id"]) == hook_id), None)
+        if found is None or request.method != "PATCH":
+            return Reply(404, {"message": "Not Found", "documentation_url": DOCS})
+        found["config"].update(body.get("config", {}))
+        found.update({k: body[k] for k in ("events", "active") if k in body})
+        return Reply(200, _shown_hook(found))
+
     # -- GraphQL -------------------------------------------------------------------------------
 
     def _graphql(self, body: dict[str, Any]) -> Reply:
@@ -456,6 +497,12 @@ class FakeGitHub(FakeServer):
 
 
 DOCS = "https://docs.github.com/rest"
+
+
+def _shown_hook(hook: dict[str, Any]) -> dict[str, Any]:
+    """A webhook as GitHub answers it: the secret masked."""
+    config = {k: ("********" if k == "secret" else v) for k, v in hook["config"].items()}
+    return {**hook, "config": config}
 
 
 def rest_pull(node: dict[str, Any]) -> dict[str, Any]:

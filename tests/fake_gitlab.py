@@ -9,7 +9,8 @@ GitLab's headers (``X-Page``, ``X-Next-Page`` (empty on the last page), ``X-Per-
 deployments (``order_by=id&sort=desc``), environments (with their ``tier``), pipelines
 (``updated_after``, ``order_by=id|updated_at``) and a single pipeline, repository commits over a
 ``ref_name=A..B`` range with ``first_parent``, a commit's merge requests, and issues (``labels``,
-``issue_type``, ``updated_after``).
+``issue_type``, ``updated_after``), and project webhooks (list, create, update with ``PUT``; a 403
+when the token's user is not a Maintainer).
 
 The fake holds full objects but a list answers only the fields GitLab's list entity has: a
 deployment's environment is the basic entity (no ``tier``) and a deployment has no ``finished_at``
@@ -81,6 +82,10 @@ class FakeGitLab(FakeServer):
         self.token = token
         self.projects: dict[str, FakeProject] = {}
         self.count_limit = COUNT_LIMIT
+        self.hooks: dict[str, list[dict[str, Any]]] = {}
+        """Each project's webhooks (``/projects/:id/hooks``)."""
+        self.maintainer = True
+        """Whether the token's user may manage webhooks; GitLab answers 403 otherwise."""
 
     @property
     def api_url(self) -> str:
@@ -115,6 +120,9 @@ class FakeGitLab(FakeServer):
         if match is None or project is None:
             return Reply(404, {"message": "404 Project Not Found"})
         rest = match["rest"]
+        hooks = re.fullmatch(r"/hooks(?:/(?P<hook>\d+))?", rest)
+        if hooks:
+            return self._hooks(request, unquote(match["project"]), hooks["hook"])
         for pattern, handler in (
             (r"/merge_requests", self._merge_requests),
             (r"/merge_requests/(?P<iid>\d+)/notes", self._notes),
@@ -131,6 +139,28 @@ class FakeGitLab(FakeServer):
             if found:
                 return handler(request, project, **found.groupdict())
         return Reply(404, {"message": "404 Not Found"})
+
+    def _hooks(self, request: Request, path: str, hook_id: str | None) -> Reply:
+        """List, create (``POST``) or update (``PUT .../hooks/:hook_id``) a project's webhooks.
+
+        As GitLab: the secret ``token`` is never answered back.
+        """
+        if not self.maintainer:
+            return Reply(403, {"message": "403 Forbidden"})
+        hooks = self.hooks.setdefault(path, [])
+        body = request.body or {}
+        if hook_id is None and request.method == "GET":
+            return self._list(request, [_shown_hook(h) for h in hooks])
+        if hook_id is None and request.method == "POST":
+            hook = {"id": 2000 + sum(len(h) for h in self.hooks.values()), "push_events": True}
+            hook.update(body)
+            hooks.append(hook)
+            return Reply(201, _shown_hook(hook))
+        found = next((h for h in hooks if str(h["id"]) == hook_id), None)
+        if found is None or request.method != "PUT":
+            return Reply(404, {"message": "404 Not Found"})
+        found.update(body)
+        return Reply(200, _shown_hook(found))
 
     def _list(self, request: Request, items: list[Any]) -> Reply:
         chunk, headers = paged(self.url, request, items, default_per_page=20)
@@ -247,3 +277,8 @@ def _ancestors(project: FakeProject, sha: str) -> set[str]:
         seen.add(current)
         todo += project.commits[current]["parent_ids"]
     return seen
+
+
+def _shown_hook(hook: dict[str, Any]) -> dict[str, Any]:
+    """A webhook as GitLab answers it: without its secret token."""
+    return {k: v for k, v in hook.items() if k != "token"}

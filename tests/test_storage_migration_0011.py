@@ -84,7 +84,7 @@ def stored_runs(engine: Engine) -> list[tuple[str, str, str]]:
 
 
 def test_the_upgrade_keeps_every_run_with_an_unknown_commit(old_engine: Engine) -> None:
-    upgrade(old_engine)
+    upgrade(old_engine, "0011")
 
     assert current_revision(old_engine) == "0011"
     assert load_snapshot(old_engine, "alpha").pipeline_runs == [

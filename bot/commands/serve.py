@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from types import FrameType
 
 import click
@@ -24,6 +25,7 @@ from bot.scheduler import BotScheduler, SchedulerSettings
 from bot.slack.answering.chart_processes import default_workers
 from bot.slack.app import SlackSetupError, build_bot
 from bot.slack.wsgi import make_http_server, wsgi_app
+from bot.webhooks.receiver import webhook_app
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL_SECONDS = 0.001
@@ -55,9 +57,18 @@ def runtime_when_reachable(state: CliState) -> Runtime:
 
 @click.command("serve")
 @click.option("--http", "use_http", is_flag=True, help="Serve HTTP at /slack/events (with OAuth).")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to bind.")
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="Address to bind (HTTP, webhooks)."
+)
 @click.option(
     "--port", default=3000, show_default=True, envvar="PORT", help="HTTP mode: port (env PORT)."
+)
+@click.option(
+    "--webhooks-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    envvar="VSM_WEBHOOKS_PORT",
+    help="Also serve vendor webhooks (/webhooks/<source>) on this port, e.g. in Socket Mode.",
 )
 @click.option(
     "--no-scheduler", is_flag=True, help="Answer commands only: no sync, digests, alerts."
@@ -75,6 +86,7 @@ def command(
     use_http: bool,
     host: str,
     port: int,
+    webhooks_port: int | None,
     no_scheduler: bool,
     chart_processes: int | None,
 ) -> None:
@@ -83,6 +95,11 @@ def command(
         settings = SchedulerSettings.from_env(os.environ)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    if webhooks_port is not None and no_scheduler:
+        raise click.ClickException(
+            "--webhooks-port needs the scheduler (a webhook syncs and alerts through it): "
+            "drop --no-scheduler"
+        )
     runtime = runtime_when_reachable(state)
     processes = default_workers() if chart_processes is None else chart_processes
     try:
@@ -94,11 +111,21 @@ def command(
     # every millisecond (Python's default is 5) keeps acks quick while work runs.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     scheduler = None if no_scheduler else BotScheduler(bot.deps, settings=settings)
+    webhooks = None if scheduler is None else webhook_app(runtime, scheduler.hints)
+    webhook_server = None
     if scheduler is not None:
         scheduler.start()
     try:
+        if webhooks is not None and webhooks_port is not None:
+            webhook_server = make_http_server(webhooks, host, webhooks_port)
+            threading.Thread(
+                target=webhook_server.serve_forever, name="vsm-webhooks", daemon=True
+            ).start()
+            click.echo(
+                f"vendor webhooks on http://{host}:{webhook_server.server_port}/webhooks/<source>"
+            )
         if use_http:
-            server = make_http_server(wsgi_app(bot), host, port)
+            server = make_http_server(wsgi_app(bot, webhooks), host, port)
             click.echo(f"vsm-bot listening on http://{host}:{server.server_port}/slack/events")
             server.serve_forever()
         else:
@@ -111,6 +138,9 @@ def command(
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
+        if webhook_server is not None:
+            webhook_server.shutdown()
+            webhook_server.server_close()
         if scheduler is not None:
             scheduler.shutdown()
         bot.close()

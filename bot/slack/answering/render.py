@@ -38,6 +38,7 @@ from insights.dora import DoraMetrics
 from insights.forecast import ForecastBasis, HowManyForecast, WhenForecast
 from insights.report import Digest, ItemLine
 from storage.health import SourceHealth
+from storage.webhooks import WebhookHealth
 
 DAY = 86400.0
 LIST_LIMIT = 10
@@ -261,9 +262,17 @@ def render_prs(team: str, prs: Sequence[PullRequestLine]) -> Message:
 
 
 def render_status(
-    team: str, health: Sequence[SourceHealth], now: datetime, stale_after: timedelta
+    team: str,
+    health: Sequence[SourceHealth],
+    now: datetime,
+    stale_after: timedelta,
+    webhooks: Mapping[str, WebhookHealth | None] | None = None,
 ) -> Message:
-    """Sync health per source: last success, last error, staleness, unmapped statuses."""
+    """Sync health per source: last success, last error, staleness, unmapped statuses.
+
+    ``webhooks`` holds the sources that have webhooks (:func:`bot.webhooks.setup.team_webhooks`):
+    each also shows its last webhook and what the last reconciliation pull found they missed.
+    """
     if not health:
         return notice(f"No source of `{escape(team)}` has synced yet. Run `vsm sync` or wait.")
     blocks: list[Any] = [header(f"Sync status · {team}")]
@@ -283,6 +292,8 @@ def render_status(
             + (" · *stale*" if stale else "")
             + f" · {h.records_seen} records, {h.skipped} skipped",
         ]
+        if webhooks is not None and h.source_key in webhooks:
+            lines.append(webhook_line(webhooks[h.source_key], now))
         if h.last_error:
             lines.append(
                 f"Last error ({_when(h.last_error_at, now)}, {h.consecutive_failures} in a row): "
@@ -296,6 +307,20 @@ def render_status(
         blocks.append(section("\n".join(lines)))
     text = f"Sync status of {team}: {len(health)} source(s), {problems} with problems"
     return fit(text, blocks)
+
+
+def webhook_line(health: WebhookHealth | None, now: datetime) -> str:
+    """A source's last webhook, and what the last reconciliation found the webhooks missed."""
+    if health is None or health.last_received_at is None:
+        return "Webhooks: no webhooks yet"
+    line = f"Webhooks: last one {ago(now, health.last_received_at)}"
+    if health.reconciled_at is None:
+        return line
+    missed = health.missed_records
+    if missed == 0:
+        return f"{line} · the reconciliation found nothing the webhooks missed"
+    changes = "change" if missed == 1 else "changes"
+    return f"{line} · the reconciliation found {missed} {changes} the webhooks missed"
 
 
 def _when(when: datetime | None, now: datetime) -> str:

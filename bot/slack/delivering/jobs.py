@@ -8,17 +8,25 @@ A job never raises: a digest that could not be posted is marked failed (and retr
 run), setup problems are told to the admins once a day, and passing ones are logged
 (:mod:`bot.slack.delivering.problems`). Admin messages go through the same once-only path as digests
 (:mod:`bot.slack.delivering.sends`).
+
+The periodic sync is also the webhooks' reconciliation: for a source with webhooks, whatever it
+stores as new or updated is what the webhooks missed (a webhook's own sync would have stored it
+first), recorded in the source's webhook health for ``/vsm status``. A source whose webhooks have
+been silent for :data:`WEBHOOK_SILENCE` while the reconciliation keeps finding what they missed
+has stopped webhooks: the admins are told once, and again only after webhooks came back and
+stopped again. Nothing else changes: the periodic sync never stopped, at its usual interval.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.config import TeamConfig
-from bot.slack.answering.blocks import Message, escape, section
+from bot.slack.answering.blocks import Message, escape, section, slack_date
 from bot.slack.delivering.alerts import AlertRun, alert_admins, deliver_alerts
 from bot.slack.delivering.client import NoTokenError
 from bot.slack.delivering.digests import DigestKind, Later, SendOutcome, send_digest
@@ -26,14 +34,24 @@ from bot.slack.delivering.poster import UncertainPost
 from bot.slack.delivering.problems import ChannelNotVisible, classify, database_busy
 from bot.slack.delivering.sends import dm_admins_once
 from bot.slack.deps import SlackDeps
-from bot.sync import sync_teams
+from bot.sync import SyncResult, sync_teams
+from bot.webhooks.setup import team_webhooks
 from storage.health import load_health
 from storage.sends import STALE_CLAIM
 from storage.slack_settings import load_alert_channels, load_subscriptions
+from storage.webhooks import (
+    WebhookHealth,
+    load_webhook_health,
+    mark_fallback_told,
+    record_reconciliation,
+)
 
 log = logging.getLogger(__name__)
 SEND_KIND_CHARS = 100
 """The length of a send's ``kind`` column."""
+WEBHOOK_SILENCE = timedelta(hours=24)
+"""How long a source's webhooks may be silent, while the reconciliation finds changes they
+missed, before they count as stopped."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,11 @@ def alert_team(deps: SlackDeps, team: TeamConfig) -> list[AlertRun]:
 
 
 def sync_and_alert(deps: SlackDeps) -> None:
-    """The periodic job: sync every source, then alert each team and tell admins of failures."""
-    sync_teams(deps.runtime)
+    """The periodic job: sync every source, then alert each team and tell admins of failures.
+
+    The sync is the webhooks' reconciliation (:func:`watch_webhooks`).
+    """
+    watch_webhooks(deps, sync_teams(deps.runtime))
     for team in deps.runtime.config.teams:
         try:
             alert_team(deps, team)
@@ -119,6 +140,81 @@ def sync_and_alert(deps: SlackDeps) -> None:
         return
     health = load_health(deps.runtime.engine)
     alert_admins(deps.runtime.engine, poster, config, health, deps.now(), deps.policy)
+
+
+def watch_webhooks(deps: SlackDeps, results: Sequence[SyncResult]) -> None:
+    """Tell the admins of webhooks that stopped, then record what this pull found they missed.
+
+    Whether webhooks stopped is judged on the previous reconciliation, so a change this pull
+    stored a moment before its webhook arrived is not taken for a stop. Never raises.
+    """
+    engine = deps.runtime.engine
+    now = deps.now()
+    try:
+        health = load_webhook_health(engine)
+        watched: dict[str, WebhookHealth | None] = {}
+        for team in deps.runtime.config.teams:
+            webhooks = team_webhooks(team, health)
+            watched.update(webhooks)
+            tell_stopped_webhooks(deps, team, webhooks, now)
+        for result in results:
+            seen = watched.get(result.source_key)
+            if result.error is None and seen is not None and seen.last_received_at is not None:
+                missed = result.counts.new + result.counts.updated
+                record_reconciliation(engine, result.source_key, missed, now)
+    except Exception:
+        log.exception("the webhooks' health could not be updated")
+
+
+def webhooks_stopped(
+    health: WebhookHealth, now: datetime, silence: timedelta = WEBHOOK_SILENCE
+) -> bool:
+    """Whether a source's webhooks stopped and the admins were not told since they last came.
+
+    Stopped: silent for longer than ``silence`` after having come, while the reconciliation
+    since the last one found changes they missed.
+    """
+    last = health.last_received_at
+    return (
+        last is not None
+        and now - last > silence
+        and health.missed_records > 0
+        and health.reconciled_at is not None
+        and health.reconciled_at > last
+        and (health.fallback_told_at is None or health.fallback_told_at < last)
+    )
+
+
+def tell_stopped_webhooks(
+    deps: SlackDeps,
+    team: TeamConfig,
+    webhooks: Mapping[str, WebhookHealth | None],
+    now: datetime,
+) -> None:
+    """DM the team's admins about each of its sources whose webhooks stopped, once per stop.
+
+    A DM that failed is tried again at the next sync; without admins the stop is logged once.
+    """
+    for key, health in webhooks.items():
+        if health is None or health.last_received_at is None or not webhooks_stopped(health, now):
+            continue
+        last = health.last_received_at
+        text = (
+            f":warning: The webhooks of *{escape(key)}* stopped: none since {slack_date(last)}, "
+            f"while the scheduled pull found {_changes(health.missed_records)} they missed. "
+            "Nothing waits for them: the scheduled pull goes on at its normal interval, so "
+            "alerts come at the next sync instead of at once. Check the webhook's recent "
+            "deliveries at the vendor and that the bot's public URL answers (`vsm webhooks` "
+            "shows the setup)."
+        )
+        kind = f"webhooks_stopped:{last:%Y%m%dT%H%M%S}:{key}"[:SEND_KIND_CHARS]
+        told = tell_admins(deps, team, _team_workspace(deps, team), kind, text)
+        if told or not has_admins(deps, team):
+            mark_fallback_told(deps.runtime.engine, key, now)
+
+
+def _changes(count: int) -> str:
+    return f"{count} change" if count == 1 else f"{count} changes"
 
 
 def post_digest(
@@ -211,10 +307,18 @@ def report_failure(
     tell_admins(deps, team, workspace_id, kind, text)
 
 
+def has_admins(deps: SlackDeps, team: TeamConfig) -> bool:
+    """Whether anyone administers the team (``slack.admins`` or the team's ``admins``)."""
+    return bool(deps.runtime.config.slack.admins or team.admins)
+
+
 def tell_admins(
     deps: SlackDeps, team: TeamConfig, workspace_id: str | None, kind: str, text: str
 ) -> int:
-    """DM ``text`` (mrkdwn) to the team's admins once a day per ``kind``; return how many."""
+    """DM ``text`` (mrkdwn) to the team's admins once a day per ``kind``; return how many.
+
+    Without admins it is logged instead.
+    """
     admins = [*deps.runtime.config.slack.admins, *team.admins]
     if not admins:
         log.warning("no admins to tell about %s of %s (set slack.admins)", kind, team.name)

@@ -48,6 +48,7 @@ from bot.slack.delivering.problems import database_busy
 from bot.slack.deps import SlackDeps
 from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
+from bot.webhooks.setup import team_webhooks
 from insights.detectors import detector_names
 from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
@@ -60,6 +61,7 @@ from storage.slack_settings import (
     save_subscription,
     teams_followed_in,
 )
+from storage.webhooks import load_webhook_health
 
 log = logging.getLogger(__name__)
 Respond = Callable[..., Any]
@@ -305,7 +307,8 @@ def _post_with_chart(
 
 def _status(r: Request) -> Message:
     health = r.deps.answers.health(r.team)
-    return render_status(r.team.name, health, r.now, r.deps.policy.stale_after)
+    webhooks = team_webhooks(r.team, load_webhook_health(r.deps.runtime.engine))
+    return render_status(r.team.name, health, r.now, r.deps.policy.stale_after, webhooks)
 
 
 def _subscribe(r: Request) -> Message:
