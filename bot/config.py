@@ -38,6 +38,7 @@ from pydantic import (
 
 from insights.agreements import Agreements
 from insights.model import Stage
+from insights.scopes import ScopeRef
 from insights.stream_events import EVENTS, STATUS_PREFIX, is_status_event, status_event
 from insights.value_stream import StreamStep
 from insights.workflow import Workflow
@@ -144,6 +145,30 @@ class StreamStepConfig(_Strict):
     end: Annotated[StreamEvent, Field(alias="to")]
 
 
+class ScopeConfig(_Strict):
+    """One scope the team tracks (``scopes:``): an epic's children or a label's issues."""
+
+    epic: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    label: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    target: date | None = None
+    """The date the scope should be done by (``scope_at_risk`` watches scopes with one)."""
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScopeConfig:
+        if (self.epic is None) == (self.label is None):
+            raise ValueError("a scope names either an epic or a label (exactly one)")
+        if not (self.epic or self.label or "").strip():
+            raise ValueError("the epic or label of a scope must not be blank")
+        return self
+
+    def ref(self) -> ScopeRef:
+        """The scope as :mod:`insights.scopes` reads it."""
+        if self.epic is not None:
+            return ScopeRef("epic", self.epic.strip(), self.target, self.name or "")
+        return ScopeRef("label", (self.label or "").strip(), self.target, self.name or "")
+
+
 class TeamConfig(_Strict):
     """One value stream: where its data comes from and where to talk to it."""
 
@@ -163,6 +188,9 @@ class TeamConfig(_Strict):
     value_stream: tuple[StreamStepConfig, ...] = ()
     """The steps of the team's value stream map, in order; empty for the default stream
     (:func:`insights.value_stream.default_steps`)."""
+    scopes: tuple[ScopeConfig, ...] = ()
+    """The epics and labels (releases) the team tracks: forecast in the report, watched by
+    ``scope_at_risk`` when they have a target date."""
 
     def make_workflow(self) -> Workflow:
         """A fresh :class:`Workflow` for one sync (it records unmapped statuses)."""
@@ -188,6 +216,10 @@ class TeamConfig(_Strict):
         return tuple(
             StreamStep(step.name, event(step.start), event(step.end)) for step in self.value_stream
         )
+
+    def scope_refs(self) -> tuple[ScopeRef, ...]:
+        """The tracked scopes, in the configured order."""
+        return tuple(scope.ref() for scope in self.scopes)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -465,6 +497,7 @@ def parse_config(
             except ValueError as exc:
                 problems.append(_problem(path, str(exc), found))
         problems += [_problem(p, detail, found) for p, detail in _stream_problems(t_index, team)]
+        problems += [_problem(p, detail, found) for p, detail in _scope_problems(t_index, team)]
         teams.append(team.model_copy(update={"sources": tuple(validated)}))
     if problems:
         raise ConfigError(source, problems)
@@ -503,6 +536,15 @@ def _stream_problems(t_index: int, team: TeamConfig) -> Iterator[tuple[str, str]
                 f"got {step.start!r}; a step starts where the previous one ended ({previous!r})",
             )
         previous = step.end
+
+
+def _scope_problems(t_index: int, team: TeamConfig) -> Iterator[tuple[str, str]]:
+    """``(path, problem)`` of a scope tracked twice (one card per scope needs one entry)."""
+    seen: set[tuple[str, str]] = set()
+    for index, ref in enumerate(team.scope_refs()):
+        if (ref.kind, ref.key) in seen:
+            yield f"teams[{t_index}].scopes[{index}]", f"{ref.name} is already tracked"
+        seen.add((ref.kind, ref.key))
 
 
 def _validate_source(raw: Any, source_types: set[str]) -> SourceConfig:

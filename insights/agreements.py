@@ -42,6 +42,9 @@ class Agreements:
     """A fixed service level expectation in days (default: the team's p85 cycle time)."""
     history_days: int = 90
     """Look-back window of finished items for percentiles and the SLE."""
+    scope_confidence: float = 0.70
+    """A tracked scope with a target date is at risk when its chance to be done by then is below
+    this (``scope_at_risk``)."""
     traceability: tuple[TraceabilityCheck, ...] = ()
     """The traceability gaps the team wants reported, each off unless listed here (app.yaml:
     ``traceability: [untracked_merge, unverified_deployment, done_unmerged]``):
@@ -73,6 +76,10 @@ class Agreements:
             )
         if self.sle_days is not None and self.sle_days <= 0:
             raise ValueError(f"sle_days must be greater than 0, got {self.sle_days}")
+        if not 0 < self.scope_confidence < 1:
+            raise ValueError(
+                f"scope_confidence must be between 0 and 1, got {self.scope_confidence}"
+            )
         for check in self.traceability:
             if check not in TRACEABILITY_CHECKS:
                 raise ValueError(

@@ -37,6 +37,7 @@ from insights.metrics.sle import service_level_expectation, sle_compliance
 from insights.metrics.throughput import throughput
 from insights.metrics.wip import wip_per_day
 from insights.model import Snapshot
+from insights.scopes import ScopeRef, ScopeStatus, scope_statuses
 from insights.stages import CumulativeFlow, board_columns, cumulative_flow
 from insights.subjects import FocusItem, focus, merge_by_subject
 from insights.timeline_index import Timelines
@@ -124,6 +125,8 @@ class TeamReport:
     """The item findings that cost the most to leave waiting (:func:`insights.subjects.focus`)."""
     value_stream: ValueStreamMap | None = None
     """The team's value stream over the window (:mod:`insights.value_stream`)."""
+    scopes: list[ScopeStatus] = field(default_factory=list)
+    """Each tracked epic or label (``scopes``), in the configured order (:mod:`insights.scopes`)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ def build_report(
     steps: Sequence[StreamStep] = (),
     teams_by_project: Mapping[str, str] = {},
     others: Mapping[str, Snapshot] = {},
+    scopes: Sequence[ScopeRef] = (),
 ) -> TeamReport:
     """Compute every metric, series, DORA figure, forecast and finding of ``snapshot`` at ``now``.
 
@@ -163,11 +167,12 @@ def build_report(
     the team's value stream (``TeamConfig.stream_steps()``); () maps the default stream of the
     snapshot's board order (:func:`insights.value_stream.resolve_steps`). ``teams_by_project``
     and ``others`` (the other configured teams' snapshots) reach the detectors
-    (:func:`insights.detectors.run_detectors`).
+    (:func:`insights.detectors.run_detectors`). ``scopes`` are the epics and labels the team
+    tracks (``TeamConfig.scope_refs()``): each is forecast, and ``scope_at_risk`` watches them.
     """
     past = snapshot_as_of(snapshot, now)
     teams = (teams_by_project, others)
-    return _report(past, agreements, now, tz, window_days, muted, seed, steps, *teams)
+    return _report(past, agreements, now, tz, window_days, muted, seed, steps, *teams, scopes)
 
 
 def _report(
@@ -181,6 +186,7 @@ def _report(
     steps: Sequence[StreamStep] = (),
     teams_by_project: Mapping[str, str] = {},
     others: Mapping[str, Snapshot] = {},
+    scopes: Sequence[ScopeRef] = (),
 ) -> TeamReport:
     """:func:`build_report` of a ``snapshot`` already as it was at ``now``."""
     if window_days < 1:
@@ -260,6 +266,7 @@ def _report(
         steps=stream,
         teams_by_project=teams_by_project,
         others=others,
+        scopes=scopes,
     )
     subjects = merge_by_subject(findings, snapshot, snapshot.team)
     ages = {facts.key: facts.age_seconds for facts in items if facts.finished_at is None}
@@ -278,6 +285,7 @@ def _report(
         subjects=subjects,
         focus=focus(subjects, snapshot, now, ages, percentiles.get(85)),
         value_stream=value_stream_map(snapshot, lines, stream, start, now),
+        scopes=scope_statuses(snapshot, scopes, now, tz, findings, seed),
     )
 
 
@@ -379,8 +387,10 @@ def build_digest(
     steps: Sequence[StreamStep] = (),
     teams_by_project: Mapping[str, str] = {},
     others: Mapping[str, Snapshot] = {},
+    scopes: Sequence[ScopeRef] = (),
 ) -> Digest:
     """The digest of ``snapshot`` at ``now`` (a full report, summarised)."""
     past = snapshot_as_of(snapshot, now)
     teams = (teams_by_project, others)
-    return _digest(_report(past, agreements, now, tz, window_days, muted, 0, steps, *teams), past)
+    report = _report(past, agreements, now, tz, window_days, muted, 0, steps, *teams, scopes)
+    return _digest(report, past)

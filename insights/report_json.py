@@ -13,13 +13,15 @@ from typing import Any
 from insights.dora import DoraMetrics
 from insights.findings import Finding, Severity
 from insights.report import Forecast, TeamReport
+from insights.scopes import ScopeForecast, ScopeStatus
 from insights.subjects import FocusItem
 from insights.value_stream import StepStats, ValueStreamMap
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: ``subjects`` (one merged finding per subject), ``focus``, and ``people``/``role`` on
 findings were added; ``findings`` still holds every detector's own findings. 3: ``value_stream``
-(the team's value stream map over the window) was added."""
+(the team's value stream map over the window) was added. 4: ``scopes`` (each tracked epic or
+label: its forecast and, when at risk, why) was added."""
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -171,6 +173,33 @@ def _value_stream_json(stream: ValueStreamMap | None) -> dict[str, Any] | None:
     }
 
 
+def scope_to_json(forecast: ScopeForecast, at_risk: Finding | None = None) -> dict[str, Any]:
+    """A scope's forecast as the JSON object of ``scopes`` (and of ``vsm forecast --json``)."""
+    ref = forecast.ref
+    return {
+        "kind": ref.kind,
+        "key": ref.key,
+        "name": ref.name,
+        "target": _iso(ref.target),
+        "done": forecast.done,
+        "remaining": forecast.remaining,
+        "total": forecast.total,
+        "growth_per_week": round(forecast.growth_per_week, 2),
+        "dates": {f"p{c}": _iso(d) for c, d in sorted(forecast.dates.items())},
+        "probability": None if forecast.probability is None else round(forecast.probability, 3),
+        "beyond_horizon": round(forecast.beyond_horizon, 3),
+        "basis_days": forecast.basis_days,
+        "too_short": forecast.too_short,
+        "at_risk": None
+        if at_risk is None
+        else {"title": at_risk.title, "action": at_risk.action, "evidence": dict(at_risk.evidence)},
+    }
+
+
+def _scope_json(status: ScopeStatus) -> dict[str, Any]:
+    return scope_to_json(status.forecast, status.at_risk)
+
+
 def report_to_json(report: TeamReport) -> dict[str, Any]:
     """The ``vsm report --json`` document (schema documented in the README)."""
     return {
@@ -209,4 +238,5 @@ def report_to_json(report: TeamReport) -> dict[str, Any]:
         "subjects": [finding_to_json(f) for f in report.subjects],
         "focus": [_focus_json(f) for f in report.focus],
         "value_stream": _value_stream_json(report.value_stream),
+        "scopes": [_scope_json(s) for s in report.scopes],
     }

@@ -75,6 +75,7 @@ class Issue:
     flags: list[tuple[datetime, bool]] = field(default_factory=list)
     script: Script | None = None  # review events of a planted PR (days after it opened)
     reviewer: str | None = None  # the login a planted review script waits on (else drawn)
+    parent_key: str | None = None  # the epic it belongs to
 
 
 @dataclass
@@ -325,6 +326,7 @@ def issue_history(issue: Issue, team: str, workflow: Workflow) -> ItemHistory:
         url=f"{BASE_URL}/browse/{key}",
         priority=issue.priority,
         labels=issue.labels,
+        parent_key=issue.parent_key,
     )
     return ItemHistory(item, tuple(transitions), flags)
 

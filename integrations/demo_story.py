@@ -11,6 +11,12 @@ Across tools: ``TRAIN_DAYS`` before the anchor the team moved from daily deploys
 release train (:func:`release_calendar`), so merged code now waits days for production, the
 stream's dominant wait; and one production deployment shipped a commit no CI run built
 (:func:`plant_untraced_deploy`).
+
+Two scopes to plan with (:func:`plant_scopes`): the epic ``VAULT-1`` "Card vaulting"
+(``EPIC_CHILDREN`` children, most done, at a steady pace: on track) and the release label
+``release-2.3`` (``RELEASE_ITEMS`` items, ``RELEASE_GROWTH`` of them added in the last week: at
+risk of missing its date, three weeks after the anchor, :func:`due_dates`). They are chosen among
+the drawn issues without a draw, so every other record stays as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from insights.model import Deployment, ReviewState
 from integrations.demo_mechanics import (
@@ -37,6 +43,14 @@ WAITING_ON = ("eli-novak", "fhaddad", "amara-o")
 """Whom the three pull requests waiting for a first review wait on: Eli (matched across Jira and
 GitHub in the demo's ``people:``), Farah (left out of it) and Amara."""
 TRAIN_DAYS = 38  # the whole 30-day report window, and a little of the 30 days before
+EPIC_KEY, EPIC_DAYS, EPIC_CHILDREN, EPIC_OPEN = "VAULT-1", 70, 15, 3
+"""The planted epic ("Card vaulting"): its key, age in days, children and how many are open."""
+RELEASE_LABEL, RELEASE_ITEMS, RELEASE_GROWTH, RELEASE_DONE = "release-2.3", 25, 10, 7
+"""The planted release: its label, items, items added in the last week, and items done."""
+RELEASE_DAYS = 42
+"""The release's items were created over the last six weeks."""
+DUE_DAYS = {EPIC_KEY: 28, RELEASE_LABEL: 21}
+"""Days after the anchor each planted scope is due (its ``target`` in the demo's ``scopes:``)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,59 @@ def plant(rng: random.Random, issues: list[Issue], anchor: datetime) -> None:
         issue.flags = cleared_before(
             issue.flags, issue.steps[-1][1] if issue.steps else issue.created
         )
+    plant_scopes(issues, anchor, used)
+
+
+def plant_scopes(issues: list[Issue], anchor: datetime, planted: set[int]) -> None:
+    """Give the epic ``EPIC_KEY`` its children and label the release's items.
+
+    The epic lives in the program's own project (``VAULT``), as epics shared by teams often do:
+    only its children are the team's issues. Only issues that are done or never started (never
+    cancelled) and not ``planted`` roles join a scope, each one at most. The epic's children were
+    created after it started; its done ones are spread evenly over their finish dates (a steady
+    pace). The release takes the newest unstarted issues as last week's growth, and older done
+    and unstarted ones created over ``RELEASE_DAYS``.
+    """
+    started = minute(anchor - timedelta(days=EPIC_DAYS))
+    taken = set(planted)
+
+    def pick(fits: list[Issue], count: int) -> list[Issue]:
+        chosen = _spread([i for i in fits if i.n not in taken], count)
+        taken.update(i.n for i in chosen)
+        return chosen
+
+    done = sorted((i for i in issues if _done(i)), key=lambda i: i.steps[-1][1])
+    unstarted = sorted((i for i in issues if not i.steps), key=lambda i: i.created)
+    since_epic = [i for i in done if i.created > started]
+    older = [i for i in unstarted if started < i.created < anchor - timedelta(days=10)]
+    for child in pick(since_epic, EPIC_CHILDREN - EPIC_OPEN) + pick(older, EPIC_OPEN):
+        child.parent_key = EPIC_KEY
+    week = anchor - timedelta(days=7)
+    grown = [i for i in unstarted if i.created >= week][-RELEASE_GROWTH:]
+    taken.update(i.n for i in grown)
+    first = anchor - timedelta(days=RELEASE_DAYS)
+    release = grown + pick([i for i in done if first <= i.created < week], RELEASE_DONE)
+    waiting = [i for i in unstarted if first <= i.created < week]
+    release += pick(waiting, RELEASE_ITEMS - len(release))
+    for issue in release:
+        issue.labels = (*issue.labels, RELEASE_LABEL)
+
+
+def due_dates(anchor: datetime) -> dict[str, date]:
+    """The planted scopes' target dates (epic key or label -> date) for a demo at ``anchor``."""
+    return {scope: (anchor + timedelta(days=days)).date() for scope, days in DUE_DAYS.items()}
+
+
+def _done(issue: Issue) -> bool:
+    return bool(issue.steps) and issue.steps[-1][0] == "Done"
+
+
+def _spread(issues: list[Issue], count: int) -> list[Issue]:
+    """``count`` of ``issues`` (in their order) evenly apart, the last one included."""
+    if len(issues) <= count:
+        return list(issues)
+    step = len(issues) / count
+    return [issues[len(issues) - 1 - int(k * step)] for k in reversed(range(count))]
 
 
 def release_calendar(rng: random.Random, anchor: datetime, days: int) -> list[Release]:

@@ -106,7 +106,7 @@ def assert_cache_is_fresh(answers: Answers, runtime: Runtime, now: datetime) -> 
     assert cached == loaded
     assert [i.id for i in cached.items] == [i.id for i in loaded.items]
     assert list(cached.transitions) == list(loaded.transitions)
-    report = build_report(loaded, TEAM.agreements, now, TEAM.zone, 30)
+    report = build_report(loaded, TEAM.agreements, now, TEAM.zone, 30, scopes=TEAM.scope_refs())
     assert report_to_json(answers.report(TEAM, now)) == report_to_json(report)
 
 

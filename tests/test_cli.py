@@ -33,7 +33,7 @@ def test_vsm_demo_prints_a_digest_with_aging_and_blocked_items(tmp_path) -> None
     assert "vsm serve" in result.output
     assert (tmp_path / "demo" / "vsm.db").exists()
     charts = sorted(p.name.split("-")[0] for p in (tmp_path / "demo").glob("*.png"))
-    assert charts == ["aging", "cfd", "dora", "forecast", "map", "scatter", "throughput"]
+    assert charts == ["aging", "burnup", "cfd", "dora", "forecast", "map", "scatter", "throughput"]
     assert re.search(r"Value stream of payments: lead time p50 \S+ \S+, p85", result.output)
     assert "Where the time goes:" in result.output
 

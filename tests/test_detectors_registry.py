@@ -28,6 +28,7 @@ EXPECTED = {
     "pr_review_long",
     "pr_waiting_review",
     "queue_growing",
+    "scope_at_risk",
     "signals",
     "stale_item",
     "untracked_merge",

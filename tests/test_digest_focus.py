@@ -153,8 +153,9 @@ def test_since_the_last_digest_counts_from_the_last_one_sent(harness, fake) -> N
 
     assert (first, second) == ("sent", "sent")
     snapshot = deps.answers.snapshot(team)
-    before = build_report(snapshot, team.agreements, earlier, team.zone).subjects
-    after = build_report(snapshot, team.agreements, NOW, team.zone).subjects
+    scopes = team.scope_refs()
+    before = build_report(snapshot, team.agreements, earlier, team.zone, scopes=scopes).subjects
+    after = build_report(snapshot, team.agreements, NOW, team.zone, scopes=scopes).subjects
     new = [f for f in after if f.dedupe_key not in subject_keys(before)]
     resolved = [f for f in before if f.dedupe_key not in subject_keys(after)]
     assert new and any(f.subject != "team" for f in resolved), "the demo changes over a day"

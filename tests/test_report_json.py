@@ -163,7 +163,7 @@ def test_the_value_stream_section_adds_up(demo_runtime) -> None:
     data = report_json(demo_runtime, "--window", "30")
 
     stream = data["value_stream"]
-    assert data["schema_version"] == 3
+    assert data["schema_version"] == 4
     assert (stream["start"], stream["end"]) == (data["window"]["start"], data["window"]["end"])
     assert stream["items"] == len(stream["item_keys"]) > 0
     assert stream["steps"][0]["from"] == "created" and stream["steps"][-1]["to"] == "done"

@@ -20,11 +20,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.config import TeamConfig
     from insights.model import Snapshot
+    from insights.scopes import ScopeRef
     from insights.value_stream import Hotspot
 
-CHART_KINDS = ("scatter", "aging", "cfd", "throughput", "forecast", "dora", "map", "trace")
+CHART_KINDS = (
+    "scatter", "aging", "cfd", "throughput", "forecast", "dora", "map", "trace", "burnup"
+)  # fmt: skip
 ITEM_CHARTS = ("trace",)
 """The kinds drawn for one item: they need its key (``item_key``)."""
+SCOPE_CHARTS = ("burnup",)
+"""The kinds drawn for one scope (an epic, a label: ``scope``); without one, the team's first
+tracked scope (``scopes:`` in app.yaml)."""
 DEFAULT_WINDOW_DAYS = 90
 """Days of history a chart covers unless asked; the forecast samples the forecasts' basis instead
 (``insights.forecast.BASIS_DAYS``), so it answers like ``/vsm forecast``, and the value stream map
@@ -54,6 +60,7 @@ def render_chart(
     forecast_items: int | None = None,
     forecast_date: date | None = None,
     item_key: str | None = None,
+    scope: ScopeRef | None = None,
     dpi: int = 100,
 ) -> ChartImage:
     """Draw chart ``kind`` of ``team`` as of ``now`` (aware) over the last ``window_days`` days.
@@ -61,8 +68,9 @@ def render_chart(
     Without ``window_days``, a chart covers ``DEFAULT_WINDOW_DAYS``, the map ``MAP_WINDOW_DAYS``
     and the forecast samples the throughput every forecast samples. ``forecast_items`` asks the
     forecast "when will N items be done", ``forecast_date`` "how many by this date" (default: how
-    many in the next 14 days). ``item_key`` names the item of a trace (``PAY-12``). Raises
-    ``ValueError`` for bad options.
+    many in the next 14 days). ``item_key`` names the item of a trace (``PAY-12``), ``scope`` the
+    epic or label of a burn-up (default: the team's first tracked scope). Raises ``ValueError``
+    for bad options.
     """
     from bot.charts.render import render
 
@@ -75,6 +83,7 @@ def render_chart(
         forecast_items=forecast_items,
         forecast_date=forecast_date,
         item_key=item_key,
+        scope=scope,
         dpi=dpi,
     )
 
@@ -84,7 +93,8 @@ def write_all_charts(
 ) -> list[Path]:
     """Render every kind with its defaults as PNG files in ``folder``; return their paths.
 
-    The item charts (a trace) need an item, so they are left out.
+    The item charts (a trace) need an item, so they are left out; the burn-up is of the team's
+    first tracked scope.
     """
     from bot.charts.render import write_all
 

@@ -7,8 +7,16 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ITEM_CHARTS, MAP_WINDOW_DAYS, ChartImage
+from bot.charts import (
+    CHART_KINDS,
+    DEFAULT_WINDOW_DAYS,
+    ITEM_CHARTS,
+    MAP_WINDOW_DAYS,
+    SCOPE_CHARTS,
+    ChartImage,
+)
 from bot.charts.aging import draw_aging
+from bot.charts.burnup import draw_burnup
 from bot.charts.cfd import draw_cfd
 from bot.charts.dora import draw_dora
 from bot.charts.forecast import draw_forecast
@@ -22,6 +30,7 @@ from bot.config import TeamConfig
 from insights.as_of import snapshot_as_of
 from insights.forecast import BASIS_DAYS
 from insights.model import Snapshot
+from insights.scopes import ScopeRef
 
 ALT_TEXT_LIMIT = 1000
 """Slack's limit on ``alt_txt`` of an uploaded file."""
@@ -35,6 +44,8 @@ DRAWERS: dict[str, Callable[[ChartRequest], Chart]] = {
     "map": draw_map,
     "trace": draw_trace,
 }
+SCOPE_DRAWERS: dict[str, Callable[[ChartRequest, ScopeRef | None], Chart]] = {"burnup": draw_burnup}
+"""The scope charts' drawers: they take the scope (None: the team's first tracked one)."""
 
 
 def render(
@@ -47,13 +58,16 @@ def render(
     forecast_items: int | None = None,
     forecast_date: date | None = None,
     item_key: str | None = None,
+    scope: ScopeRef | None = None,
     dpi: int = 100,
 ) -> ChartImage:
     """See :func:`bot.charts.render_chart`."""
     window = default_window(kind) if window_days is None else window_days
     forecast = (forecast_items, forecast_date)
     request = _request(kind, snapshot, team, now, window, forecast, item_key, dpi)
-    chart = DRAWERS[kind](request)
+    if scope is not None and kind not in SCOPE_CHARTS:
+        raise ValueError(f"only the {' and '.join(SCOPE_CHARTS)} chart takes a scope")
+    chart = SCOPE_DRAWERS[kind](request, scope) if kind in SCOPE_CHARTS else DRAWERS[kind](request)
     header = chart.header
     alt = chart.alt_text
     if len(alt) > ALT_TEXT_LIMIT:
@@ -63,7 +77,8 @@ def render(
         png=to_png(chart.figure),
         alt_text=alt,
         title=f"{header.title} ({header.subtitle})",
-        filename=f"{kind}-{_file_part(team.name, item_key)}-{request.today.isoformat()}.png",
+        filename=f"{kind}-{_file_part(team.name, item_key or (scope.key if scope else None))}-"
+        f"{request.today.isoformat()}.png",
     )
 
 
@@ -75,7 +90,7 @@ def default_window(kind: str) -> int:
 
 
 def _file_part(team: str, item_key: str | None) -> str:
-    """The team, and the item of an item chart as a file name can hold it (``acme-api-7``)."""
+    """The team, and the item or scope of its chart as a file name can hold it (``acme-api-7``)."""
     if item_key is None:
         return team
     return f"{team}-{re.sub(r'[^A-Za-z0-9_-]+', '-', item_key).strip('-')}"
@@ -107,7 +122,7 @@ def _request(
 ) -> ChartRequest:
     """Check the options and bundle them; every problem names the option and what is expected."""
     forecast_items, forecast_date = forecast
-    if kind not in DRAWERS:
+    if kind not in DRAWERS and kind not in SCOPE_DRAWERS:
         raise ValueError(f"unknown chart kind {kind!r}; choose one of: {', '.join(CHART_KINDS)}")
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got naive {now!r}")

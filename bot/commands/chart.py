@@ -7,11 +7,22 @@ from pathlib import Path
 
 import click
 
-from bot.charts import CHART_KINDS, DEFAULT_WINDOW_DAYS, ITEM_CHARTS, MAP_WINDOW_DAYS, render_chart
+from bot.charts import (
+    CHART_KINDS,
+    DEFAULT_WINDOW_DAYS,
+    ITEM_CHARTS,
+    MAP_WINDOW_DAYS,
+    SCOPE_CHARTS,
+    render_chart,
+)
 from bot.cli_state import CliState, output_file, pass_state, write_file
 from bot.commands.report import MAX_WINDOW_DAYS, parse_as_of
-from bot.slack.receiving.parser import read_item_key
+from bot.config import TeamConfig
+from bot.slack.receiving.parser import TRACKER_KEY, read_item_key
+from bot.tracked_scopes import find_scope
 from insights.forecast import BASIS_DAYS
+from insights.model import Snapshot
+from insights.scopes import ScopeRef
 from storage.snapshots import load_snapshot
 
 
@@ -66,6 +77,8 @@ def parse_item_key(kind: str, value: str | None) -> str | None:
     "--items", type=click.IntRange(min=1), help="forecast: when will this many items be done?"
 )
 @click.option("--by", help="forecast: how many items will be done by this date (YYYY-MM-DD)?")
+@click.option("--epic", metavar="KEY", help="burnup: the epic whose children to chart (PAY-100).")
+@click.option("--label", metavar="NAME", help="burnup: the label whose items to chart.")
 @click.option(
     "--out",
     required=True,
@@ -83,11 +96,15 @@ def command(
     window: int | None,
     items: int | None,
     by: str | None,
+    epic: str | None,
+    label: str | None,
     out: Path,
 ) -> None:
-    """Draw a chart (scatter, aging, cfd, throughput, forecast, dora, map, trace KEY) into a PNG.
+    """Draw a chart (scatter, aging, cfd, throughput, forecast, dora, map, trace KEY, burnup).
 
-    ``map`` is the value stream map; ``trace KEY`` one item's journey (``trace PAY-12``).
+    ``map`` is the value stream map; ``trace KEY`` one item's journey (``trace PAY-12``);
+    ``burnup --epic KEY`` or ``--label NAME`` a scope's burn-up with its forecast and target (the
+    team's first tracked scope without either).
     """
     item_key = parse_item_key(kind, item)
     target = parse_day(by)
@@ -104,6 +121,7 @@ def command(
         tuple(team_config.workflow),
         include_removed=past is not None,  # items removed since were there then
     )
+    scope = _scope(kind, epic, label, team_config, snapshot)
     try:
         image = render_chart(
             kind,
@@ -114,9 +132,34 @@ def command(
             forecast_items=items,
             forecast_date=target,
             item_key=item_key,
+            scope=scope,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     write_file(out, image.png)
     click.echo(f"wrote {out} ({len(image.png):,} bytes)")
     click.echo(image.alt_text)
+
+
+def _scope(
+    kind: str, epic: str | None, label: str | None, team: TeamConfig, snapshot: Snapshot
+) -> ScopeRef | None:
+    """The scope of a burn-up (``--epic`` or ``--label``, as the team tracks it).
+
+    None for other charts, and for a burn-up of the team's first tracked scope.
+    """
+    if kind not in SCOPE_CHARTS:
+        if epic is not None or label is not None:
+            raise click.UsageError("--epic and --label only apply to the burnup chart")
+        return None
+    if epic is not None and label is not None:
+        raise click.UsageError("give either --epic or --label, not both")
+    if epic is not None:
+        if not TRACKER_KEY.fullmatch(epic):
+            raise click.BadParameter(
+                f"{epic!r} is not an epic key like PAY-100", param_hint="--epic"
+            )
+        return find_scope(team, snapshot, "epic", epic.upper())
+    if label is not None:
+        return find_scope(team, snapshot, "label", label.strip())
+    return None

@@ -129,6 +129,7 @@ def command(
         team_config.zone,
         window,
         steps=team_config.stream_steps(),
+        scopes=team_config.scope_refs(),
         teams_by_project=project_teams(runtime.config.teams),
         others=other_teams(runtime, team_config),
     )

@@ -24,6 +24,7 @@ from insights.item_timeline import ItemTimeline
 from insights.model import Snapshot
 
 if TYPE_CHECKING:  # insights.value_stream reads pull requests' review facts from this package
+    from insights.scopes import ScopeRef
     from insights.value_stream import StreamStep
 
 Detect = Callable[[DetectionContext], list[Finding]]
@@ -64,6 +65,7 @@ def run_detectors(
     steps: Sequence[StreamStep] = (),
     teams_by_project: Mapping[str, str] = {},
     others: Mapping[str, Snapshot] = {},
+    scopes: Sequence[ScopeRef] = (),
 ) -> list[Finding]:
     """Run every detector not in ``muted`` on ``snapshot`` as of ``now``.
 
@@ -73,7 +75,8 @@ def run_detectors(
     :func:`insights.trace.project_teams`) and ``others`` (the other configured teams' snapshots by
     name) let a detector see waits on other teams' items (``cross_team_wait``). A muted name that
     no detector has is ignored (mutes are stored; the command that mutes checks names against
-    :func:`detector_names`).
+    :func:`detector_names`). ``scopes`` are the epics and labels the team tracks
+    (``TeamConfig.scope_refs()``; ``scope_at_risk``).
     Findings come most severe first, then by subject and dedupe key.
     """
     ctx = DetectionContext(
@@ -85,6 +88,7 @@ def run_detectors(
         steps,
         teams_by_project=teams_by_project,
         others=others,
+        scopes=scopes,
     )
     findings = [
         finding

@@ -184,6 +184,7 @@ class Answers:
                 team.zone,
                 window_days,
                 steps=team.stream_steps(),
+                scopes=team.scope_refs(),
                 teams_by_project=self.teams_by_project,
                 others=self.others(team),
             ),
@@ -204,6 +205,7 @@ class Answers:
             team.zone,
             muted=muted,
             steps=team.stream_steps(),
+            scopes=team.scope_refs(),
             teams_by_project=self.teams_by_project,
             others=self.others(team),
         )
@@ -251,6 +253,7 @@ class Answers:
                 window_days,
                 muted=muted,
                 steps=team.stream_steps(),
+                scopes=team.scope_refs(),
                 teams_by_project=self.teams_by_project,
                 others=self.others(team),
             ),

@@ -2,10 +2,10 @@
 
 Every handler gets the parsed :class:`~bot.slack.receiving.parser.Command`, the team, who asked
 and where, and returns the reply (ephemeral unless the user said ``share``). ``/vsm me`` is the
-caller's own and needs no channel's team: it answers anywhere, always privately. ``/vsm map`` and
-``/vsm trace`` post a message with its picture in the thread (in a direct message unless shared).
-Changing digests, alerts and mutes is for admins only. Nothing here raises at the user: failures
-become a polite reply and a logged traceback.
+caller's own and needs no channel's team: it answers anywhere, always privately. ``/vsm map``,
+``/vsm trace`` and ``/vsm forecast epic|label`` post a message with its picture in the thread (in
+a direct message unless shared). Changing digests, alerts and mutes is for admins only. Nothing
+here raises at the user: failures become a polite reply and a logged traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
-from bot.charts import ChartImage
+from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
 from bot.slack.answering.blocks import MESSAGE_CHARS, Message
 from bot.slack.answering.render import (
@@ -43,13 +43,16 @@ from bot.slack.answering.render_backtest import alert_estimate
 from bot.slack.answering.render_digest import finding_entry
 from bot.slack.answering.render_map import render_map
 from bot.slack.answering.render_me import my_work, render_dms_switched, render_me
+from bot.slack.answering.render_scope import render_scope
 from bot.slack.answering.render_trace import render_trace, render_trace_not_found
 from bot.slack.delivering.problems import database_busy
 from bot.slack.deps import SlackDeps
 from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
+from bot.tracked_scopes import find_scope
 from bot.webhooks.setup import team_webhooks
 from insights.detectors import detector_names
+from insights.scopes import SCOPE_KINDS, ScopeForecast, scope_forecast, what_if
 from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
     AlertChannel,
@@ -198,8 +201,10 @@ def _dora(r: Request) -> Message:
     return render_dora(r.team.name, r.deps.answers.dora(r.team, r.now, window), window)
 
 
-def _forecast(r: Request) -> Message:
+def _forecast(r: Request) -> Message | Private | None:
     count, target = r.command.count, r.command.target
+    if r.command.kind in SCOPE_KINDS:
+        return _forecast_scope(r)
     basis = r.deps.answers.forecast_basis(r.team, r.now)
     if count is not None:
         return render_forecast_when(r.team.name, count, basis.when(count), basis)
@@ -216,9 +221,43 @@ def _forecast(r: Request) -> Message:
     return render_forecast_by(r.team.name, target, how_many, basis)
 
 
+def _forecast_scope(r: Request) -> Message | Private | None:
+    """``/vsm forecast epic KEY`` or ``label NAME``: as it is and what if, the burn-up in thread.
+
+    A scope with no items, or a ``by`` date not after today, gets the usage, privately.
+    """
+    kind, key, by, levers = r.command.kind, r.command.key, r.command.target, r.command.levers
+    assert kind in SCOPE_KINDS and key is not None
+    snapshot = r.deps.answers.snapshot(r.team)
+    today = r.now.astimezone(r.team.zone).date()
+    if by is not None and by <= today:
+        return Private(render_usage("forecast", f"{by} is not after today; pick a later date."))
+    ref = find_scope(r.team, snapshot, kind, key, by)
+    with_levers: ScopeForecast | None = None
+    if levers is None:
+        base = scope_forecast(snapshot, ref, r.now, r.team.zone)
+    else:
+        base, with_levers = what_if(snapshot, ref, r.now, r.team.zone, levers)
+    if base.total == 0:
+        return Private(
+            render_usage(
+                "forecast",
+                f"I found no open or done items in {kind} {echo(key)} of {r.team.name}.",
+            )
+        )
+    return _post_with_chart(
+        r,
+        render_scope(r.team.name, base, with_levers),
+        lambda: render_chart("burnup", snapshot, r.team, r.now, scope=ref),
+        f"the forecast of {ref.name}",
+    )
+
+
 def _chart(r: Request) -> Message | None:
     kind = r.command.chart
     assert kind is not None
+    if r.command.kind in SCOPE_KINDS:
+        return _burnup_chart(r)
     try:
         chart = r.deps.answers.chart(
             r.team,
@@ -231,6 +270,21 @@ def _chart(r: Request) -> Message | None:
         )
     except ValueError as exc:
         return render_usage("chart", f"{exc}.")
+    return _send_chart(r, chart)
+
+
+def _burnup_chart(r: Request) -> Message | None:
+    """``/vsm chart burnup epic KEY`` or ``label NAME``: the scope's burn-up alone."""
+    kind, key = r.command.kind, r.command.key
+    assert kind in SCOPE_KINDS and key is not None
+    snapshot = r.deps.answers.snapshot(r.team)
+    scope = find_scope(r.team, snapshot, kind, key)
+    return _send_chart(r, render_chart("burnup", snapshot, r.team, r.now, scope=scope))
+
+
+def _send_chart(r: Request, chart: ChartImage) -> Message | None:
+    """Upload ``chart``: in the channel when shared, else in a direct message to who asked."""
+    kind = chart.kind
     poster = r.deps.poster(r.client)
     channel = r.who.channel_id
     if r.command.share:

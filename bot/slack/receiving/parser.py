@@ -14,8 +14,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from bot.charts import CHART_KINDS, ITEM_CHARTS
+from bot.charts import CHART_KINDS, ITEM_CHARTS, SCOPE_CHARTS
 from bot.slack.answering.blocks import clip
+from insights.scopes import Levers
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -29,6 +30,12 @@ TRACKER_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-([1-9][0-9]*)")
 """A tracker key, any case (``pay-12``): read upper case, as the trackers write it."""
 REVIEW_KEY = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+[#!][1-9][0-9]*")
 """A pull or merge request: ``acme/api#7`` (GitHub), ``group/project!12`` (GitLab)."""
+SCOPE_KINDS = ("epic", "label")
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
+"""A label as trackers allow it in a query: no spaces or quotes, at most 100 characters."""
+THROUGHPUT_CHANGE = re.compile(r"([+-]?)(\d{1,3})%")
+MAX_THROUGHPUT_CHANGE = 500
+"""``throughput +N%`` levers go from -99% (a hundredth of the pace) to +500%."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,17 @@ USAGES: dict[str, Usage] = {
     "prs": Usage("prs [team]", "Open pull requests and how long they have waited."),
     "dora": Usage("dora [team] [window]", "DORA metrics and their bands (default 90 days)."),
     "forecast": Usage(
-        "forecast when N [team]  |  forecast by YYYY-MM-DD [team]",
-        "When N more items will be done, or how many by a date (Monte Carlo).",
+        "forecast when N [team]  |  forecast by YYYY-MM-DD [team]  |  "
+        "forecast epic KEY [levers]  |  forecast label NAME [levers]",
+        "When N more items will be done, or how many by a date (Monte Carlo); when an epic or "
+        "the items with a label will be done, with its scope growth, and what if: levers "
+        "`freeze` (no more growth), `cut N` (items), `throughput +20%`, `by YYYY-MM-DD` (target).",
     ),
     "chart": Usage(
-        f"chart {'|'.join(k for k in CHART_KINDS if k not in ITEM_CHARTS)} [team] [window]  |  "
-        "chart trace KEY  |  chart forecast when N|by YYYY-MM-DD",
+        f"chart {'|'.join(k for k in CHART_KINDS if k not in (*ITEM_CHARTS, *SCOPE_CHARTS))} "
+        "[team] [window]  |  "
+        "chart trace KEY  |  chart forecast when N|by YYYY-MM-DD  |  "
+        "chart burnup [epic KEY|label NAME]",
         "A chart of the team's flow (sent to you privately unless you add `share`).",
     ),
     "map": Usage(
@@ -119,6 +131,8 @@ class Command:
     days: int | None = None
     topic: str | None = None
     key: str | None = None
+    levers: Levers | None = None
+    """What-if levers of a scope's forecast (``freeze``, ``cut N``, ``throughput +20%``)."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +230,68 @@ def _forecast(args: list[str]) -> dict[str, object]:
             raise _Bad("After `by`, give a date as YYYY-MM-DD, e.g. `forecast by 2026-12-31`.")
         _no_more(args)
         return {"target": target}
-    raise _Bad("Say `when N` (items) or `by YYYY-MM-DD` (a date).")
+    if mode in SCOPE_KINDS:
+        return {"kind": mode, **_scope_key(mode, args), **_levers(args)}
+    raise _Bad(
+        "Say `when N` (items), `by YYYY-MM-DD` (a date), `epic KEY` or `label NAME` (a scope)."
+    )
+
+
+def _day(word: str, after: str) -> date:
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise _Bad(f"After `{after}`, give a date as YYYY-MM-DD, e.g. `by 2027-01-15`.") from None
+
+
+def _scope_key(kind: str, args: list[str]) -> dict[str, object]:
+    """The epic's key (``PAY-100``) or the label's name after ``epic`` or ``label``."""
+    word = args.pop(0) if args else ""
+    if kind == "epic":
+        if not TRACKER_KEY.fullmatch(word):
+            raise _Bad(f"Name the epic by its key, e.g. `epic PAY-100` (got `{echo(word)}`).")
+        return {"key": word.upper()}
+    if not LABEL.fullmatch(word):
+        raise _Bad(f"Name the label, e.g. `label release-2.3` (got `{echo(word)}`).")
+    return {"key": word}
+
+
+def _levers(args: list[str]) -> dict[str, object]:
+    """``freeze``, ``cut N``, ``throughput ±N%`` and ``by YYYY-MM-DD``, in any order, once each."""
+    seen: set[str] = set()
+    freeze, cut, factor, target = False, 0, 1.0, None
+    while args:
+        word = args.pop(0).lower()
+        if word in seen:
+            raise _Bad(f"Give `{echo(word)}` once.")
+        seen.add(word)
+        if word == "freeze":
+            freeze = True
+        elif word == "cut":
+            if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_FORECAST_ITEMS:
+                raise _Bad(f"After `cut`, give a number of items from 1 to {MAX_FORECAST_ITEMS}.")
+            cut = int(args.pop(0))
+        elif word == "throughput":
+            factor = _throughput_factor(args.pop(0) if args else "")
+        elif word == "by":
+            target = _day(args.pop(0) if args else "", "by")
+        else:
+            args.insert(0, word)
+            _no_more(args)
+    levers = Levers(freeze_scope=freeze, cut=cut, throughput_factor=factor)
+    return {"target": target, "levers": None if levers == Levers() else levers}
+
+
+def _throughput_factor(word: str) -> float:
+    """``+20%`` -> 1.2, ``-20%`` -> 0.8; between -99% and +500%."""
+    match = THROUGHPUT_CHANGE.fullmatch(word)
+    change = int(match.group(2)) * (-1 if match.group(1) == "-" else 1) if match else None
+    if change is None or not -99 <= change <= MAX_THROUGHPUT_CHANGE or change == 0:
+        raise _Bad(
+            "After `throughput`, give a change like `+20%` or `-20%` "
+            f"(from -99% to +{MAX_THROUGHPUT_CHANGE}%, not 0)."
+        )
+    return 1 + change / 100
 
 
 def _chart(args: list[str]) -> dict[str, object]:
@@ -225,9 +300,23 @@ def _chart(args: list[str]) -> dict[str, object]:
         raise _Bad(f"Choose a chart: {', '.join(CHART_KINDS)}.")
     if kind == "forecast" and args and args[0].lower() in ("when", "by"):
         return {"chart": kind, **_forecast(args)}
+    if kind in SCOPE_CHARTS:
+        return {"chart": kind, **_chart_scope(kind, args)}
     if kind in ITEM_CHARTS:
         return {"chart": kind, **_item_key(args)}
     return {"chart": kind, **_optional_window(args)}
+
+
+def _chart_scope(kind: str, args: list[str]) -> dict[str, object]:
+    """The scope of a scope chart: ``epic KEY`` or ``label NAME``; none: the first tracked one."""
+    if not args:
+        return {}
+    scope = args.pop(0).lower()
+    if scope not in SCOPE_KINDS:
+        raise _Bad(f"Name the scope, e.g. `chart {kind} epic PAY-100` or `label release-2.3`.")
+    fields = {"kind": scope, **_scope_key(scope, args)}
+    _no_more(args)
+    return fields
 
 
 def read_item_key(word: str) -> str | None:

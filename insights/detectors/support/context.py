@@ -32,6 +32,7 @@ from insights.percentiles import percentile_of_sorted
 from insights.timeline_index import Timelines, as_timelines
 
 if TYPE_CHECKING:  # insights.value_stream reads pull requests' review facts from this package
+    from insights.scopes import ScopeRef
     from insights.value_stream import StreamStep
 
 MIN_HISTORY_ITEMS = 5
@@ -83,6 +84,7 @@ class DetectionContext:
         *,
         teams_by_project: Mapping[str, str] = {},
         others: Mapping[str, Snapshot] = {},
+        scopes: Sequence[ScopeRef] = (),
     ) -> None:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"now must be a timezone-aware datetime, got naive {now!r}")
@@ -101,6 +103,8 @@ class DetectionContext:
         """Each configured project key (``PAY``) and its team (``insights.trace.project_teams``)."""
         self.others: Mapping[str, Snapshot] = others
         """The other configured teams' snapshots by team name (what blocks this team's items)."""
+        self.scopes: tuple[ScopeRef, ...] = tuple(scopes)
+        """The epics and labels the team tracks (``TeamConfig.scope_refs()``)."""
 
     # --- dates --------------------------------------------------------------------------------
 
