@@ -9,15 +9,13 @@ import click
 
 from bot.charts import hotspot_words, percent, short_duration, write_all_charts
 from bot.cli_state import CliState, needs_name, pass_state
-from bot.commands.report import other_teams
+from bot.commands.report import team_report
 from bot.commands.sync import print_problems, run_sync, summary_table
 from bot.config import ConfigError, TeamConfig, load_config
 from bot.runtime import open_runtime
 from bot.slack.answering.render_scope import scope_summary
 from bot.terminal import literal, render_report
-from insights.report import build_report
 from insights.scopes import scope_forecast
-from insights.trace import project_teams
 from insights.value_stream import ValueStreamMap
 from integrations.demo_story import due_dates
 from storage.snapshots import load_snapshot
@@ -62,17 +60,7 @@ def command(state: CliState, folder: Path) -> None:
     now = runtime.clock()
     for team in (due_on_the_demo_calendar(team, now) for team in config.teams):
         snapshot = load_snapshot(runtime.engine, team.name, team.workflow)
-        steps = team.stream_steps()
-        report = build_report(
-            snapshot,
-            team.agreements,
-            now,
-            team.zone,
-            steps=steps,
-            scopes=team.scope_refs(),
-            teams_by_project=project_teams(config.teams),
-            others=other_teams(runtime, team),
-        )
+        report = team_report(runtime, team, snapshot, now)
         render_report(console, report)
         console.print(value_stream_summary(report.value_stream))
         for ref in team.scope_refs():

@@ -31,7 +31,7 @@ from bot.config import TeamConfig
 from bot.runtime import Runtime
 from bot.terminal import render_report
 from insights.model import Snapshot
-from insights.report import build_report
+from insights.report import TeamReport, build_report
 from insights.report_json import report_to_json
 from insights.trace import project_teams
 from storage.snapshots import load_snapshot
@@ -93,6 +93,27 @@ def other_teams(runtime: Runtime, team: TeamConfig) -> dict[str, Snapshot]:
     }
 
 
+def team_report(
+    runtime: Runtime, team: TeamConfig, snapshot: Snapshot, now: datetime, window: int = 30
+) -> TeamReport:
+    """The team's report with all its configuration adds to the data.
+
+    Its value stream steps, its tracked scopes, and the other teams' data for the waits between
+    teams.
+    """
+    return build_report(
+        snapshot,
+        team.agreements,
+        now,
+        team.zone,
+        window,
+        steps=team.stream_steps(),
+        scopes=team.scope_refs(),
+        teams_by_project=project_teams(runtime.config.teams),
+        others=other_teams(runtime, team),
+    )
+
+
 @click.command("report")
 @click.option("--team", help="The team (default: the only one configured).")
 @click.option(
@@ -122,17 +143,7 @@ def command(
             runtime.engine, team_config.name, team_config.workflow, include_removed=past is not None
         )
     )
-    report = build_report(
-        snapshot,
-        team_config.agreements,
-        now,
-        team_config.zone,
-        window,
-        steps=team_config.stream_steps(),
-        scopes=team_config.scope_refs(),
-        teams_by_project=project_teams(runtime.config.teams),
-        others=other_teams(runtime, team_config),
-    )
+    report = team_report(runtime, team_config, snapshot, now, window)
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
