@@ -90,9 +90,13 @@ def is_status_event(event: str) -> bool:
     return event.startswith(STATUS_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ItemEvents:
-    """An item's journey: the instant of each boundary event it has, and what links it."""
+    """An item's journey: the instant of each boundary event it has, and what links it.
+
+    Treat it as immutable (:func:`dataclasses.replace` makes a changed copy). It is not ``frozen``:
+    a map builds one per finished item, and a frozen dataclass costs twice as much to build.
+    """
 
     item: WorkItem
     at: Mapping[str, datetime]
@@ -187,13 +191,8 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
         if committed is not None:
             at[COMMITTED] = committed
         # The first entry into each status: read backwards, the earliest entry is written last.
-        firsts = {transition.to_status: transition.at for transition in reversed(transitions)}
-        names = _status_events
-        for status, entered in firsts.items():
-            name = names.get(status)
-            if name is None:
-                name = names[status] = status_event(status)
-            at[name] = entered
+        names = _STATUS_EVENTS
+        at.update({names[t.to_status]: t.at for t in reversed(transitions)})
     if timeline.finished_at is not None and timeline.finished_at <= now:
         at[DONE] = timeline.finished_at
     prs = [pr for pr in links.pull_requests.get(item.key, ()) if pr.created_at <= now]
@@ -233,8 +232,17 @@ class _CodeEvents:
 
 
 _NO_CODE = _CodeEvents({}, None, False)
-_status_events: dict[str, str] = {}
-"""``status_event`` of each status met (a team has a few): one string per status, not per change."""
+
+
+class _StatusEvents(dict[str, str]):
+    """``status_event`` of each status met, made once (a team has a few): one string per status."""
+
+    def __missing__(self, status: str) -> str:
+        name = self[status] = status_event(status)
+        return name
+
+
+_STATUS_EVENTS = _StatusEvents()
 _AT = attrgetter("at")
 
 
