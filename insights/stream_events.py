@@ -111,6 +111,9 @@ class ItemEvents:
     """The deployment behind ``deployed``."""
     incident: Incident | None = None
     """The incident behind ``incident``."""
+    settled_at: datetime | None = None
+    """The latest instant of anything these events were read from: read as of any later instant,
+    the item's events are these (None: unknown)."""
 
     @property
     def entries(self) -> list[tuple[str, datetime]]:
@@ -201,6 +204,11 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
         at.update(code.at)
     else:
         code = _NO_CODE
+    settled = max(at.values())
+    if transitions:
+        settled = max(settled, transitions[-1].at)
+    if code.settled_at is not None:
+        settled = max(settled, code.settled_at)
     deployment = incident = None
     if code.last_merged is not None:
         deployment = links.first_deployment.get(code.last_merged.id)
@@ -208,9 +216,11 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
             deployment = None
     if deployment is not None:
         at[DEPLOYED] = deployment.finished_at
+        settled = max(settled, deployment.finished_at)
         incident = links.first_incident.get(deployment.id)
         if incident is not None and incident.created_at <= now:
             at[INCIDENT] = incident.created_at
+            settled = max(settled, incident.created_at)
         else:
             incident = None
     return ItemEvents(
@@ -221,6 +231,7 @@ def item_events(timeline: ItemTimeline, links: StreamLinks) -> ItemEvents:
         changes_requested=code.changes_requested,
         deployment=deployment,
         incident=incident,
+        settled_at=settled,
     )
 
 
@@ -229,9 +240,11 @@ class _CodeEvents:
     at: dict[str, datetime]
     last_merged: WorkItem | None
     changes_requested: bool
+    settled_at: datetime | None
+    """The latest creation, merge or review event of the pull requests read."""
 
 
-_NO_CODE = _CodeEvents({}, None, False)
+_NO_CODE = _CodeEvents({}, None, False, None)
 
 
 class _StatusEvents(dict[str, str]):
@@ -255,11 +268,15 @@ def _code_events(prs: Sequence[WorkItem], links: StreamLinks) -> _CodeEvents:
     changes_requested = False
     merged = [pr for pr in prs if pr.merged_at is not None and pr.merged_at <= now]
     last_merged = max(merged, key=lambda pr: (pr.merged_at, pr.id)) if merged else None
+    settled = max(pr.created_at for pr in prs)
+    if last_merged is not None and last_merged.merged_at is not None:
+        settled = max(settled, last_merged.merged_at)
     for pr in prs:
         ready: datetime | None = None
         for event in links.reviews.get(pr.id, ()):
             if event.at > now:
                 break
+            settled = max(settled, event.at)
             if event.state is ReviewState.READY_FOR_REVIEW:
                 ready = ready or event.at
             elif event.state is not ReviewState.REQUESTED and is_human_reviewer(pr, event.reviewer):
@@ -281,4 +298,4 @@ def _code_events(prs: Sequence[WorkItem], links: StreamLinks) -> _CodeEvents:
         before = [t for t in approvals if t <= last_merged.merged_at]
         if before:
             at[APPROVED] = max(before)
-    return _CodeEvents(at, last_merged, changes_requested)
+    return _CodeEvents(at, last_merged, changes_requested, settled)

@@ -11,14 +11,21 @@ the time goes, with its change against the window before.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from insights.item_timeline import ItemTimeline
-from insights.model import Snapshot, Stage
+from insights.model import Snapshot
 from insights.percentiles import MIN_VALUES, cycle_time_percentiles
-from insights.stream_events import CREATED, StreamLinks, is_status_event, item_events
+from insights.stream_events import (
+    CREATED,
+    ItemEvents,
+    StreamLinks,
+    is_status_event,
+    item_events,
+)
+from insights.stream_rework import BoardPositions, sent_back
 from insights.stream_steps import BOARD as BOARD  # the stream's names are read from here too
 from insights.stream_steps import DELIVERY as DELIVERY
 from insights.stream_steps import REVIEW as REVIEW
@@ -119,7 +126,6 @@ MIN_ITEMS = MIN_VALUES
 """Fewer items than this publish no percentiles, and no previous share (METRICS.md 3.7)."""
 WAIT_PART = "wait"
 PROCESS_PART = "process"
-_OFF_BOARD = frozenset({Stage.BLOCKED, Stage.CANCELLED})
 _QUANTILES = (50, 85)
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 """The links of a snapshot are indexed once, with everything in it, then read as of an instant."""
@@ -179,13 +185,13 @@ def _map(
     previous: bool,
 ) -> ValueStreamMap:
     """:func:`value_stream_map`, worked out."""
-    links = lines.memo("stream_links", lambda: StreamLinks.of(snapshot, _END_OF_TIME)).as_of(end)
-    order = _Positions(snapshot.statuses)
-    now = _tally(lines.finished_between(start, end), chosen, links, order)
+    everything = lines.memo("stream_links", lambda: StreamLinks.of(snapshot, _END_OF_TIME))
+    order = BoardPositions(snapshot.statuses)
+    now = _tally(_journeys(lines, start, end, everything), chosen, end, order)
     index, hotspot = _hotspot(chosen, now)
     if previous and hotspot is not None:
-        earlier = lines.finished_between(start - (end - start), start)
-        before = _tally(earlier, chosen, links.as_of(start), order, process_of=index)
+        earlier = _journeys(lines, start - (end - start), start, everything)
+        before = _tally(earlier, chosen, start, order, process_of=index)
         hotspot = _compared(chosen, hotspot, index, before)
     stats = tuple(_stats(step, tally) for step, tally in zip(chosen, now.steps, strict=True))
     lead_total = sum(s.lead_seconds_total for s in stats)
@@ -209,11 +215,30 @@ def _map(
     )
 
 
+def _journeys(
+    lines: Timelines, start: datetime, end: datetime, everything: StreamLinks
+) -> Iterator[tuple[ItemTimeline, ItemEvents]]:
+    """The items finished in ``[start, end)`` with their events as of ``end``.
+
+    Each item's events are read once with every link (``everything``) and kept with ``lines``:
+    as of any instant after they settled they are the same, so only the items with something
+    later than ``end`` are read again. Maps of later instants reuse nearly all of them.
+    """
+    rows = lines.finished_rows(start, end).tolist()
+    settled = lines.each("stream_events", rows, lambda t: item_events(t, everything))
+    links = everything.as_of(end)
+    for row, events in zip(rows, settled, strict=True):
+        timeline = lines[row]
+        if events.settled_at is None or events.settled_at > end:
+            events = item_events(timeline, links)
+        yield timeline, events
+
+
 def _tally(
-    timelines: Sequence[ItemTimeline],
+    journeys: Iterable[tuple[ItemTimeline, ItemEvents]],
     steps: tuple[StreamStep, ...],
-    links: StreamLinks,
-    positions: _Positions,
+    now: datetime,
+    positions: BoardPositions,
     process_of: int | None = None,
 ) -> _Tally:
     """Each step's lead and process time per item, and the items missing it or sent back.
@@ -235,8 +260,7 @@ def _tally(
         for index, (step, counts) in enumerate(zip(steps, tally.steps, strict=True))
     ]
     reviews = [i for i, step in enumerate(steps) if step.measure == REVIEW]
-    for timeline in timelines:
-        events = item_events(timeline, links)
+    for timeline, events in journeys:
         at, key = events.at, timeline.item.key
         tally.keys.append(key)
         if not events.pull_requests:
@@ -261,73 +285,15 @@ def _tally(
                 spans.append((begins, ends))
         if not detail:
             continue
-        sent_back = _sent_back(timeline, spans, positions, links.now)
+        returned = sent_back(timeline, spans, positions, now)
         if events.changes_requested:
-            sent_back.update(i for i in reviews if spans[i] is not None)
-        for index in sent_back:
+            returned.update(i for i in reviews if spans[i] is not None)
+        for index in returned:
             tally.steps[index].sent_back += 1
         began, finished = events.get(steps[0].start), events.get(steps[-1].end)
         if began is not None and finished is not None and finished >= began:
             tally.stream.append((finished - began).total_seconds())
     return tally
-
-
-class _Positions(dict[str, int | None]):
-    """Board position of a status as spelled (None: not on the board), looked up once each.
-
-    A status is matched whatever its case; of two spellings of one status, the first counts.
-    """
-
-    def __init__(self, statuses: Sequence[str]) -> None:
-        super().__init__()
-        self.order: dict[str, int] = {}
-        for position, status in enumerate(statuses):
-            self.order.setdefault(status.lower(), position)
-
-    def __missing__(self, status: str) -> int | None:
-        position = self[status] = self.order.get(status.lower())
-        return position
-
-
-def _sent_back(
-    timeline: ItemTimeline,
-    spans: Sequence[tuple[datetime, datetime] | None],
-    positions: _Positions,
-    now: datetime,
-) -> set[int]:
-    """The counted steps the item was sent back into (rework, METRICS.md 3.1 and 6).
-
-    A move to a status earlier on the board (blocked and cancelled statuses are no place on it)
-    returns the item to where it was when it first reached that status or a later one; the step
-    whose span holds that instant is charged with it.
-    """
-    transitions = timeline.transitions
-    if not transitions:
-        return set()
-    current = positions[transitions[0].from_status or timeline.item.status]
-    first_at: dict[int, datetime] = {} if current is None else {current: timeline.item.created_at}
-    returned: list[datetime] = []
-    for transition in transitions:
-        if transition.at > now:
-            break
-        if transition.to_stage in _OFF_BOARD:
-            continue
-        position = positions[transition.to_status]
-        if position is None:
-            continue
-        if current is not None and position < current:
-            reached = [at for p, at in first_at.items() if p >= position]
-            returned.append(min(reached) if reached else transition.at)
-        if position not in first_at:
-            first_at[position] = transition.at
-        current = position
-    charged = set()
-    for instant in returned:
-        for index, span in enumerate(spans):
-            if span is not None and span[0] <= instant < span[1]:
-                charged.add(index)
-                break
-    return charged
 
 
 def _stats(step: StreamStep, tally: _StepTally) -> StepStats:

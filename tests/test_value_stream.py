@@ -638,3 +638,28 @@ def test_workflow_of_takes_each_status_stage_from_its_items_then_its_changes_the
         ("Doing", Stage.BACKLOG),  # nothing tells: not started by its name
         ("Closed", Stage.DONE),
     ]
+
+
+def test_maps_on_kept_timelines_equal_maps_worked_out_from_scratch_at_any_instant() -> None:
+    # The events of each finished item are kept with the timelines and reused at other instants
+    # once they have settled; an item whose deployment came in between is read again.
+    builder = SnapshotBuilder()
+    t0 = ago(days=12)
+    early = coded_item(builder, "K-1", t0, number=1)
+    late = coded_item(builder, "K-2", t0 + timedelta(hours=1), number=2)
+    walk(builder, "K-3", t0, ("In Progress", 2), ("Done", 20))
+    shipped_early = deployment(1, t0 + timedelta(hours=20), early)
+    shipped_late = deployment(2, ago(days=2), late)  # between the two instants
+    snapshot = replace(builder.build(), deployments=(shipped_early, shipped_late))
+    steps = default_steps(list(WORKFLOW.items()), has_code=True, has_delivery=True)
+    kept = item_timelines(snapshot)
+
+    def from_scratch(end: datetime) -> ValueStreamMap:
+        fresh = replace(snapshot)  # another snapshot object: nothing of the kept one is reused
+        return value_stream_map(fresh, item_timelines(fresh), steps, end - timedelta(days=30), end)
+
+    for end in (ago(), ago(days=5), ago()):  # later, then earlier, then later again
+        on_kept = value_stream_map(snapshot, kept, steps, end - timedelta(days=30), end)
+        assert on_kept == from_scratch(end)
+        release = next(s for s in on_kept.steps if s.step.end == DEPLOYED)
+        assert release.items == (2 if end == ago() else 1)  # K-2 shipped between the two
