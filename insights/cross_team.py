@@ -1,4 +1,4 @@
-"""Waits between teams (issue 16): an item of one configured team blocked by another team's item.
+"""Waits between teams (issue 16): an item of one team blocked by another team's item or review.
 
 A team's projects (app.yaml ``teams[].projects``, issue key prefixes) say whose an item is
 (:func:`insights.trace.project_teams`). A *cross-team wait* is an item of the waiting team, in
@@ -11,6 +11,16 @@ from the other side (:func:`blocking_others`, subject the blocking item: one car
 item, whatever number of items wait on it). Neither team's alert sweep posts in the other team's
 channel; the one-card-per-subject machinery (updated in place, resolved when the wait ends) does
 the rest on each side.
+
+A *review wait* is the same from a pull request: an item of the waiting team, in progress at
+``now``, linked (``linked_keys``, by a key of the team's projects) from an open pull request that
+waits for review (:func:`insights.detectors.support.review_facts.review_facts`: no human review
+since it last asked; drafts and bots' pull requests are not waited on) in a repository of another
+team: the pull request is in that team's snapshot, not in the waiting team's. The waiting side
+reads "PAY-12 waits on review of core/api#7 (team core) for 2 days", the repository's team
+"core/api#7 (for PAY-12, team payments) waits for review for 2 days", naming whom the pull
+request asks. It is timed from the pull request's ``waiting_since``; its severity follows each
+team's ``review_within_hours`` as the blocked-by one follows ``blocked_alert_after_hours``.
 
 - **In progress at now.** The status the item's last change by ``now`` entered (before any, the
   one it was created in) is an in-progress stage. The wait is timed from that change: a link
@@ -29,11 +39,12 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from insights.agreements import Agreements
+from insights.detectors.support.review_facts import ReviewFacts, review_facts
 from insights.detectors.support.severity import past_threshold
 from insights.detectors.support.wording import (
     DAY_SECONDS,
@@ -48,11 +59,16 @@ DETECTOR = "cross_team_wait"
 """The detector both sides' findings carry (muting it mutes both, each team for itself)."""
 BLOCKS = "blocks"
 """The middle part of a blocking-side finding's dedupe key."""
+REVIEW = "review"
+"""The part of a review wait's dedupe keys that sets them apart from the blocked-by ones."""
 
 
 @dataclass(frozen=True, slots=True)
 class CrossTeamWait:
-    """An item of ``team`` in progress and waiting on ``blocking_key`` of ``blocking_team``."""
+    """An item of ``team`` in progress and waiting on ``blocking_key`` of ``blocking_team``.
+
+    For a review wait ``blocking_key`` is the pull request's, ``blocker`` the pull request.
+    """
 
     item: WorkItem
     team: str
@@ -61,8 +77,10 @@ class CrossTeamWait:
     blocker: WorkItem | None
     """The blocking item as its team's snapshot has it (None: that data does not hold it)."""
     since: datetime
-    """When the waiting item entered its current status."""
+    """When the waiting item entered its current status (the pull request began waiting)."""
     now: datetime
+    review: ReviewFacts | None = None
+    """The pull request's review facts, for a review wait."""
 
     @property
     def blocking_item_key(self) -> str:
@@ -74,9 +92,14 @@ class CrossTeamWait:
         """How long it has waited so far."""
         return max(0.0, (self.now - self.since).total_seconds())
 
-    def severity(self, limit_hours: float) -> Severity:
-        """Info up to ``limit_hours`` (the agreement of the side asking), warn past, critical 3x."""
-        return past_threshold(self.seconds / HOUR_SECONDS, limit_hours) or Severity.INFO
+    def severity(self, agreements: Agreements) -> Severity:
+        """Info up to the agreed hours (of the side asking), warn past them, critical past 3x."""
+        limit = (
+            agreements.review_within_hours
+            if self.review is not None
+            else agreements.blocked_alert_after_hours
+        )
+        return past_threshold(self.seconds / HOUR_SECONDS, limit) or Severity.INFO
 
 
 def team_of(key: str, teams_by_project: Mapping[str, str]) -> str | None:
@@ -91,9 +114,10 @@ def cross_team_waits(
     others: Mapping[str, Snapshot],
     now: datetime,
 ) -> list[CrossTeamWait]:
-    """The waits of ``snapshot``'s items on other teams' items, as of ``now`` (module docstring).
+    """The waits of ``snapshot``'s items on other teams' items and reviews, as of ``now``.
 
-    ``others`` are the other configured teams' snapshots by team name (for the blockers' state).
+    ``others`` are the other configured teams' snapshots by team name (for the blockers' state,
+    and the pull requests of their repositories).
     """
     candidates: list[tuple[WorkItem, datetime, str, str]] = []
     for item in snapshot.items if teams_by_project else ():
@@ -112,7 +136,62 @@ def cross_team_waits(
         blocker = blockers.get((team, key.casefold()))
         if blocker is None or not _done_by(blocker, now):
             waits.append(CrossTeamWait(item, snapshot.team, key, team, blocker, since, now))
+    return waits + _review_waits(snapshot, teams_by_project, others, now)
+
+
+def awaited_reviews(
+    snapshot: Snapshot, item: WorkItem, others: Mapping[str, Snapshot], now: datetime
+) -> list[tuple[str, str, str, str | None]]:
+    """Key, team, ``waiting for review`` and link of each other team's PR ``item`` waits on."""
+    wanted = {item.key.casefold()}
+    return [
+        (facts.pr.key, team, "waiting for review", facts.pr.url)
+        for team, _, facts in _waiting_for_review(snapshot, wanted, others, now)
+    ]
+
+
+def _review_waits(
+    snapshot: Snapshot,
+    teams_by_project: Mapping[str, str],
+    others: Mapping[str, Snapshot],
+    now: datetime,
+) -> list[CrossTeamWait]:
+    """The waits of ``snapshot``'s items in progress on other teams' pull requests' reviews."""
+    started = {
+        item.key.casefold(): item
+        for item in (snapshot.items if teams_by_project else ())
+        if item.kind is ItemKind.ISSUE
+        and _live(item, now)
+        and team_of(item.key, teams_by_project) == snapshot.team
+        and _in_progress_since(item, snapshot.transitions.get(item.id, ()), now) is not None
+    }
+    waits = []
+    for team, key, facts in _waiting_for_review(snapshot, set(started), others, now):
+        pr, since = facts.pr, facts.waiting_since
+        waits.append(
+            CrossTeamWait(started[key], snapshot.team, pr.key, team, pr, since, now, facts)
+        )
     return waits
+
+
+def _waiting_for_review(
+    snapshot: Snapshot, keys: set[str], others: Mapping[str, Snapshot], now: datetime
+) -> Iterator[tuple[str, str, ReviewFacts]]:
+    """The other teams' open pull requests linking ``keys`` (casefolded), waiting for review.
+
+    As (team, linked key, review facts) at ``now``; one ``snapshot`` holds too is not another's.
+    """
+    own = {pr.id for pr in snapshot.pull_requests()} if keys else set()
+    for team, other in others.items() if keys else ():
+        if team == snapshot.team:
+            continue
+        for pr in other.pull_requests():
+            linked = [k for k in dict.fromkeys(k.casefold() for k in pr.linked_keys) if k in keys]
+            if not linked or pr.id in own or pr.draft or not _live(pr, now) or _done_by(pr, now):
+                continue
+            facts = review_facts(pr, other.reviews.get(pr.id, ()), now)
+            if not facts.by_bot and not facts.reviewed_since_waiting:
+                yield from ((team, key, facts) for key in linked)
 
 
 def waiting_finding(wait: CrossTeamWait, agreements: Agreements, tz: tzinfo) -> Finding:
@@ -120,7 +199,7 @@ def waiting_finding(wait: CrossTeamWait, agreements: Agreements, tz: tzinfo) -> 
     item, key, team = wait.item, wait.blocking_item_key, wait.blocking_team
     return Finding(
         detector=DETECTOR,
-        severity=wait.severity(agreements.blocked_alert_after_hours),
+        severity=wait.severity(agreements),
         subject=item.key,
         title=f"{item.key} waits on {key} (team {team}) since {_day(wait.since, tz)}",
         action=(
@@ -144,7 +223,7 @@ def blocking_finding(wait: CrossTeamWait, agreements: Agreements, tz: tzinfo) ->
     item, blocker, subject = wait.item, wait.blocker, wait.blocking_item_key
     return Finding(
         detector=DETECTOR,
-        severity=wait.severity(agreements.blocked_alert_after_hours),
+        severity=wait.severity(agreements),
         subject=subject,
         title=f"{subject} blocks {item.key} (team {wait.team}) since {_day(wait.since, tz)}",
         action=(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from insights.cross_team import blocked_items, items_named, team_of
+from insights.cross_team import awaited_reviews, blocked_items, items_named, team_of
 from insights.detectors.support.review_facts import is_human_reviewer
 from insights.detectors.support.wording import duration
 from insights.item_timeline import ItemTimeline, timeline_of
@@ -240,7 +240,8 @@ def trace_item(
             for position, step in enumerate(steps)
             if step.name not in measured
         ),
-        blocked_by=_blockers(snapshot, item, teams_by_project, others),
+        blocked_by=_blockers(snapshot, item, teams_by_project, others)
+        + tuple(BlockingItem(*pr) for pr in awaited_reviews(snapshot, item, others, now)),
         cancelled_at=cancelled_at,
         blocks=tuple(
             BlockedItem(blocked.key, team, blocked.status, blocked.url)

@@ -30,10 +30,18 @@ from insights.cross_team import blocking_finding, blocking_others, cross_team_wa
 from insights.detectors import cross_team_wait, run_detectors
 from insights.detectors.support.context import DetectionContext
 from insights.detectors.support.ranking import MAX_ITEM_FINDINGS
-from insights.findings import ASSIGNEE, Finding, Severity
-from insights.model import ItemHistory, ItemKind, Page, Snapshot, Transition, WorkItem
+from insights.findings import ASSIGNEE, REVIEWER, Finding, Severity
+from insights.model import (
+    ItemHistory,
+    ItemKind,
+    Page,
+    ReviewState,
+    Snapshot,
+    Transition,
+    WorkItem,
+)
 from insights.subjects import merge_by_subject
-from insights.trace import BlockedItem, trace_item
+from insights.trace import BlockedItem, BlockingItem, trace_item
 from insights.value_stream import StreamStep
 from storage.alert_messages import load_alerts
 from storage.health import record_health
@@ -229,6 +237,144 @@ def test_a_blocked_items_vendor_words_are_escaped_in_the_trace() -> None:
 
     assert "<!channel>" not in text and "javascript:" not in text
     assert "&lt;!channel&gt;" in text
+
+
+# --- pull requests waiting for review in another team's repository ---------------------------
+
+
+def linked_pr(
+    builder: SnapshotBuilder, number: int, linked: tuple[str, ...], *reviews, **fields
+) -> WorkItem:
+    """A pull request ``acme/api#number`` linked to ``linked``, opened 2 days ago."""
+    pr = dataclasses.replace(
+        builder.pr(number, ago(days=2), *reviews, **fields), team="core", linked_keys=linked
+    )
+    builder.items[-1] = pr
+    return pr
+
+
+def core_repository(*extra: tuple[int, tuple[str, ...], tuple]) -> tuple[Snapshot, WorkItem]:
+    """Core's snapshot with acme/api#7 for PAY-1, waiting 2 days on Chen's review; ``extra`` PRs.
+
+    Each extra pull request is (number, linked keys, review events).
+    """
+    builder = SnapshotBuilder()
+    builder.issue("CORE-7", ("In Progress", ago(days=5)))
+    pr = linked_pr(builder, 7, ("pay-1",), (ago(days=2), ReviewState.REQUESTED, "chen"))
+    for number, linked, reviews in extra:
+        linked_pr(builder, number, linked, *reviews)
+    return as_team(builder.build(), "core"), pr
+
+
+def core_findings(
+    core_snapshot: Snapshot, pay: Snapshot, agreements: Agreements | None = None
+) -> list[Finding]:
+    ctx = DetectionContext(
+        core_snapshot,
+        agreements or Agreements(),
+        NOW,
+        UTC,
+        teams_by_project=TEAMS,
+        others={"payments": pay},
+    )
+    return cross_team_wait.detect(ctx)
+
+
+def test_a_pull_request_waiting_for_review_in_another_teams_repository_is_named_on_both_sides():
+    core_snapshot, pr = core_repository()
+    pay = payments()
+
+    (waiting,) = waiting_findings(pay, {"core": core_snapshot})
+    (blocking,) = core_findings(core_snapshot, pay)
+
+    assert waiting.title == "PAY-1 waits on review of acme/api#7 (team core) for 2 days"
+    assert waiting.subject == "PAY-1" and waiting.item_keys == ("PAY-1", "acme/api#7")
+    assert (waiting.people, waiting.role) == (("ana",), ASSIGNEE)
+    assert waiting.evidence["blocking_key"] == "acme/api#7"
+    assert waiting.evidence["blocking_team"] == "core"
+    assert waiting.evidence["requested_reviewers"] == "chen"
+    assert "team core" in waiting.action and "chen asked" in waiting.action
+    assert blocking.title == "acme/api#7 (for PAY-1, team payments) waits for review for 2 days"
+    assert blocking.subject == "acme/api#7" and blocking.url == pr.url
+    assert (blocking.people, blocking.role) == (("chen",), REVIEWER)
+    assert blocking.evidence["waiting_key"] == "PAY-1"
+    assert blocking.evidence["waiting_team"] == "payments"
+    assert waiting.severity is blocking.severity is Severity.WARN  # 48 hours, past the agreed 24
+    keys = {waiting.dedupe_key, blocking.dedupe_key}
+    assert keys == {
+        "cross_team_wait:payments:PAY-1:review:acme/api#7",
+        "cross_team_wait:core:review:acme/api#7:PAY-1",
+    }, "apart from the blocked-by keys (PAY-12:CORE-7, blocks:CORE-7:PAY-12)"
+    relaxed = Agreements(review_within_hours=72)
+    (lenient,) = core_findings(core_snapshot, pay, relaxed)
+    assert lenient.severity is Severity.INFO, "each side by its own review_within_hours"
+    detected = run_detectors(
+        core_snapshot, Agreements(), NOW, UTC, teams_by_project=TEAMS, others={"payments": pay}
+    )
+    merged = [s for s in merge_by_subject(detected, core_snapshot, "core") if s.subject == pr.key]
+    assert [s.title for s in merged] == [blocking.title]
+
+
+def test_a_review_wait_counts_only_an_open_pull_request_of_another_team_still_unreviewed() -> None:
+    asked = (ago(days=2), ReviewState.REQUESTED, "chen")
+    reviewed = (ago(days=1), ReviewState.APPROVED, "chen")
+    core_snapshot, pr = core_repository(
+        (8, ("PAY-1",), (asked, reviewed)),  # reviewed since it asked
+        (9, ("PAY-4",), (asked,)),  # PAY-4 is in the backlog
+        (10, ("CORE-7",), (asked,)),  # core's own item
+    )
+    builder = SnapshotBuilder()
+    linked_pr(builder, 11, ("PAY-1",), asked, author="renovate[bot]")
+    linked_pr(builder, 12, ("PAY-1",), asked, draft=True)
+    linked_pr(builder, 13, ("PAY-1",), asked, merged=ago(hours=3))
+    ignored = as_team(builder.build(), "core")
+    core_snapshot = dataclasses.replace(
+        core_snapshot,
+        items=[*core_snapshot.items, *ignored.items],
+        reviews=ignored.reviews | core_snapshot.reviews,
+    )
+    pay = payments()
+
+    assert [w.blocking_key for w in cross_team_waits(pay, TEAMS, {"core": core_snapshot}, NOW)] == [
+        "acme/api#7"
+    ]
+    own = dataclasses.replace(pay, items=[*pay.items, pr])  # payments syncs the repository too
+    assert cross_team_waits(own, TEAMS, {"core": core_snapshot}, NOW) == []
+    alone = dataclasses.replace(pay, items=[*pay.items, pr], reviews=core_snapshot.reviews)
+    assert waiting_findings(alone, {}) == [], "its own repository: pr_waiting_review's"
+    assert core_findings(core_snapshot, own) == []
+
+
+def test_a_re_requested_review_waits_again_and_no_reviewer_asked_names_no_one() -> None:
+    rereview = (
+        (ago(days=3), ReviewState.REQUESTED, "chen"),
+        (ago(days=2.5), ReviewState.CHANGES_REQUESTED, "chen"),
+        (ago(hours=30), ReviewState.REQUESTED, "chen"),
+    )
+    builder = SnapshotBuilder()
+    linked_pr(builder, 7, ("PAY-1",), *rereview)
+    linked_pr(builder, 8, ("PAY-1",))
+    core_snapshot = as_team(builder.build(), "core")
+
+    found = {f.subject: f for f in core_findings(core_snapshot, payments())}
+
+    assert found["acme/api#7"].evidence["waiting_days"] == 1.2, "from the request again"
+    assert found["acme/api#7"].people == ("chen",)
+    assert (found["acme/api#8"].people, found["acme/api#8"].role) == ((), "")
+    assert found["acme/api#8"].action.startswith("Ask someone of the team by name")
+
+
+def test_the_waiting_items_trace_shows_the_pull_request_it_waits_on() -> None:
+    core_snapshot, pr = core_repository()
+
+    trace = trace_item(
+        payments(), "PAY-1", STEPS, NOW, teams_by_project=TEAMS, others={"core": core_snapshot}
+    )
+
+    assert trace is not None
+    assert trace.blocked_by == (BlockingItem(pr.key, "core", "waiting for review", pr.url),)
+    text = str(render_trace(trace).as_kwargs())
+    assert "acme/api#7" in text and "team *core*, waiting for review" in text
 
 
 # --- two configured teams: the CLI, and both channels against the fake Slack -----------------
