@@ -278,3 +278,25 @@ def test_a_clear_jump_is_a_signal_and_routine_variation_noise() -> None:
         "throughput_items", "Throughput", "items", True, weeks, (*steady, 15.0), *jump
     )
     assert verdict_text(trend).startswith("*signal* (better): above the usual")
+
+
+def test_the_weekly_says_where_the_time_goes_in_the_teams_value_stream(answers, team) -> None:
+    message = build_digest_message(answers, team, "weekly", NOW)
+
+    assert message is not None
+    text = texts(message).replace("&amp;", "&")
+    hotspot = next(f for f in answers.report(team, NOW).findings if f.detector == "value_stream")
+    assert "Where the time goes" in text
+    assert hotspot.title in text  # the demo's planted release train
+    assert "for production" in hotspot.title
+
+
+def test_a_muted_value_stream_detector_leaves_it_out_of_the_weekly(
+    answers, team, demo_runtime
+) -> None:
+    save_mute(demo_runtime.engine, Mute(team.name, "value_stream", None, "U1", NOW))
+
+    message = build_digest_message(answers, team, "weekly", NOW)
+
+    assert message is not None
+    assert "Where the time goes" not in texts(message)
