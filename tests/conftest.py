@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,35 @@ def postgres_engine(url: str, schema: str = SCHEMA) -> Engine:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     return make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+
+
+_DATABASE_NUMBERS = count()
+
+
+@contextmanager
+def database_at(revision: str, kind: str, folder: Path) -> Iterator[Engine]:
+    """A new database (a SQLite file, or a PostgreSQL schema of its own) migrated to ``revision``.
+
+    For the migration tests: write rows as an older schema held them, then upgrade. A
+    PostgreSQL database is skipped when none is configured; its schema is dropped afterwards.
+    """
+    if kind == "postgresql" and not POSTGRES_URL:
+        pytest.skip("VSM_TEST_POSTGRES_URL is not set")
+    name = f"vsm_test_{os.getpid()}_at_{revision}_{next(_DATABASE_NUMBERS)}"
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / f'{name}.db'}")
+    else:
+        engine = postgres_engine(str(POSTGRES_URL), name)
+    upgrade(engine, revision)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if kind == "postgresql":
+            admin = make_engine(str(POSTGRES_URL))
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+            admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

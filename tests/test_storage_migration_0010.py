@@ -9,12 +9,9 @@ back as they were.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, MetaData, select, text
+from sqlalchemy import Engine, MetaData, select
 
 from bot.export import export_records
 from insights.agreements import Agreements
@@ -41,7 +38,7 @@ from insights.report_json import report_to_json
 from storage.db import alembic_config, current_revision, make_engine, upgrade
 from storage.pages import item_to_row
 from storage.snapshots import load_snapshot
-from tests.conftest import POSTGRES_URL, postgres_engine
+from tests.conftest import database_at
 from tests.history_strategies import T0, histories, item, snapshot_of
 
 HEAD = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
@@ -51,34 +48,11 @@ BEFORE = "0009"
 HOUR = timedelta(hours=1)
 EVENTS = ("transitions", "flags", "reviews")
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-DATABASE_NUMBERS = count()
-
-
-@contextmanager
-def database_at_0009(kind: str, folder: Path) -> Iterator[Engine]:
-    """A new database (SQLite file, or PostgreSQL schema) at the revision before 0010."""
-    if kind == "postgresql" and not POSTGRES_URL:
-        pytest.skip("VSM_TEST_POSTGRES_URL is not set")
-    name = f"vsm_test_{os.getpid()}_0010_{next(DATABASE_NUMBERS)}"
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / f'{name}.db'}")
-    else:
-        engine = postgres_engine(str(POSTGRES_URL), name)
-    upgrade(engine, BEFORE)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if kind == "postgresql":
-            admin = make_engine(str(POSTGRES_URL))
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture(params=DATABASES)
 def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with database_at_0009(request.param, tmp_path) as engine:
+    with database_at(BEFORE, request.param, tmp_path) as engine:
         yield engine
 
 
@@ -221,7 +195,7 @@ def test_random_histories_give_the_same_snapshot_export_and_report(
     kind: str, tmp_path: Path, data: st.DataObject
 ) -> None:
     saved = data.draw(histories("alpha"))
-    with database_at_0009(kind, tmp_path) as engine:
+    with database_at(BEFORE, kind, tmp_path) as engine:
         write_rows(engine, saved)
         before = row_based(engine, "alpha", saved, {h.item.id for h in saved})
         assert before == snapshot_of("alpha", saved)  # the rows were written and read back whole

@@ -6,27 +6,23 @@ after it keep their commit through a load; the downgrade drops the column and ke
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, MetaData, inspect, select, text
+from sqlalchemy import Engine, MetaData, inspect, select
 
 from insights.model import Outcome, Page, PipelineRun
-from storage.db import alembic_config, current_revision, make_engine, upgrade
+from storage.db import alembic_config, current_revision, upgrade
 from storage.pages import save_page
 from storage.snapshots import load_snapshot
-from tests.conftest import POSTGRES_URL, postgres_engine
+from tests.conftest import database_at
 
 BEFORE = "0010"
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-DATABASE_NUMBERS = count()
 OLD_RUNS = [
     {"id": "github:run:1", "team": "alpha", "source": "github", "name": "ci", "branch": "main",
      "outcome": "success", "started_at": T0, "finished_at": T0 + timedelta(minutes=9),
@@ -37,31 +33,9 @@ OLD_RUNS = [
 ]  # fmt: skip
 
 
-@contextmanager
-def database_at_0010(kind: str, folder: Path) -> Iterator[Engine]:
-    """A new database (SQLite file, or PostgreSQL schema) at the revision before 0011."""
-    if kind == "postgresql" and not POSTGRES_URL:
-        pytest.skip("VSM_TEST_POSTGRES_URL is not set")
-    name = f"vsm_test_{os.getpid()}_0011_{next(DATABASE_NUMBERS)}"
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / f'{name}.db'}")
-    else:
-        engine = postgres_engine(str(POSTGRES_URL), name)
-    upgrade(engine, BEFORE)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if kind == "postgresql":
-            admin = make_engine(str(POSTGRES_URL))
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-            admin.dispose()
-
-
 @pytest.fixture(params=DATABASES)
 def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with database_at_0010(request.param, tmp_path) as engine:
+    with database_at(BEFORE, request.param, tmp_path) as engine:
         with engine.begin() as conn:
             tables = MetaData()
             tables.reflect(conn, only=["pipeline_runs"])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
-from storage.db import alembic_config, current_revision, make_engine, upgrade
+from storage.db import alembic_config, current_revision, upgrade
 from storage.webhooks import (
     KEEP,
     WebhookHealth,
@@ -22,10 +20,9 @@ from storage.webhooks import (
     record_reconciliation,
     remember_delivery,
 )
-from tests.conftest import POSTGRES_URL, postgres_engine
+from tests.conftest import database_at
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-DATABASE_NUMBERS = count()
 
 
 def test_a_delivery_is_new_once_per_source(engine: Engine) -> None:
@@ -82,23 +79,8 @@ def test_no_health_before_any_webhook(engine: Engine) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine_at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A new database (SQLite file, or PostgreSQL schema) at the revision before 0012."""
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("VSM_TEST_POSTGRES_URL is not set")
-    name = f"vsm_test_{os.getpid()}_0012_{next(DATABASE_NUMBERS)}"
-    if request.param == "sqlite":
-        db = make_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
-    else:
-        db = postgres_engine(str(POSTGRES_URL), name)
-    upgrade(db, "0011")
-    try:
+    with database_at("0011", request.param, tmp_path) as db:
         yield db
-    finally:
-        db.dispose()
-        if request.param == "postgresql":
-            admin = make_engine(str(POSTGRES_URL))
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-            admin.dispose()
 
 
 def tables(engine: Engine) -> set[str]:
