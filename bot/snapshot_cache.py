@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from bot.sync import JOURNAL, StoredChanges, SyncJournal
-from insights.model import ItemHistory, LiveItems, Page, Snapshot, WorkItem
+from insights.model import ItemHistory, LiveItems, Page, Plan, Snapshot, WorkItem
 
 CACHED_TEAMS = 32
 CACHED_RECORDS = 3_000_000
@@ -159,6 +159,8 @@ class Draft:
     """Transitions, flags and reviews by item id."""
     delivery: tuple[dict[str, Any], ...]
     """Deployments, pipeline runs and incidents by id."""
+    plans: dict[tuple[str, str, str], Plan]
+    """Releases and saved filters by source, kind and key."""
     reordered: bool = False
 
     @classmethod
@@ -170,6 +172,7 @@ class Draft:
             {item.id: item for item in snapshot.items},
             tuple(dict(table) for table in events),
             tuple({record.id: record for record in records} for records in delivery),
+            {_plan_key(plan): plan for plan in snapshot.plans},
         )
 
     def store(self, page: Page) -> bool:
@@ -181,6 +184,7 @@ class Draft:
         kinds = (page.deployments, page.pipeline_runs, page.incidents)
         for records, table in zip(kinds, self.delivery, strict=True):
             table.update((r.id, r) for r in records if r.team == team)
+        self.plans.update((_plan_key(p), p) for p in page.plans if p.team == team)
         live = page.live_items
         return live is None or live.team != team or self.reconcile(live)
 
@@ -233,7 +237,13 @@ class Draft:
             pipeline_runs=sorted(runs.values(), key=attrgetter("started_at", "id")),
             incidents=sorted(incidents.values(), key=attrgetter("created_at", "id")),
             statuses=self.base.statuses,
+            plans=[self.plans[key] for key in sorted(self.plans)],
         )
+
+
+def _plan_key(plan: Plan) -> tuple[str, str, str]:
+    """What identifies a team's plan, in the loader's order."""
+    return plan.source, plan.kind, plan.key
 
 
 def _in_order(table: dict[str, R], reordered: bool) -> dict[str, R]:

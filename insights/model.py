@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class Stage(StrEnum):
@@ -125,6 +126,11 @@ class WorkItem:
     removed_at: datetime | None = None
     """When a reconciliation found the item gone at its vendor (deleted, or moved out of the
     team's scope). A removed item is out of every metric; the export keeps it."""
+    releases: tuple[str, ...] = ()
+    """The releases the item is planned for: its Jira fix versions, or the GitHub or GitLab
+    milestone of a pull request (:class:`Plan` has each one's date)."""
+    due_on: date | None = None
+    """The item's due date (Jira ``duedate``), a calendar day."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -259,6 +265,31 @@ class Incident:
             require_utc(getattr(self, name), self.id, name)
 
 
+PlanKind = Literal["release", "filter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A release or a saved filter as its vendor has it: what a scope of that kind reads.
+
+    A **release** is a Jira fix version or a GitHub/GitLab milestone: ``key`` is its name (what
+    :attr:`WorkItem.releases` holds), ``due_on`` its release or due date. A **filter** is a saved
+    Jira filter: ``key`` is its id and ``item_keys`` the keys of the issues its JQL matched when
+    the source last ran it (the source reads the whole membership each sync).
+    """
+
+    team: str
+    source: str
+    kind: PlanKind
+    key: str
+    name: str
+    due_on: date | None = None
+    done: bool = False
+    """Released (a fix version) or closed (a milestone)."""
+    item_keys: tuple[str, ...] = ()
+    url: str | None = None
+
+
 Record = WorkItem | Transition | FlagChange | ReviewEvent | Deployment | PipelineRun | Incident
 
 
@@ -305,6 +336,8 @@ class Page:
     unmapped_statuses: frozenset[str] = field(default_factory=frozenset)
     live_items: LiveItems | None = None
     """Set on a reconciliation page: what is still live, so storage can mark the rest removed."""
+    plans: Sequence[Plan] = ()
+    """Releases and saved filters read with this page: each replaces the stored one of its key."""
     merge_histories: bool = False
     """Set when the page's events are not an item's whole history (a CSV re-import): storage merges
     them into what it holds instead of replacing the item's events."""
@@ -317,6 +350,7 @@ class Page:
             + len(self.deployments)
             + len(self.pipeline_runs)
             + len(self.incidents)
+            + len(self.plans)
         )
 
 
@@ -337,6 +371,8 @@ class Snapshot:
     incidents: Sequence[Incident] = ()
     statuses: Sequence[str] = ()
     """The team's workflow statuses in board order (for per-status WIP and cumulative flow)."""
+    plans: Sequence[Plan] = ()
+    """The releases and saved filters the team's sources read (scopes of those kinds)."""
 
     def issues(self) -> list[WorkItem]:
         """The work items that are issues (not pull requests)."""

@@ -34,6 +34,7 @@ from insights.model import (
     LiveItems,
     Page,
     PipelineRun,
+    Plan,
     ReviewEvent,
     Transition,
     WorkItem,
@@ -47,7 +48,15 @@ from storage.histories import (
     stored_texts,
     texts_of,
 )
-from storage.tables import CURSORS, DEPLOYMENTS, HISTORIES, INCIDENTS, ITEMS, PIPELINE_RUNS
+from storage.tables import (
+    CURSORS,
+    DEPLOYMENTS,
+    HISTORIES,
+    INCIDENTS,
+    ITEMS,
+    PIPELINE_RUNS,
+    PLANS,
+)
 
 ID_CHUNK = 500
 """Ids per ``IN (...)`` clause: well under SQLite's bound-parameter limit."""
@@ -165,6 +174,22 @@ def item_to_row(item: WorkItem) -> dict[str, Any]:
         "merge_sha": item.merge_sha,
         "linked_keys": list(item.linked_keys),
         "removed_at": item.removed_at,
+        "releases": list(item.releases),
+        "due_on": item.due_on,
+    }
+
+
+def _plan_row(plan: Plan) -> dict[str, Any]:
+    return {
+        "team": plan.team,
+        "source": plan.source,
+        "kind": plan.kind,
+        "key": plan.key,
+        "name": plan.name,
+        "due_on": plan.due_on,
+        "done": plan.done,
+        "item_keys": list(plan.item_keys),
+        "url": plan.url,
     }
 
 
@@ -325,7 +350,13 @@ def write_page(conn: Connection, page: Page) -> WriteCounts:
     counts.add(_write_records(conn, DEPLOYMENTS, [_deployment_row(d) for d in page.deployments]))
     counts.add(_write_records(conn, PIPELINE_RUNS, [_pipeline_row(r) for r in page.pipeline_runs]))
     counts.add(_write_records(conn, INCIDENTS, [_incident_row(i) for i in page.incidents]))
+    upsert(conn, PLANS, list({_plan_key(p): _plan_row(p) for p in page.plans}.values()))
     return counts
+
+
+def _plan_key(plan: Plan) -> tuple[str, str, str, str]:
+    """A plan's primary key: a page naming one twice stores the last (one row per key)."""
+    return plan.team, plan.source, plan.kind, plan.key
 
 
 def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
@@ -360,6 +391,8 @@ def _single_records(page: Page) -> Iterator[tuple[str, Page]]:
         yield run.id, Page(pipeline_runs=[run])
     for incident in page.incidents:
         yield incident.id, Page(incidents=[incident])
+    for plan in page.plans:
+        yield f"{plan.kind} {plan.key}", Page(plans=[plan])
 
 
 def _refusal(exc: Exception) -> str:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, func, select, text
@@ -24,12 +24,21 @@ from insights.model import (
     ItemKind,
     Outcome,
     PipelineRun,
+    Plan,
     Snapshot,
     Stage,
     WorkItem,
 )
 from storage.histories import FLAG, REVIEW, TRANSITION, Unpacker, stored_texts
-from storage.tables import CURSORS, DEPLOYMENTS, HISTORIES, INCIDENTS, ITEMS, PIPELINE_RUNS
+from storage.tables import (
+    CURSORS,
+    DEPLOYMENTS,
+    HISTORIES,
+    INCIDENTS,
+    ITEMS,
+    PIPELINE_RUNS,
+    PLANS,
+)
 
 R = TypeVar("R")
 STAGES: dict[str | None, Stage | None] = {None: None, **{stage.value: stage for stage in Stage}}
@@ -39,12 +48,14 @@ ITEM_FIELDS = (
     "updated_at", "resolved_at", "assignee", "url", "priority", "labels", "parent_key",
     "story_points", "blocked_by", "author", "draft", "merged_at", "first_commit_at", "head_branch",
     "additions", "deletions", "changed_files", "merge_sha", "linked_keys", "removed_at",
+    "releases", "due_on",
 )  # fmt: skip
 """The fields of WorkItem, in order: the ``items`` columns the loader reads (``team`` aside)."""
 ITEM_TIMESTAMPS = frozenset(
     ("created_at", "updated_at", "resolved_at", "merged_at", "first_commit_at", "removed_at")
 )
-ITEM_LISTS = frozenset(("labels", "blocked_by", "linked_keys"))
+ITEM_LISTS = frozenset(("labels", "blocked_by", "linked_keys", "releases"))
+ITEM_DATES = frozenset(("due_on",))
 EVENT_COUNTS = {"transitions": TRANSITION, "flags": FLAG, "reviews": REVIEW}
 """The events :func:`table_counts` counts, by the packed layout of one."""
 LIVE_ITEMS = "items.team = :team AND items.removed_at IS NULL"
@@ -103,6 +114,11 @@ def _json_tuple(value: Any) -> tuple[str, ...]:
     return tuple(json.loads(value) if isinstance(value, str) else value)
 
 
+def _calendar_day(value: Any) -> date:
+    """A ``Date`` column's raw value: ISO text on SQLite, a date on PostgreSQL."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _item_builder(conn: Connection, team: str) -> Callable[[Sequence[Any]], WorkItem]:
     """The function building a WorkItem of ``team`` from its raw row (:func:`_item_columns`).
 
@@ -120,6 +136,8 @@ def _item_builder(conn: Connection, team: str) -> Callable[[Sequence[Any]], Work
             convert = timestamp
         elif name in ITEM_LISTS:
             convert = _json_tuple
+        elif name in ITEM_DATES:
+            convert = _calendar_day
         elif name == "kind":
             convert = KINDS.__getitem__
         elif name == "stage":
@@ -238,6 +256,30 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _plan_from_row(row: Any) -> Plan:
+    return Plan(
+        team=row.team,
+        source=row.source,
+        kind=row.kind,
+        key=row.key,
+        name=row.name,
+        due_on=row.due_on,
+        done=row.done,
+        item_keys=tuple(row.item_keys or ()),
+        url=row.url,
+    )
+
+
+def _plans(conn: Connection, team: str) -> list[Plan]:
+    """The team's releases and saved filters, by source, kind and key."""
+    query = (
+        select(PLANS)
+        .where(PLANS.c.team == team)
+        .order_by(PLANS.c.source, PLANS.c.kind, PLANS.c.key)
+    )
+    return [_plan_from_row(row) for row in conn.execute(query)]
+
+
 def load_snapshot(
     engine: Engine, team: str, statuses: Sequence[str] = (), *, include_removed: bool = False
 ) -> Snapshot:
@@ -266,6 +308,7 @@ def load_snapshot(
             pipeline_runs=runs,
             incidents=incidents,
             statuses=tuple(statuses),
+            plans=_plans(conn, team),
         )
 
 

@@ -7,12 +7,13 @@ SQLite (which has no time zones) and on PostgreSQL (``timestamptz``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -112,6 +113,8 @@ class ItemRow(Base):
     merge_sha: Mapped[str | None] = mapped_column(Text)
     linked_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    releases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    due_on: Mapped[date | None] = mapped_column(Date)
 
 
 class HistoryRow(Base):
@@ -203,6 +206,23 @@ class IncidentRow(Base):
     urgency: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     deployment_id: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanRow(Base):
+    """A release (fix version, milestone) or saved filter a source read (revision 0013)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (PrimaryKeyConstraint("team", "source", "kind", "key"),)
+
+    team: Mapped[str] = team_column()
+    source: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    item_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(Text)
 
 
 class CursorRow(Base):
@@ -387,10 +407,29 @@ class WebhookHealthRow(Base):
     fallback_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# --- Scopes a team tracks from Slack (``/vsm track``), beside app.yaml's (revision 0013) ---
+
+
+class TrackedScopeRow(Base):
+    """A scope a team started tracking at runtime: forecast in reports, watched for risk."""
+
+    __tablename__ = "tracked_scopes"
+    __table_args__ = (PrimaryKeyConstraint("team", "kind", "key"),)
+
+    team: Mapped[str] = team_column()
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(100))
+    target: Mapped[date | None] = mapped_column(Date)
+    added_by: Mapped[str | None] = mapped_column(String(50))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 ITEMS = cast(Table, ItemRow.__table__)
 HISTORIES = cast(Table, HistoryRow.__table__)
 DEPLOYMENTS = cast(Table, DeploymentRow.__table__)
 PIPELINE_RUNS = cast(Table, PipelineRunRow.__table__)
 INCIDENTS = cast(Table, IncidentRow.__table__)
 CURSORS = cast(Table, CursorRow.__table__)
+PLANS = cast(Table, PlanRow.__table__)
 """The record tables as Core ``Table`` objects, for the bulk statements of pages and snapshots."""
