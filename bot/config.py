@@ -33,12 +33,13 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from insights.agreements import Agreements
 from insights.model import Stage
-from insights.scopes import ScopeRef
+from insights.scope_refs import SCOPE_KINDS, ScopeRef
 from insights.stream_events import EVENTS, STATUS_PREFIX, is_status_event, status_event
 from insights.value_stream import StreamStep
 from insights.workflow import Workflow
@@ -146,27 +147,42 @@ class StreamStepConfig(_Strict):
 
 
 class ScopeConfig(_Strict):
-    """One scope the team tracks (``scopes:``): an epic's children or a label's issues."""
+    """One scope the team tracks (``scopes:``): an epic, a label, a release or a saved filter.
+
+    ``release`` is a Jira fix version or a GitHub/GitLab milestone, by name; ``filter`` a saved
+    Jira filter, by id (the Jira source reads its issues when listed in its ``filters``). Without a
+    ``target``, a release's date and an epic's due date at the vendor are the target.
+    """
 
     epic: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     label: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    release: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    filter: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,18}$")] | None = None
     target: date | None = None
     """The date the scope should be done by (``scope_at_risk`` watches scopes with one)."""
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter_id(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _one_kind(self) -> ScopeConfig:
-        if (self.epic is None) == (self.label is None):
-            raise ValueError("a scope names either an epic or a label (exactly one)")
-        if not (self.epic or self.label or "").strip():
-            raise ValueError("the epic or label of a scope must not be blank")
+        named = [kind for kind in SCOPE_KINDS if getattr(self, kind) is not None]
+        if len(named) != 1:
+            raise ValueError(
+                f"a scope names exactly one of {', '.join(SCOPE_KINDS)}; got "
+                + (", ".join(named) if named else "none")
+            )
+        if not str(getattr(self, named[0])).strip():
+            raise ValueError(f"the {named[0]} of a scope must not be blank")
         return self
 
     def ref(self) -> ScopeRef:
         """The scope as :mod:`insights.scopes` reads it."""
-        if self.epic is not None:
-            return ScopeRef("epic", self.epic.strip(), self.target, self.name or "")
-        return ScopeRef("label", (self.label or "").strip(), self.target, self.name or "")
+        kind = next(kind for kind in SCOPE_KINDS if getattr(self, kind) is not None)
+        return ScopeRef(kind, str(getattr(self, kind)).strip(), self.target, self.name or "")
 
 
 class TeamConfig(_Strict):

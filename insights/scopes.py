@@ -1,9 +1,16 @@
 """Forecast a scope: when will an epic or a label's items be done, and what if (issue 18).
 
-A scope is an **epic** (the issues whose ``parent_key`` is the epic's key) or a **label** (the
-issues carrying it; a team may call it a release). Its items are flow issues (no epics, no
-sub-tasks) that exist at ``now`` and are not cancelled. Fix versions and milestones need vendor
-fields the sources do not pull yet.
+A scope is one of:
+
+- an **epic**: the issues whose ``parent_key`` is the epic's key (company- and team-managed Jira
+  projects alike: the source reads both as the parent); its target defaults to the epic's due date;
+- a **label**: the issues carrying it;
+- a **release**: a Jira fix version or a GitHub/GitLab milestone, by name: the issues planned for
+  it, and the issues a pull request planned for it links (the code hosts' issues are not work
+  items here); its target defaults to the release's date at its vendor (:class:`Plan`);
+- a saved Jira **filter**, by id: the issues its JQL matched when the source last ran it.
+
+Its items are flow issues (no epics, no sub-tasks) that exist at ``now`` and are not cancelled.
 
 The forecast (:func:`scope_forecast`) simulates the scope's burn-up
 (:mod:`insights.scope_forecast`): each future day finishes items drawn from the team's daily
@@ -26,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 
@@ -38,40 +44,16 @@ from insights.item_timeline import local_date, timeline_of
 from insights.metrics.flow_items import flow_items, item_timelines
 from insights.model import Snapshot, Stage, WorkItem
 from insights.scope_forecast import NEVER, Trials, rank, simulate
+from insights.scope_refs import SCOPE_KINDS as SCOPE_KINDS
+from insights.scope_refs import ScopeKind as ScopeKind
+from insights.scope_refs import ScopeRef as ScopeRef
 
-ScopeKind = Literal["epic", "label"]
-SCOPE_KINDS: tuple[ScopeKind, ...] = ("epic", "label")
 CONFIDENCES = (50, 85, 95)
 """Confidence levels of a scope's dates, in percent."""
 AT_RISK = "scope_at_risk"
 """The detector that watches scopes with a target (:mod:`insights.detectors.scope_at_risk`)."""
 MIN_HISTORY_DAYS = 10
 """A scope younger than this many days has too little history of growth to trust."""
-
-
-@dataclass(frozen=True)
-class ScopeRef:
-    """A piece of work a team tracks: an epic's children or a label's issues, maybe with a date."""
-
-    kind: ScopeKind
-    key: str
-    target: date | None = None
-    name: str = ""
-    """What people call it; defaults to "epic PAY-100" or "label release-2.3"."""
-
-    def __post_init__(self) -> None:
-        if self.kind not in SCOPE_KINDS:
-            raise ValueError(f"a scope is an epic or a label, got {self.kind!r}")
-        if not self.key.strip():
-            raise ValueError(f"the {self.kind} of a scope must not be blank")
-        if not self.name:
-            object.__setattr__(self, "name", f"{self.kind} {self.key}")
-
-    def holds(self, item: WorkItem) -> bool:
-        """Whether ``item`` belongs to the scope (whatever its stage)."""
-        if self.kind == "epic":
-            return item.parent_key == self.key
-        return self.key in item.labels
 
 
 @dataclass(frozen=True)
@@ -304,10 +286,11 @@ def scope_statuses(
 
 def scope_items(snapshot: Snapshot, ref: ScopeRef) -> list[WorkItem]:
     """The scope's flow issues (no epics or sub-tasks), cancelled ones left out, in order."""
+    holds = ref.members(snapshot)
     return [
         item
         for item in flow_items(snapshot)
-        if ref.holds(item) and item.stage is not Stage.CANCELLED and item.removed_at is None
+        if holds(item) and item.stage is not Stage.CANCELLED and item.removed_at is None
     ]
 
 
