@@ -195,7 +195,7 @@ def test_scope_items_are_flow_issues_not_cancelled_nor_created_later() -> None:
 def test_a_scope_is_named_after_what_it_is() -> None:
     assert ScopeRef("epic", "PAY-100").name == "epic PAY-100"
     assert ScopeRef("label", "release-2.3", name="Release 2.3").name == "Release 2.3"
-    with pytest.raises(ValueError, match="epic or a label"):
+    with pytest.raises(ValueError, match="one of epic, label, release, filter"):
         ScopeRef("version", "2.3")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cut"):
         Levers(cut=-1)
