@@ -45,6 +45,9 @@ class Agreements:
     scope_confidence: float = 0.70
     """A tracked scope with a target date is at risk when its chance to be done by then is below
     this (``scope_at_risk``)."""
+    scope_slip_days: int = 7
+    """A card when the 85 % date of a tracked scope slips by more than this many days since its
+    last card, and past its target date (``scope_at_risk``)."""
     traceability: tuple[TraceabilityCheck, ...] = ()
     """The traceability gaps the team wants reported, each off unless listed here (app.yaml:
     ``traceability: [untracked_merge, unverified_deployment, done_unmerged]``):
@@ -79,6 +82,10 @@ class Agreements:
         if not 0 < self.scope_confidence < 1:
             raise ValueError(
                 f"scope_confidence must be between 0 and 1, got {self.scope_confidence}"
+            )
+        if self.scope_slip_days < 1:
+            raise ValueError(
+                f"scope_slip_days must be at least 1 (days), got {self.scope_slip_days}"
             )
         for check in self.traceability:
             if check not in TRACEABILITY_CHECKS:

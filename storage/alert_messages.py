@@ -2,7 +2,8 @@
 
 A record says where a finding's message is (its ``ts``, and the thread it was grouped into), its
 state (open, acknowledged, snoozed, resolved) and who acted on it, so a later sweep edits the
-message instead of posting a new one. The records also count a channel's posts for its daily cap.
+message instead of posting a new one. The records also count a channel's posts for its daily cap,
+and tell the detectors what the team's cards show now (:func:`shown_findings`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Table, func, insert, select, update
 
+from insights.findings import Finding
+from insights.report_json import finding_from_json
 from storage.tables import AlertMessageRow
 
 ALERTS = cast(Table, AlertMessageRow.__table__)
+RESOLVED = "resolved"
+"""The state of an alert whose finding cleared (``bot.slack.answering.render_alerts``)."""
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,17 @@ def count_channel_cards_since(engine: Engine, channel_id: str, since: datetime) 
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def shown_findings(engine: Engine, team: str) -> dict[str, Finding]:
+    """What the team's alert cards show now: per dedupe key, the finding of its latest record.
+
+    Across the team's channels, resolved records left out; the latest is the one seen last.
+    """
+    query = (
+        select(ALERTS.c.dedupe_key, ALERTS.c.finding)
+        .where(ALERTS.c.team == team, ALERTS.c.state != RESOLVED)
+        .order_by(ALERTS.c.last_seen_at, ALERTS.c.id)
+    )
+    with engine.connect() as conn:
+        return {key: finding_from_json(finding) for key, finding in conn.execute(query)}

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from detector_fixtures import NOW, TEAM, SnapshotBuilder, ago
-from test_scopes import epic, steady, team
+from test_scopes import epic, in_scope, steady, team
 
 from insights.agreements import Agreements
 from insights.detectors import DetectionContext, run_detectors, scope_at_risk
-from insights.findings import Severity
+from insights.findings import Finding, Severity
 from insights.model import Snapshot
 from insights.scopes import Levers, ScopeRef, scope_model
 
 TODAY = NOW.date()
-AT = ScopeRef("epic", "PAY-100", TODAY + timedelta(days=24), "Card vaulting")
+TARGET = TODAY + timedelta(days=24)
+AT = ScopeRef("epic", "PAY-100", TARGET, "Card vaulting")
 
 
 def slipping() -> Snapshot:
@@ -26,8 +28,18 @@ def slipping() -> Snapshot:
     return epic(builder, {30: 20, **dict.fromkeys(range(1, 8), 2)})
 
 
-def detect(snapshot: Snapshot, *scopes: ScopeRef, agreements: Agreements | None = None, now=NOW):
-    ctx = DetectionContext(snapshot, agreements or Agreements(), now, UTC, scopes=scopes)
+def detect(
+    snapshot: Snapshot,
+    *scopes: ScopeRef,
+    agreements: Agreements | None = None,
+    now: datetime = NOW,
+    shown: Finding | None = None,
+) -> list[Finding]:
+    """The detector's findings; ``shown`` is the card the team sees now (None: no card)."""
+    cards = {} if shown is None else {shown.dedupe_key: shown}
+    ctx = DetectionContext(
+        snapshot, agreements or Agreements(), now, UTC, scopes=scopes, shown=cards
+    )
     return scope_at_risk.detect(ctx)
 
 
@@ -84,7 +96,8 @@ def test_a_scope_on_track_or_without_a_target_is_quiet() -> None:
 def test_the_team_agreement_sets_the_threshold() -> None:
     chance = scope_model(slipping(), AT, NOW, UTC).probability(Levers())
     assert chance is not None and chance > 0
-    assert detect(slipping(), AT, agreements=Agreements(scope_confidence=chance / 2)) == []
+    above = Agreements(scope_confidence=chance / 2, scope_slip_days=365)  # no slip counts
+    assert detect(slipping(), AT, agreements=above) == []
     assert detect(slipping(), AT, agreements=Agreements(scope_confidence=0.99))
 
 
@@ -129,3 +142,125 @@ def test_a_label_scope_is_watched_too() -> None:
     [finding] = detect(builder.build(), release)
     assert finding.dedupe_key == f"scope_at_risk:{TEAM}:label:release-2.3"
     assert finding.title.startswith("Release 2.3: 0% chance")
+
+
+def _grown(added_today: int) -> Snapshot:
+    """:func:`slipping` with ``added_today`` more items added to the epic in the last hour."""
+    builder = SnapshotBuilder()
+    team(builder, [2] * 53 + [1] * 7)
+    return epic(builder, {30: 20, **dict.fromkeys(range(1, 8), 2), 0: added_today})
+
+
+def _with_p85(card: Finding, likely: date) -> Finding:
+    """``card`` as if it had been rendered when the 85 % date was ``likely``."""
+    return replace(card, evidence={**card.evidence, "date_p85": likely.isoformat()})
+
+
+def test_below_the_agreement_the_card_says_at_risk() -> None:
+    [finding] = detect(slipping(), AT)
+    assert finding.evidence["state"] == "at_risk" and "slipped_days" not in finding.evidence
+    assert finding.severity is Severity.WARN
+
+
+def test_a_shown_card_is_kept_unchanged_while_the_date_moves_less_than_the_agreed_days() -> None:
+    [card] = detect(slipping(), AT)
+    day_later = NOW + timedelta(days=1)
+
+    [fresh] = detect(slipping(), AT, now=day_later)
+    [kept] = detect(slipping(), AT, now=day_later, shown=card)
+
+    assert fresh.title != card.title, "without the card the numbers moved"
+    assert float(fresh.evidence["probability"]) < float(card.evidence["probability"]) < 0.7
+    moved = date.fromisoformat(str(fresh.evidence["date_p85"])) - date.fromisoformat(
+        str(card.evidence["date_p85"])
+    )
+    assert moved == timedelta(days=1) and fresh.severity is card.severity
+    assert (kept.title, kept.action, kept.evidence) == (card.title, card.action, card.evidence)
+    assert kept == card
+
+
+def test_a_slip_of_more_than_the_agreed_days_updates_the_card_naming_the_slip() -> None:
+    [now] = detect(slipping(), AT)
+    likely = date.fromisoformat(str(now.evidence["date_p85"]))
+    earlier = likely - timedelta(days=10)
+
+    [slipped] = detect(slipping(), AT, shown=_with_p85(now, earlier))
+    assert slipped.title.startswith(
+        f"Card vaulting: the 85% date slipped 10 days to {likely.isoformat()} "
+        f"(since {earlier.isoformat()}), past the target {TARGET.isoformat()}; "
+        f"{now.evidence['probability']:.0%} chance to make it, 34 items left; "
+    )
+    assert slipped.evidence["slipped_days"] == 10 and slipped.evidence["state"] == "at_risk"
+    assert slipped.evidence["date_p85"] == likely.isoformat(), "the new baseline"
+    assert slipped.action == now.action
+
+    exactly = _with_p85(now, likely - timedelta(days=7))
+    assert detect(slipping(), AT, shown=exactly) == [exactly], "7 days is not more than 7"
+
+
+def test_scope_growth_that_slips_the_date_updates_the_card() -> None:
+    [card] = detect(slipping(), AT)
+    [slipped] = detect(_grown(10), AT, now=NOW + timedelta(hours=1), shown=card)
+
+    assert slipped.title.startswith("Card vaulting: the 85% date slipped 8 days to ")
+    assert slipped.evidence["slipped_days"] == 8 and slipped.severity is Severity.CRITICAL
+    assert "the scope grew by 22 items in the last 7 days" in slipped.title
+
+
+def test_a_slip_past_the_target_fires_above_the_agreement_with_no_card() -> None:
+    agreements = Agreements(scope_confidence=0.2)
+    chance = scope_model(slipping(), AT, NOW, UTC).probability(Levers())
+    assert chance is not None and chance >= 0.2
+    week_ago = scope_model(slipping(), AT, NOW - timedelta(days=7), UTC).forecast().dates[85]
+    assert week_ago is not None
+
+    [finding] = detect(slipping(), AT, agreements=agreements)
+
+    likely = date.fromisoformat(str(finding.evidence["date_p85"]))
+    assert likely > TARGET
+    days = (likely - week_ago).days
+    assert days > 7 and finding.evidence["slipped_days"] == days
+    assert f"the 85% date slipped {days} days to {likely} (since {week_ago})" in finding.title
+    assert finding.evidence["state"] == "slipping" and finding.severity is Severity.WARN
+    assert finding.action.startswith("To bring the 85% date back to the target: ")
+    assert detect(slipping(), AT, agreements=replace(agreements, scope_slip_days=days)) == []
+
+
+def test_a_slip_that_stays_before_the_target_is_quiet() -> None:
+    later_target = replace(AT, target=TODAY + timedelta(days=40))
+    forecast = scope_model(slipping(), later_target, NOW, UTC).forecast()
+    week_ago = scope_model(slipping(), later_target, NOW - timedelta(days=7), UTC).forecast()
+    likely, before = forecast.dates[85], week_ago.dates[85]
+    assert likely is not None and before is not None and (likely - before).days > 7
+    assert likely <= later_target.target  # type: ignore[operator]
+
+    assert detect(slipping(), later_target, agreements=Agreements(scope_confidence=0.2)) == []
+
+
+def test_a_shown_card_stays_while_the_date_is_past_the_target_and_clears_once_back() -> None:
+    [card] = detect(slipping(), AT)
+    above = Agreements(scope_confidence=0.5, scope_slip_days=365)  # the chance is 52 %
+    assert detect(slipping(), AT, agreements=above) == [], "no card: nothing to keep"
+
+    [kept] = detect(slipping(), AT, agreements=above, shown=card)
+    assert kept.dedupe_key == card.dedupe_key and kept.evidence["state"] == "slipping"
+    assert kept.title != card.title or kept.action != card.action, "its state changed"
+
+    back = replace(AT, target=date.fromisoformat(str(card.evidence["date_p85"])))
+    assert detect(slipping(), back, shown=card) == []
+
+
+def test_a_done_scope_clears_its_card() -> None:
+    [card] = detect(slipping(), AT)
+    builder = SnapshotBuilder()
+    team(builder, [2] * 60)
+    builder.finished("E-1", ago(3), 2)
+    done = in_scope(builder.build(), "E", parent_key="PAY-100")
+    assert scope_model(done, AT, NOW, UTC).total == 1
+    assert detect(done, AT, shown=card) == []
+
+
+def test_the_slip_days_agreement_is_validated() -> None:
+    assert Agreements().scope_slip_days == 7
+    with pytest.raises(ValueError, match="scope_slip_days must be at least 1"):
+        Agreements(scope_slip_days=0)

@@ -66,6 +66,7 @@ def run_detectors(
     teams_by_project: Mapping[str, str] = {},
     others: Mapping[str, Snapshot] = {},
     scopes: Sequence[ScopeRef] = (),
+    shown: Mapping[str, Finding] = {},
 ) -> list[Finding]:
     """Run every detector not in ``muted`` on ``snapshot`` as of ``now``.
 
@@ -76,7 +77,9 @@ def run_detectors(
     name) let a detector see waits on other teams' items (``cross_team_wait``). A muted name that
     no detector has is ignored (mutes are stored; the command that mutes checks names against
     :func:`detector_names`). ``scopes`` are the epics and labels the team tracks
-    (``TeamConfig.scope_refs()``; ``scope_at_risk``).
+    (``TeamConfig.scope_refs()``; ``scope_at_risk``). ``shown`` are the findings the team's alert
+    cards show now by dedupe key (the bot's live sweep passes them; a detector that remembers what
+    it said, ``scope_at_risk``, keeps a card unchanged until it has news).
     Findings come most severe first, then by subject and dedupe key.
     """
     ctx = DetectionContext(
@@ -89,6 +92,7 @@ def run_detectors(
         teams_by_project=teams_by_project,
         others=others,
         scopes=scopes,
+        shown=shown,
     )
     findings = [
         finding

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -190,12 +190,24 @@ class Answers:
             ),
         )
 
-    def findings(self, team: TeamConfig, now: datetime) -> list[Finding]:
-        """What the detectors find now, most severe first, without the team's muted detectors."""
-        return self._detect(team, self.snapshot(team), now, self.muted(team, now))
+    def findings(
+        self, team: TeamConfig, now: datetime, shown: Mapping[str, Finding] = {}
+    ) -> list[Finding]:
+        """What the detectors find now, most severe first, without the team's muted detectors.
+
+        ``shown``: what the team's alert cards show now, by dedupe key (the alert sweep passes
+        :func:`storage.alert_messages.shown_findings`; see
+        :func:`insights.detectors.run_detectors`).
+        """
+        return self._detect(team, self.snapshot(team), now, self.muted(team, now), shown)
 
     def _detect(
-        self, team: TeamConfig, snapshot: Snapshot, at: datetime, muted: Sequence[str]
+        self,
+        team: TeamConfig,
+        snapshot: Snapshot,
+        at: datetime,
+        muted: Sequence[str],
+        shown: Mapping[str, Finding] = {},
     ) -> list[Finding]:
         """The detectors' findings on ``snapshot`` at ``at``, with the team's stream and peers."""
         return run_detectors(
@@ -208,6 +220,7 @@ class Answers:
             scopes=team.scope_refs(),
             teams_by_project=self.teams_by_project,
             others=self.others(team),
+            shown=shown,
         )
 
     def muted(self, team: TeamConfig, now: datetime) -> list[str]:
@@ -234,9 +247,14 @@ class Answers:
         """
         return subject_changes(self.subjects_at(team, since, now), current, since)
 
-    def subjects(self, team: TeamConfig, now: datetime) -> list[Finding]:
-        """One finding per subject (:mod:`insights.subjects`), without muted detectors' reasons."""
-        return merge_by_subject(self.findings(team, now), self.snapshot(team), team.name)
+    def subjects(
+        self, team: TeamConfig, now: datetime, shown: Mapping[str, Finding] = {}
+    ) -> list[Finding]:
+        """One finding per subject (:mod:`insights.subjects`), without muted detectors' reasons.
+
+        ``shown`` as for :meth:`findings` (the alert sweep's cards).
+        """
+        return merge_by_subject(self.findings(team, now, shown), self.snapshot(team), team.name)
 
     def report(self, team: TeamConfig, now: datetime, window_days: int = 30) -> TeamReport:
         """The team's full report as of ``now`` (shared by requests in the same minute)."""

@@ -36,6 +36,7 @@ from bot.slack.delivering.sends import dm_admins_once
 from bot.slack.deps import SlackDeps
 from bot.sync import SyncResult, sync_teams
 from bot.webhooks.setup import team_webhooks
+from storage.alert_messages import shown_findings
 from storage.health import load_health
 from storage.sends import STALE_CLAIM
 from storage.slack_settings import load_alert_channels, load_subscriptions
@@ -96,10 +97,13 @@ def alert_team(deps: SlackDeps, team: TeamConfig) -> list[AlertRun]:
     """Run the detectors for ``team`` and bring every alert channel up to date.
 
     One card per subject: the detectors' findings merged (:meth:`Answers.subjects
-    <bot.slack.answering.answers.Answers.subjects>`), each naming who can act.
+    <bot.slack.answering.answers.Answers.subjects>`), each naming who can act. The detectors see
+    what the cards show now (:func:`~storage.alert_messages.shown_findings`), so one that
+    remembers what it said (``scope_at_risk``) leaves its card alone until it has news.
     """
     now = deps.now()
-    subjects = deps.answers.subjects(team, now)
+    shown = shown_findings(deps.runtime.engine, team.name)
+    subjects = deps.answers.subjects(team, now, shown)
     runs = []
     for target in alert_targets(deps, team):
         poster = deps.poster(deps.clients.client(target.workspace_id))

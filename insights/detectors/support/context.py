@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from insights.agreements import Agreements
 from insights.detectors.support.review_facts import ReviewFacts, review_facts
+from insights.findings import Finding
 from insights.item_timeline import ItemTimeline
 from insights.metrics.cycle_time import cycle_days
 from insights.metrics.flow_items import item_timelines
@@ -85,6 +86,7 @@ class DetectionContext:
         teams_by_project: Mapping[str, str] = {},
         others: Mapping[str, Snapshot] = {},
         scopes: Sequence[ScopeRef] = (),
+        shown: Mapping[str, Finding] = {},
     ) -> None:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"now must be a timezone-aware datetime, got naive {now!r}")
@@ -105,6 +107,9 @@ class DetectionContext:
         """The other configured teams' snapshots by team name (what blocks this team's items)."""
         self.scopes: tuple[ScopeRef, ...] = tuple(scopes)
         """The epics and labels the team tracks (``TeamConfig.scope_refs()``)."""
+        self.shown: Mapping[str, Finding] = shown
+        """What the team's alert cards show now, by dedupe key: the finding each card was last
+        rendered from (empty for a report, a backtest or an answer as of a past instant)."""
 
     # --- dates --------------------------------------------------------------------------------
 
