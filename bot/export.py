@@ -1,7 +1,8 @@
 """The export contract: every stored record as one JSON object per line (``vsm export``).
 
 Each line has a ``record`` field naming its kind: ``item``, ``transition``, ``flag``, ``review``,
-``deployment``, ``pipeline_run`` or ``incident``. Timestamps are ISO 8601 UTC. Items removed at
+``deployment``, ``pipeline_run``, ``incident`` or ``plan`` (a release or saved filter, with its
+date and, for a filter, the keys it matched). Timestamps are ISO 8601 UTC. Items removed at
 their vendor are exported too, with their ``removed_at``. Scripts rely on
 these names; the README documents them and a test keeps them stable.
 """
@@ -9,7 +10,7 @@ these names; the README documents them and a test keeps them stable.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from insights.model import Snapshot
@@ -35,6 +36,8 @@ ITEM_FIELDS = (
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple):
         return list(value)
     if hasattr(value, "value"):  # enums
@@ -110,4 +113,8 @@ def export_records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
                 "url",
                 "deployment_id",
             ),
+        )
+    for plan in snapshot.plans:
+        yield _record(
+            "plan", plan, ("source", "kind", "key", "name", "due_on", "done", "item_keys", "url")
         )

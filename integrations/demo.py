@@ -25,7 +25,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from insights.model import Deployment, Incident, ItemHistory, ItemKind, Page, PipelineRun
+from insights.model import (
+    Deployment,
+    Incident,
+    ItemHistory,
+    ItemKind,
+    Page,
+    PipelineRun,
+    Plan,
+)
 from insights.workflow import Workflow
 from integrations.base import SourceConfig, SourceContext, SourceError
 from integrations.demo_mechanics import (
@@ -43,10 +51,15 @@ from integrations.demo_mechanics import (
     wait_for_release,
     walk,
 )
-from integrations.demo_story import plant, plant_untraced_deploy, release_calendar
+from integrations.demo_story import (
+    plant,
+    plant_untraced_deploy,
+    release_calendar,
+    release_plans,
+)
 
 SOURCE_TYPE = "demo"
-Record = ItemHistory | Deployment | PipelineRun | Incident
+Record = ItemHistory | Deployment | PipelineRun | Incident | Plan
 
 
 class Config(SourceConfig):
@@ -60,7 +73,7 @@ class Config(SourceConfig):
 
 
 def generate(config: Config, anchor: datetime, team: str, workflow: Workflow) -> tuple[Record, ...]:
-    """Every record of the demo data set, in page order: histories, then delivery records."""
+    """Every record of the demo data set, in page order: histories, delivery records, plans."""
     rng = random.Random(config.seed)
     issues = [
         new_issue(rng, n, t)
@@ -85,7 +98,8 @@ def generate(config: Config, anchor: datetime, team: str, workflow: Workflow) ->
     deploys = deployments(prs, calendar, team)
     runs = pipeline_runs(rng, prs, team, anchor, released={d.sha or "" for d in deploys})
     deploys = plant_untraced_deploy(releases, deploys)
-    return (*histories, *deploys, *runs, *incidents(rng, deploys, team, anchor))
+    delivery = (*deploys, *runs, *incidents(rng, deploys, team, anchor))
+    return (*histories, *delivery, *release_plans(anchor, team))
 
 
 def _page(records: tuple[Record, ...], cursor: str, unmapped: frozenset[str]) -> Page:
@@ -94,6 +108,7 @@ def _page(records: tuple[Record, ...], cursor: str, unmapped: frozenset[str]) ->
         deployments=[r for r in records if isinstance(r, Deployment)],
         pipeline_runs=[r for r in records if isinstance(r, PipelineRun)],
         incidents=[r for r in records if isinstance(r, Incident)],
+        plans=[r for r in records if isinstance(r, Plan)],
         cursor=cursor,
         unmapped_statuses=unmapped,
     )

@@ -76,6 +76,7 @@ class Issue:
     script: Script | None = None  # review events of a planted PR (days after it opened)
     reviewer: str | None = None  # the login a planted review script waits on (else drawn)
     parent_key: str | None = None  # the epic it belongs to
+    releases: tuple[str, ...] = ()  # the fix versions it is planned for
 
 
 @dataclass
@@ -327,6 +328,7 @@ def issue_history(issue: Issue, team: str, workflow: Workflow) -> ItemHistory:
         priority=issue.priority,
         labels=issue.labels,
         parent_key=issue.parent_key,
+        releases=issue.releases,
     )
     return ItemHistory(item, tuple(transitions), flags)
 

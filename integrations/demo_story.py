@@ -13,9 +13,10 @@ stream's dominant wait; and one production deployment shipped a commit no CI run
 (:func:`plant_untraced_deploy`).
 
 Two scopes to plan with (:func:`plant_scopes`): the epic ``VAULT-1`` "Card vaulting"
-(``EPIC_CHILDREN`` children, most done, at a steady pace: on track) and the release label
-``release-2.3`` (``RELEASE_ITEMS`` items, ``RELEASE_GROWTH`` of them added in the last week: at
-risk of missing its date, three weeks after the anchor, :func:`due_dates`). They are chosen among
+(``EPIC_CHILDREN`` children, most done, at a steady pace: on track) and the release: fix version
+``2.3``, also labelled ``release-2.3`` (``RELEASE_ITEMS`` items, ``RELEASE_GROWTH`` of them added
+in the last week: at risk of missing its release date, three weeks after the anchor, which Jira
+holds as the version's date, :func:`release_plans`). They are chosen among
 the drawn issues without a draw, so every other record stays as it was.
 """
 
@@ -26,7 +27,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from insights.model import Deployment, ReviewState
+from insights.model import Deployment, Plan, ReviewState
 from integrations.demo_mechanics import (
     FINISHED,
     Issue,
@@ -47,6 +48,8 @@ EPIC_KEY, EPIC_DAYS, EPIC_CHILDREN, EPIC_OPEN = "VAULT-1", 70, 15, 3
 """The planted epic ("Card vaulting"): its key, age in days, children and how many are open."""
 RELEASE_LABEL, RELEASE_ITEMS, RELEASE_GROWTH, RELEASE_DONE = "release-2.3", 25, 10, 7
 """The planted release: its label, items, items added in the last week, and items done."""
+RELEASE_VERSION = "2.3"
+"""The planted release's fix version: its items carry it as well as the label."""
 RELEASE_DAYS = 42
 """The release's items were created over the last six weeks."""
 DUE_DAYS = {EPIC_KEY: 28, RELEASE_LABEL: 21}
@@ -199,6 +202,13 @@ def plant_scopes(issues: list[Issue], anchor: datetime, planted: set[int]) -> No
     release += pick(waiting, RELEASE_ITEMS - len(release))
     for issue in release:
         issue.labels = (*issue.labels, RELEASE_LABEL)
+        issue.releases = (*issue.releases, RELEASE_VERSION)
+
+
+def release_plans(anchor: datetime, team: str) -> list[Plan]:
+    """The planted release as Jira holds it: fix version ``RELEASE_VERSION``, due on its date."""
+    due = due_dates(anchor)[RELEASE_LABEL]
+    return [Plan(team, "demo", "release", RELEASE_VERSION, RELEASE_VERSION, due_on=due)]
 
 
 def due_dates(anchor: datetime) -> dict[str, date]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from click.testing import CliRunner
 
@@ -72,6 +72,7 @@ CONTRACT = {
         "url",
         "deployment_id",
     },
+    "plan": {"record", "source", "kind", "key", "name", "due_on", "done", "item_keys", "url"},
 }
 TIME_FIELDS = {
     "created_at",
@@ -104,3 +105,8 @@ def test_export_follows_the_contract(demo_runtime) -> None:
     items = {r["id"] for r in records if r["record"] == "item"}
     assert all(r["item_id"] in items for r in records if r["record"] == "transition")
     assert len(items) == len([r for r in records if r["record"] == "item"])
+    plans = [r for r in records if r["record"] == "plan"]
+    assert [(p["kind"], p["key"]) for p in plans] == [("release", "2.3")]
+    assert date.fromisoformat(plans[0]["due_on"]) > date.fromisoformat(max(
+        r["created_at"][:10] for r in records if r["record"] == "item"
+    ))  # fmt: skip
