@@ -39,6 +39,7 @@ from insights.model import (
     make_id,
 )
 from integrations._github_api import GitHubApi
+from integrations._github_milestones import count_malformed_milestones, pr_releases
 from integrations._records import MALFORMED, map_each
 from integrations._shipping import ShipLedger
 from integrations._times import format_time, parse_time, require_time
@@ -82,6 +83,7 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
         author { __typename login }
         mergeCommit { oid }
         labels(first: 20) { nodes { name } }
+        milestone { title }
         commits(first: 100) { ...CommitDates }
         timelineItems(first: 100, itemTypes: TIMELINE_TYPES) {
           pageInfo { hasNextPage endCursor }
@@ -239,6 +241,7 @@ def to_history(node: dict[str, Any], m: PrMapping) -> ItemHistory:
         changed_files=_count(node.get("changedFiles")),
         merge_sha=(node.get("mergeCommit") or {}).get("oid") if status == "merged" else None,
         linked_keys=extract_keys((branch, title, node.get("body")), m.project_keys),
+        releases=pr_releases(node),
     )
     return ItemHistory(item, transitions, (), tuple(reviews))
 
@@ -344,7 +347,8 @@ class PullRequestSweep:
             else:
                 sweep["after"] = info["endCursor"]
                 sweep["top"] = format_time(top) if top else None
-            yield Page(histories=mapped.records, skipped=mapped.skipped)
+            milestones = count_malformed_milestones(self.api.source, self.m.repo, fresh)
+            yield Page(histories=mapped.records, skipped=mapped.skipped + milestones)
             if done:
                 return
 

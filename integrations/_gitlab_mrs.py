@@ -33,6 +33,7 @@ from insights.model import (
     WorkItem,
     make_id,
 )
+from integrations._gitlab_milestones import count_malformed_milestones, mr_releases
 from integrations._gitlab_sweep import UpdatedSweep
 from integrations._records import map_each
 from integrations._rest import RestApi
@@ -199,6 +200,7 @@ def to_history(
         if merged
         else None,
         linked_keys=extract_keys((branch, title, raw.get("description")), m.project_keys),
+        releases=mr_releases(raw),
     )
     transitions = (
         () if end is None else (Transition(item_id, end, "open", status, Stage.ACTIVE, stage),)
@@ -235,7 +237,8 @@ class MergeRequestSweep:
                 self._history,
                 lambda raw: f"{self.m.project}!{raw.get('iid') if isinstance(raw, dict) else '?'}",
             )
-            yield Page(histories=mapped.records, skipped=mapped.skipped)
+            milestones = count_malformed_milestones(self.api.source, self.m.project, changed)
+            yield Page(histories=mapped.records, skipped=mapped.skipped + milestones)
 
     def _history(self, raw: dict[str, Any]) -> ItemHistory:
         base = f"{self.path}/merge_requests/{int(raw['iid'])}"

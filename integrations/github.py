@@ -4,7 +4,9 @@ For each configured repository it pulls, in this order:
 
 1. pull requests in every state with their review timeline (GraphQL, newest first, stopping at
    the last sync's high-water mark; a free conditional REST request first tells whether anything
-   changed at all), linked to the team's work items by the keys in branch, title and body;
+   changed at all), linked to the team's work items by the keys in branch, title and body, each
+   with its milestone as its release; then the repository's milestones (every state, each page a
+   conditional request) as release plans with their due dates (:mod:`_github_milestones`);
 2. production deployments with what they shipped (the pull requests between them and the
    previous successful deployment, via the compare API), or, for a repository without GitHub
    deployments, runs of the configured ``deploy_workflows``; each keeps GitHub's environment name;
@@ -16,7 +18,7 @@ For each configured repository it pulls, in this order:
 The cursor is a JSON document with, per repository, each stream's ETag(s) and high-water mark,
 and the position of a pull-request sweep in progress; it moves only with stored pages. A sync
 where nothing changed costs one 304 per stream and repository (per page of the re-run window for
-the runs): nothing against the rate limit.
+the runs and of the milestones): nothing against the rate limit.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from integrations._cursor import dump_state, load_state, section
 from integrations._github_api import GitHubApi
 from integrations._github_delivery import Delivery
 from integrations._github_incidents import incident_issues
+from integrations._github_milestones import MilestoneListing
 from integrations._github_prs import PrMapping, PullRequestSweep, repository_of
 from integrations._settings import DEFAULT_PRODUCTION, check_regex, check_url
 from integrations._shipping import ShipLedger
@@ -120,6 +123,10 @@ class GitHubSource:
             )
             sweep = PullRequestSweep(self.api, mapping, ledgers[repo], self.config.page_size)
             yield from self._stamp(state, sweep.pull(section(state, "repos", repo, "prs")))
+            milestones = MilestoneListing(self.api, repo, self.ctx.team)
+            yield from self._stamp(
+                state, milestones.pull(section(state, "repos", repo, "milestones"))
+            )
         for repo in self.config.repos:
             yield from self._delivery(state, repo, ledgers[repo])
 

@@ -5,7 +5,8 @@ For each configured project (``group/subgroup/project`` or its numeric id) it pu
 1. merge requests updated since the last sync (``updated_after``, newest first), each with its
    notes (review requests, approvals and withdrawn ones, requested changes, ready, comments) and
    commits (first commit time), linked to the team's work items by the keys in branch, title and
-   description;
+   description, each with its milestone as its release; then the project's milestones (with its
+   parent groups') as release plans with their due dates (:mod:`_gitlab_milestones`);
 2. production deployments (by environment name or tier) with the merge requests they shipped
    (first-parent commits between them and the previous successful deployment of the same
    environment);
@@ -32,6 +33,7 @@ from pydantic import Field, SecretStr, field_validator
 from insights.model import Page
 from integrations._cursor import dump_state, load_state, section
 from integrations._gitlab_delivery import GitLabDelivery
+from integrations._gitlab_milestones import MilestoneListing
 from integrations._gitlab_mrs import MergeRequestSweep, MrMapping
 from integrations._rest import RestApi
 from integrations._settings import DEFAULT_PRODUCTION, check_regex, check_url
@@ -118,6 +120,9 @@ class GitLabSource:
                 self.api, project_path(project), mapping, ledgers[project], self.config.page_size
             )
             yield from self._stamp(state, sweep.pull(section(state, "projects", project, "mrs")))
+            milestones = MilestoneListing(self.api, project_path(project), project, self.ctx.team)
+            listing = section(state, "projects", project, "milestones")
+            yield from self._stamp(state, milestones.pull(listing))
         for project in self.config.projects:
             yield from self._delivery(state, project, ledgers[project])
 

@@ -8,6 +8,7 @@ as GitHub documents it: pull requests (REST list and GraphQL with ``first``/``af
 ``UPDATED_AT DESC`` order, nested ``timelineItems`` pages of 100 and ``commits`` pages of the size
 the query asks for, each with its follow-up query), deployments and their
 statuses, the compare API over a commit graph, ``commits/{sha}/pulls``, Actions runs and issues,
+milestones (``state``, by ``due_on``; a pull request node may carry its ``milestone``),
 and repository webhooks (list, create, update; a 404 when the token may not manage them).
 List answers carry ``Link`` headers, weak ``ETag`` s (``If-None-Match`` gives a 304) and the
 ``X-RateLimit-*`` headers. GraphQL answers keep only the fields the query names, so a field the
@@ -233,6 +234,7 @@ class FakeRepo:
     issues: list[dict[str, Any]] = field(default_factory=list)
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
     commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeGitHub(FakeServer):
@@ -268,6 +270,7 @@ class FakeGitHub(FakeServer):
         for commit in fixture.get("commits", []):
             repo.commits[commit["sha"]] = commit
         repo.commit_pulls.update(fixture.get("commit_pulls", {}))
+        repo.milestones += fixture.get("milestones", [])
         return repo
 
     # -- routing -------------------------------------------------------------------------------
@@ -315,6 +318,7 @@ class FakeGitHub(FakeServer):
             (repo + r"/actions/runs", self._runs),
             (repo + r"/actions/workflows/(?P<workflow>[^/]+)/runs", self._runs),
             (repo + r"/issues", self._issues),
+            (repo + r"/milestones", self._milestones),
         ]
 
     def _conditional(self, request: Request, reply: Reply) -> Reply:
@@ -400,6 +404,13 @@ class FakeGitHub(FakeServer):
         ]
         issues.sort(key=lambda i: i["updated_at"], reverse=request.arg("direction") != "asc")
         return self._list(request, issues)
+
+    def _milestones(self, request: Request, repo: FakeRepo) -> Reply:
+        """``state`` (default ``open``), ordered by ``due_on`` ascending (GitHub's default)."""
+        state = request.arg("state", "open")
+        listed = [m for m in repo.milestones if state == "all" or _field(m, "state") == state]
+        listed.sort(key=lambda m: (_field(m, "due_on") is None, str(_field(m, "due_on"))))
+        return self._list(request, listed)
 
     def _hooks(self, request: Request, name: str, hook_id: str | None) -> Reply:
         """List, create (``POST``) or update (``PATCH .../hooks/{id}``) a repository's webhooks.
@@ -497,6 +508,11 @@ class FakeGitHub(FakeServer):
 
 
 DOCS = "https://docs.github.com/rest"
+
+
+def _field(record: Any, name: str) -> Any:
+    """A field of a record a test may have made malformed (not an object): None then."""
+    return record.get(name) if isinstance(record, dict) else None
 
 
 def _shown_hook(hook: dict[str, Any]) -> dict[str, Any]:
@@ -622,11 +638,13 @@ def pr_node(
     labels: tuple[str, ...] = (),
     size: tuple[int, int, int] = (10, 2, 1),
     repo: str = "acme/api",
+    milestone: Any = None,
 ) -> dict[str, Any]:
     """A GraphQL ``PullRequest`` node as GitHub returns it.
 
     Its commits are authored at ``commit_dates``, in the order GitHub lists them (default: one
-    commit authored at ``first_commit``, else at ``created``).
+    commit authored at ``first_commit``, else at ``created``). ``milestone`` is the node's
+    ``milestone`` as given (a :func:`milestone` object, None, or something malformed).
     """
     dates = commit_dates or [first_commit or created]
     return {
@@ -649,6 +667,33 @@ def pr_node(
         "labels": {"nodes": [{"name": name} for name in labels]},
         "commits": {"nodes": [{"commit": {"authoredDate": at}} for at in dates]},
         "timelineItems": {"nodes": timeline or []},
+        "milestone": milestone,
+    }
+
+
+def milestone(
+    number: int,
+    title: str,
+    *,
+    due_on: str | None = None,
+    state: str = "open",
+    repo: str = "acme/api",
+) -> dict[str, Any]:
+    """A milestone as GitHub's REST API lists it (GraphQL names the same fields in camelCase)."""
+    return {
+        "url": f"https://api.github.com/repos/{repo}/milestones/{number}",
+        "html_url": f"https://github.com/{repo}/milestone/{number}",
+        "id": 1000 + number,
+        "number": number,
+        "state": state,
+        "title": title,
+        "description": None,
+        "open_issues": 0,
+        "closed_issues": 0,
+        "created_at": "2026-10-01T09:00:00Z",
+        "updated_at": "2026-10-01T09:00:00Z",
+        "closed_at": None,
+        "due_on": due_on,
     }
 
 

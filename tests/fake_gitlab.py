@@ -9,8 +9,9 @@ GitLab's headers (``X-Page``, ``X-Next-Page`` (empty on the last page), ``X-Per-
 deployments (``order_by=id&sort=desc``), environments (with their ``tier``), pipelines
 (``updated_after``, ``order_by=id|updated_at``) and a single pipeline, repository commits over a
 ``ref_name=A..B`` range with ``first_parent``, a commit's merge requests, and issues (``labels``,
-``issue_type``, ``updated_after``), and project webhooks (list, create, update with ``PUT``; a 403
-when the token's user is not a Maintainer).
+``issue_type``, ``updated_after``), milestones (the project's, with its parent groups' under
+``include_ancestors``; a merge request may carry its ``milestone``), and project webhooks (list,
+create, update with ``PUT``; a 403 when the token's user is not a Maintainer).
 
 The fake holds full objects but a list answers only the fields GitLab's list entity has: a
 deployment's environment is the basic entity (no ``tier``) and a deployment has no ``finished_at``
@@ -72,6 +73,7 @@ class FakeProject:
     issues: list[dict[str, Any]] = field(default_factory=list)
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
     commit_mrs: dict[str, list[int]] = field(default_factory=dict)
+    milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeGitLab(FakeServer):
@@ -86,6 +88,8 @@ class FakeGitLab(FakeServer):
         """Each project's webhooks (``/projects/:id/hooks``)."""
         self.maintainer = True
         """Whether the token's user may manage webhooks; GitLab answers 403 otherwise."""
+        self.group_milestones: dict[str, list[dict[str, Any]]] = {}
+        """Each group's milestones, listed with a project's under ``include_ancestors``."""
 
     @property
     def api_url(self) -> str:
@@ -110,6 +114,7 @@ class FakeGitLab(FakeServer):
         for commit in fixture.get("commits", []):
             project.commits[commit["id"]] = commit
         project.commit_mrs.update(fixture.get("commit_merge_requests", {}))
+        project.milestones += fixture.get("milestones", [])
         return project
 
     def route(self, request: Request) -> Reply:
@@ -138,6 +143,8 @@ class FakeGitLab(FakeServer):
             found = re.fullmatch(pattern, rest)
             if found:
                 return handler(request, project, **found.groupdict())
+        if rest == "/milestones":
+            return self._milestones(request, project, unquote(match["project"]))
         return Reply(404, {"message": "404 Not Found"})
 
     def _hooks(self, request: Request, path: str, hook_id: str | None) -> Reply:
@@ -234,6 +241,20 @@ class FakeGitLab(FakeServer):
         iids = project.commit_mrs.get(sha, [])
         return Reply(200, [project.merge_requests[i] for i in iids])
 
+    def _milestones(self, request: Request, project: FakeProject, path: str) -> Reply:
+        """The project's milestones (``state``), newest first (by id).
+
+        Under ``include_ancestors=true`` its ancestor groups' milestones are listed too.
+        """
+        listed = list(project.milestones)
+        if request.arg("include_ancestors") == "true":
+            groups = path.split("/")[:-1]
+            for depth in range(1, len(groups) + 1):
+                listed += self.group_milestones.get("/".join(groups[:depth]), [])
+        state = request.arg("state")
+        listed = [m for m in listed if state is None or m.get("state") == state]
+        return self._list(request, sorted(listed, key=lambda m: -m["id"]))
+
     def _issues(self, request: Request, project: FakeProject) -> Reply:
         wanted = {x for x in (request.arg("labels") or "").split(",") if x}
         kind = request.arg("issue_type")
@@ -282,3 +303,31 @@ def _ancestors(project: FakeProject, sha: str) -> set[str]:
 def _shown_hook(hook: dict[str, Any]) -> dict[str, Any]:
     """A webhook as GitLab answers it: without its secret token."""
     return {k: v for k, v in hook.items() if k != "token"}
+
+
+def milestone(
+    milestone_id: int,
+    title: str,
+    *,
+    due_date: str | None = None,
+    state: str = "active",
+    project: str | None = "acme/api",
+    group: str | None = None,
+) -> dict[str, Any]:
+    """A project milestone (or, with ``group``, a group milestone) as GitLab lists it."""
+    owner = {"group_id": 77} if group else {"project_id": 16}
+    where = f"groups/{group}" if group else str(project)
+    return {
+        "id": milestone_id,
+        "iid": milestone_id % 100,
+        **owner,
+        "title": title,
+        "description": "",
+        "state": state,
+        "created_at": "2026-10-01T09:00:00.000Z",
+        "updated_at": "2026-10-01T09:00:00.000Z",
+        "due_date": due_date,
+        "start_date": None,
+        "expired": False,
+        "web_url": f"https://gitlab.example.com/{where}/-/milestones/{milestone_id % 100}",
+    }

@@ -247,7 +247,8 @@ def test_an_unchanged_incremental_costs_only_304s(fake) -> None:
 
     assert third == []
     assert {r.status for r in fake.requests} == {304}
-    assert fake.count() == 4  # pulls, deployments, runs, issues: one conditional request each
+    # pulls, milestones, deployments, runs, issues: one conditional request each
+    assert fake.count() == 5
     assert all(r.headers.get("if-none-match") for r in fake.requests)
     assert fake.rate_remaining == budget
 

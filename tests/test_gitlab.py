@@ -197,6 +197,7 @@ def test_an_incremental_sync_reads_only_what_changed(fake) -> None:
     # One list per stream; no MR or pipeline is re-read (the newest sits on its mark, unchanged).
     assert [r.path.rsplit("/", 1)[-1] for r in fake.requests] == [
         "merge_requests",
+        "milestones",
         "deployments",
         "pipelines",
         "issues",  # labelled incidents

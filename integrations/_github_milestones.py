@@ -1,0 +1,181 @@
+"""GitHub milestones: a pull request's milestone title, and each repository's milestones as plans.
+
+A pull request's milestone is a release it belongs to (:attr:`WorkItem.releases`, the title).
+GraphQL ``PullRequest.milestone`` is a ``Milestone`` (``title``, ``dueOn``, ``state``, ``url``),
+the REST "List pull requests" item carries the same as ``milestone`` (``title``, ``due_on``,
+``state``, ``html_url``): https://docs.github.com/rest/pulls/pulls#list-pull-requests. Only the
+title is read with the pull requests; the dates come from the listing, so that a milestone whose
+due date moves is seen without any of its pull requests changing.
+
+Each sync reads "List milestones" (``GET /repos/{owner}/{repo}/milestones?state=all``, pages of
+up to 100 by ``page``/``per_page``, ``due_on`` an ISO 8601 instant ``YYYY-MM-DDTHH:MM:SSZ``,
+``state`` ``open`` or ``closed``): https://docs.github.com/rest/issues/milestones#list-milestones.
+Each page is a conditional request with its stored ``ETag`` (a 304 is free against the rate
+limit); a page that answers 200 brings all its milestones again, so a sync where nothing changed
+costs one 304 per page. A milestone becomes ``Plan(kind="release", key=title, name=title)`` due
+on the UTC calendar day of ``due_on``, done once closed, linked to its ``html_url`` (http(s)
+only). Its ``source`` is ``github:owner/name``: two repositories may hold a milestone of the same
+title with different dates, and each keeps its own (a scope takes the earliest).
+
+A malformed milestone loses only what is malformed: a pull request keeps no release for a
+milestone that is not an object or has no title; a listed one without a title is skipped, one
+with an unreadable date is kept without it. Each is counted in the page's ``skipped`` and logged.
+A listing refused (403) or missing (404: the token may not read issues, or they are off) is
+logged once per sync and gives no plans for that repository; the sync goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from insights.model import Page, Plan
+from integrations._github_api import GitHubApi
+from integrations._records import MALFORMED, map_each
+from integrations._times import parse_time
+from integrations.base import SourceError
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+REFUSED = frozenset({403, 404})
+WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def milestone_title(milestone: Any) -> str:
+    """The title of a milestone object; ValueError/TypeError when it is malformed."""
+    if not isinstance(milestone, dict):
+        raise TypeError(f"milestone is not an object: {milestone!r:.80}")
+    title = milestone.get("title")
+    if isinstance(title, str):
+        title = title.replace("\x00", "")  # as clean_page does to the items' releases
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("milestone has no title")
+    return title
+
+
+def pr_releases(node: dict[str, Any]) -> tuple[str, ...]:
+    """The releases of a pull request node: its milestone's title, or () (none, or unreadable)."""
+    milestone = node.get("milestone")
+    if milestone is None:
+        return ()
+    try:
+        return (milestone_title(milestone),)
+    except MALFORMED:
+        return ()  # counted by count_malformed_milestones
+
+
+def count_malformed_milestones(source: str, repo: str, nodes: list[Any]) -> int:
+    """How many pull request nodes carry a malformed milestone, each logged."""
+    malformed = 0
+    for node in nodes:
+        milestone = node.get("milestone") if isinstance(node, dict) else None
+        if milestone is None:
+            continue
+        try:
+            milestone_title(milestone)
+        except MALFORMED as exc:
+            malformed += 1
+            number = node.get("number")
+            log.warning(
+                "%s: kept %s#%s without its malformed milestone: %s", source, repo, number, exc
+            )
+    return malformed
+
+
+def web_link(value: Any) -> str | None:
+    """An http(s) URL as the vendor gave it; None for anything else."""
+    return value if isinstance(value, str) and WEB_LINK.match(value) else None
+
+
+class MilestoneListing:
+    """The milestones of one repository as release plans, re-read when a page changed."""
+
+    def __init__(self, api: GitHubApi, repo: str, team: str) -> None:
+        self.api = api
+        self.repo = repo
+        self.team = team
+        self.path = f"repos/{repo}/milestones"
+        self.malformed_dates = 0
+
+    def pull(self, state: dict[str, Any]) -> Iterator[Page]:
+        """One page of plans when some page of the listing changed; ``state['pages']`` moves."""
+        try:
+            raws, pages = self._changed_pages(state.get("pages") or [])
+        except SourceError as exc:
+            if exc.status not in REFUSED:
+                raise
+            log.warning(
+                "%s: the milestones of %s answered HTTP %s; no release dates for it this sync",
+                self.api.source,
+                self.repo,
+                exc.status,
+            )
+            return
+        if raws is None:
+            return
+        self.malformed_dates = 0
+        mapped = map_each(self.api.source, "milestone", raws, self._plan, self._ident)
+        state["pages"] = pages
+        yield Page(plans=mapped.records, skipped=mapped.skipped + self.malformed_dates)
+
+    def _changed_pages(
+        self, stored: list[dict[str, Any]]
+    ) -> tuple[list[Any] | None, list[dict[str, Any]]]:
+        """(milestones of the pages that answered 200, or None when all answered 304; pages).
+
+        Each page is asked for with its stored ETag; a 304 page is as stored, its ``more`` says
+        whether the listing went on past it.
+        """
+        raws: list[Any] = []
+        pages: list[dict[str, Any]] = []
+        changed, more = False, True
+        while more:
+            number = len(pages) + 1
+            known = stored[number - 1] if number <= len(stored) else {}
+            params = {"state": "all", "per_page": PER_PAGE, "page": number}
+            response = self.api.get(self.path, params, etag=known.get("etag"))
+            if response.status_code == 304:
+                more = bool(known.get("more"))
+            else:
+                changed = True
+                raws += self.api.decode(response, self.path)
+                more = self.api.next_link(response) is not None
+            pages.append({"etag": response.headers.get("ETag") or known.get("etag"), "more": more})
+        return (raws if changed else None), pages
+
+    def _plan(self, raw: Any) -> Plan:
+        title = milestone_title(raw)
+        return Plan(
+            team=self.team,
+            source=f"github:{self.repo}",
+            kind="release",
+            key=title,
+            name=title,
+            due_on=self._due_on(raw, title),
+            done=raw.get("state") == "closed",
+            url=web_link(raw.get("html_url")),
+        )
+
+    def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
+        """The UTC calendar day of ``due_on``; None (counted, logged) when it cannot be read."""
+        try:
+            due = parse_time(raw.get("due_on"), "due_on")
+        except ValueError as exc:
+            self.malformed_dates += 1
+            log.warning(
+                "%s: kept milestone %r of %s without its due date: %s",
+                self.api.source,
+                title[:80],
+                self.repo,
+                exc,
+            )
+            return None
+        return None if due is None else due.date()
+
+    def _ident(self, raw: Any) -> str:
+        number = raw.get("number") if isinstance(raw, dict) else None
+        return f"{self.repo} milestone {number if number is not None else '?'}"

@@ -1,0 +1,167 @@
+"""GitLab milestones: a merge request's milestone title, and each project's milestones as plans.
+
+A merge request's milestone is a release it belongs to (:attr:`WorkItem.releases`, the title).
+"List project merge requests" gives each MR its ``milestone`` (``title``, ``due_date``,
+``state``, ``web_url``): https://docs.gitlab.com/api/merge_requests/#list-project-merge-requests.
+It may be a group milestone (no ``project_id``, a ``group_id``); its title is the release all the
+same. Only the title is read with the merge requests; the dates come from the listing, so that a
+milestone whose due date moves is seen without any of its merge requests changing.
+
+Each sync reads "List project milestones" (``GET /projects/:id/milestones``, offset pages,
+``due_date`` a calendar day ``YYYY-MM-DD``, ``state`` ``active`` or ``closed``):
+https://docs.gitlab.com/api/milestones/#list-project-milestones. With ``include_ancestors=true``
+("Include milestones from all parent groups", GitLab 16.7; ``include_parent_milestones`` before)
+the same listing holds the group milestones the project's merge requests can carry, so they cost
+nothing more; a GitLab older than that ignores the parameter and lists the project's own. The
+GitLab source makes no conditional requests, so the listing is read in full each sync (one request
+per 100 milestones); a digest of it in the cursor keeps an unchanged listing from being stored
+again. A milestone becomes ``Plan(kind="release", key=title, name=title)`` due on
+its ``due_date``, done once closed, linked to its ``web_url`` (http(s) only). Its ``source`` is
+``gitlab:group/project``: two projects may hold a milestone of the same title with different
+dates, and each keeps its own (a scope takes the earliest).
+
+A malformed milestone loses only what is malformed: a merge request keeps no release for a
+milestone that is not an object or has no title; a listed one without a title is skipped, one
+with an unreadable date is kept without it. Each is counted in the page's ``skipped`` and logged.
+A listing refused (403) or missing (404: milestones are off in the project) is logged once per
+sync and gives no plans for that project; the sync goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from insights.model import Page, Plan
+from integrations._records import MALFORMED, map_each
+from integrations._rest import RestApi
+from integrations.base import SourceError
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+REFUSED = frozenset({403, 404})
+WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+CALENDAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def milestone_title(milestone: Any) -> str:
+    """The title of a milestone object; ValueError/TypeError when it is malformed."""
+    if not isinstance(milestone, dict):
+        raise TypeError(f"milestone is not an object: {milestone!r:.80}")
+    title = milestone.get("title")
+    if isinstance(title, str):
+        title = title.replace("\x00", "")  # as clean_page does to the items' releases
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("milestone has no title")
+    return title
+
+
+def mr_releases(raw: dict[str, Any]) -> tuple[str, ...]:
+    """The releases of a merge request: its milestone's title, or () (none, or unreadable)."""
+    milestone = raw.get("milestone")
+    if milestone is None:
+        return ()
+    try:
+        return (milestone_title(milestone),)
+    except MALFORMED:
+        return ()  # counted by count_malformed_milestones
+
+
+def count_malformed_milestones(source: str, project: str, raws: list[Any]) -> int:
+    """How many merge requests carry a malformed milestone, each logged."""
+    malformed = 0
+    for raw in raws:
+        milestone = raw.get("milestone") if isinstance(raw, dict) else None
+        if milestone is None:
+            continue
+        try:
+            milestone_title(milestone)
+        except MALFORMED as exc:
+            malformed += 1
+            iid = raw.get("iid")
+            log.warning(
+                "%s: kept %s!%s without its malformed milestone: %s", source, project, iid, exc
+            )
+    return malformed
+
+
+def web_link(value: Any) -> str | None:
+    """An http(s) URL as the vendor gave it; None for anything else."""
+    return value if isinstance(value, str) and WEB_LINK.match(value) else None
+
+
+class MilestoneListing:
+    """The milestones of one project (and of its parent groups) as release plans."""
+
+    def __init__(self, api: RestApi, path: str, project: str, team: str) -> None:
+        self.api = api
+        self.path = f"{path}/milestones"
+        self.project = project
+        self.team = team
+        self.malformed_dates = 0
+
+    def pull(self, state: dict[str, Any]) -> Iterator[Page]:
+        """One page of every milestone's plan when the listing changed (``state['digest']``)."""
+        params = {"include_ancestors": "true", "per_page": PER_PAGE}
+        try:
+            raws = [raw for _, body in self.api.pages(self.path, params) for raw in body]
+        except SourceError as exc:
+            if exc.status not in REFUSED:
+                raise
+            log.warning(
+                "%s: the milestones of %s answered HTTP %s; no release dates for it this sync",
+                self.api.source,
+                self.project,
+                exc.status,
+            )
+            return
+        digest = hashlib.sha256(json.dumps(raws, sort_keys=True).encode()).hexdigest()
+        if digest == state.get("digest"):
+            return
+        self.malformed_dates = 0
+        mapped = map_each(self.api.source, "milestone", raws, self._plan, self._ident)
+        state["digest"] = digest
+        yield Page(plans=mapped.records, skipped=mapped.skipped + self.malformed_dates)
+
+    def _plan(self, raw: Any) -> Plan:
+        title = milestone_title(raw)
+        return Plan(
+            team=self.team,
+            source=f"gitlab:{self.project}",
+            kind="release",
+            key=title,
+            name=title,
+            due_on=self._due_on(raw, title),
+            done=raw.get("state") == "closed",
+            url=web_link(raw.get("web_url")),
+        )
+
+    def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
+        """The ``due_date`` calendar day; None (counted, logged) when it cannot be read."""
+        due = raw.get("due_date")
+        if due is None or due == "":
+            return None
+        try:
+            if not isinstance(due, str) or not CALENDAR_DAY.fullmatch(due):
+                raise ValueError
+            return date.fromisoformat(due)
+        except ValueError:
+            self.malformed_dates += 1
+            log.warning(
+                "%s: kept milestone %r of %s without its due date %r",
+                self.api.source,
+                title[:80],
+                self.project,
+                str(due)[:40],
+            )
+            return None
+
+    def _ident(self, raw: Any) -> str:
+        number = raw.get("id") if isinstance(raw, dict) else None
+        return f"{self.project} milestone {number if number is not None else '?'}"
