@@ -23,6 +23,7 @@ from insights.model import (
     LiveItems,
     Page,
     PipelineRun,
+    Plan,
     ReviewEvent,
     Transition,
     WorkItem,
@@ -140,6 +141,7 @@ def _has_nul(page: Page) -> bool:
         or _texts(Deployment).dirty(page.deployments)
         or _texts(PipelineRun).dirty(page.pipeline_runs)
         or _texts(Incident).dirty(page.incidents)
+        or _texts(Plan).dirty(page.plans)
         or (live is not None and NUL in "".join(live.ids))
     )
 
@@ -155,7 +157,8 @@ def clean_page(page: Page) -> tuple[Page, int]:
     deployments, deployed = _clean_all(page.deployments)
     runs, ran = _clean_all(page.pipeline_runs)
     incidents, incurred = _clean_all(page.incidents)
-    count += deployed + ran + incurred
+    plans, planned = _clean_all(page.plans)
+    count += deployed + ran + incurred + planned
     live = _clean_live(page.live_items)
     return (
         replace(
@@ -164,6 +167,7 @@ def clean_page(page: Page) -> tuple[Page, int]:
             deployments=deployments,
             pipeline_runs=runs,
             incidents=incidents,
+            plans=plans,
             live_items=live,
         ),
         count,

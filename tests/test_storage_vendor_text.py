@@ -22,6 +22,7 @@ from insights.model import (
     Outcome,
     Page,
     PipelineRun,
+    Plan,
     ReviewEvent,
     ReviewState,
     Stage,
@@ -158,11 +159,12 @@ def test_cleaning_removes_nul_bytes_from_every_text_and_counts_the_records() -> 
     deploy = Deployment("d:1", "t", "github", "prod\x00", Outcome.SUCCESS, T0)
     run = PipelineRun("r:1", "t", "github", "ci", "main", Outcome.SUCCESS, T0)
     incident = Incident("i:1", "t", "pagerduty", "\x00Outage\x00", T0)
-    page = Page([history], [deploy], [run], [incident], cursor="c", skipped=2)
+    plan = Plan("t", "jira", "filter", "10042", "Mobile\x00 2.3", item_keys=("A-1\x00",))
+    page = Page([history], [deploy], [run], [incident], cursor="c", skipped=2, plans=[plan])
 
     cleaned, count = clean_page(page)
 
-    assert count == 5  # the item, one transition, the review, the deployment, the incident
+    assert count == 6  # the item, a transition, the review, the deployment, incident and plan
     got = cleaned.histories[0]
     assert (got.item.title, got.item.assignee, got.item.labels) == ("Fix it", "Ana", ("ab", "c"))
     assert [t.from_status for t in got.transitions] == ["To Do", "Doing"]
@@ -171,6 +173,7 @@ def test_cleaning_removes_nul_bytes_from_every_text_and_counts_the_records() -> 
     assert cleaned.deployments[0].environment == "prod"
     assert cleaned.pipeline_runs[0] is run
     assert cleaned.incidents[0].title == "Outage"
+    assert (cleaned.plans[0].name, cleaned.plans[0].item_keys) == ("Mobile 2.3", ("A-1",))
     assert (cleaned.cursor, cleaned.skipped) == ("c", 2)
 
 
