@@ -1,4 +1,4 @@
-"""GitHub milestones: a pull request's milestone title, and each repository's milestones as plans.
+"""GitHub milestones: each repository's milestones as plans (titles read by ``_milestones``).
 
 A pull request's milestone is a release it belongs to (:attr:`WorkItem.releases`, the title).
 GraphQL ``PullRequest.milestone`` is a ``Milestone`` (``title``, ``dueOn``, ``state``, ``url``),
@@ -27,14 +27,14 @@ logged once per sync and gives no plans for that repository; the sync goes on.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 from insights.model import Page, Plan
 from integrations._github_api import GitHubApi
-from integrations._records import MALFORMED, map_each
+from integrations._milestones import milestone_title, web_link
+from integrations._records import map_each
 from integrations._times import parse_time
 from integrations.base import SourceError
 
@@ -42,53 +42,6 @@ log = logging.getLogger(__name__)
 
 PER_PAGE = 100
 REFUSED = frozenset({403, 404})
-WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
-
-
-def milestone_title(milestone: Any) -> str:
-    """The title of a milestone object; ValueError/TypeError when it is malformed."""
-    if not isinstance(milestone, dict):
-        raise TypeError(f"milestone is not an object: {milestone!r:.80}")
-    title = milestone.get("title")
-    if isinstance(title, str):
-        title = title.replace("\x00", "")  # as clean_page does to the items' releases
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError("milestone has no title")
-    return title
-
-
-def pr_releases(node: dict[str, Any]) -> tuple[str, ...]:
-    """The releases of a pull request node: its milestone's title, or () (none, or unreadable)."""
-    milestone = node.get("milestone")
-    if milestone is None:
-        return ()
-    try:
-        return (milestone_title(milestone),)
-    except MALFORMED:
-        return ()  # counted by count_malformed_milestones
-
-
-def count_malformed_milestones(source: str, repo: str, nodes: list[Any]) -> int:
-    """How many pull request nodes carry a malformed milestone, each logged."""
-    malformed = 0
-    for node in nodes:
-        milestone = node.get("milestone") if isinstance(node, dict) else None
-        if milestone is None:
-            continue
-        try:
-            milestone_title(milestone)
-        except MALFORMED as exc:
-            malformed += 1
-            number = node.get("number")
-            log.warning(
-                "%s: kept %s#%s without its malformed milestone: %s", source, repo, number, exc
-            )
-    return malformed
-
-
-def web_link(value: Any) -> str | None:
-    """An http(s) URL as the vendor gave it; None for anything else."""
-    return value if isinstance(value, str) and WEB_LINK.match(value) else None
 
 
 class MilestoneListing:

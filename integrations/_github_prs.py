@@ -39,7 +39,7 @@ from insights.model import (
     make_id,
 )
 from integrations._github_api import GitHubApi
-from integrations._github_milestones import count_malformed_milestones, pr_releases
+from integrations._milestones import count_malformed_milestones, releases_of
 from integrations._records import MALFORMED, map_each
 from integrations._shipping import ShipLedger
 from integrations._times import format_time, parse_time, require_time
@@ -241,7 +241,7 @@ def to_history(node: dict[str, Any], m: PrMapping) -> ItemHistory:
         changed_files=_count(node.get("changedFiles")),
         merge_sha=(node.get("mergeCommit") or {}).get("oid") if status == "merged" else None,
         linked_keys=extract_keys((branch, title, node.get("body")), m.project_keys),
-        releases=pr_releases(node),
+        releases=releases_of(node),
     )
     return ItemHistory(item, transitions, (), tuple(reviews))
 
@@ -347,7 +347,9 @@ class PullRequestSweep:
             else:
                 sweep["after"] = info["endCursor"]
                 sweep["top"] = format_time(top) if top else None
-            milestones = count_malformed_milestones(self.api.source, self.m.repo, fresh)
+            milestones = count_malformed_milestones(
+                self.api.source, fresh, lambda n: f"{self.m.repo}#{n.get('number')}"
+            )
             yield Page(histories=mapped.records, skipped=mapped.skipped + milestones)
             if done:
                 return

@@ -1,4 +1,4 @@
-"""GitLab milestones: a merge request's milestone title, and each project's milestones as plans.
+"""GitLab milestones: each project's milestones as plans (titles read by ``_milestones``).
 
 A merge request's milestone is a release it belongs to (:attr:`WorkItem.releases`, the title).
 "List project merge requests" gives each MR its ``milestone`` (``title``, ``due_date``,
@@ -38,7 +38,8 @@ from datetime import date
 from typing import Any
 
 from insights.model import Page, Plan
-from integrations._records import MALFORMED, map_each
+from integrations._milestones import milestone_title, web_link
+from integrations._records import map_each
 from integrations._rest import RestApi
 from integrations.base import SourceError
 
@@ -46,54 +47,7 @@ log = logging.getLogger(__name__)
 
 PER_PAGE = 100
 REFUSED = frozenset({403, 404})
-WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 CALENDAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def milestone_title(milestone: Any) -> str:
-    """The title of a milestone object; ValueError/TypeError when it is malformed."""
-    if not isinstance(milestone, dict):
-        raise TypeError(f"milestone is not an object: {milestone!r:.80}")
-    title = milestone.get("title")
-    if isinstance(title, str):
-        title = title.replace("\x00", "")  # as clean_page does to the items' releases
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError("milestone has no title")
-    return title
-
-
-def mr_releases(raw: dict[str, Any]) -> tuple[str, ...]:
-    """The releases of a merge request: its milestone's title, or () (none, or unreadable)."""
-    milestone = raw.get("milestone")
-    if milestone is None:
-        return ()
-    try:
-        return (milestone_title(milestone),)
-    except MALFORMED:
-        return ()  # counted by count_malformed_milestones
-
-
-def count_malformed_milestones(source: str, project: str, raws: list[Any]) -> int:
-    """How many merge requests carry a malformed milestone, each logged."""
-    malformed = 0
-    for raw in raws:
-        milestone = raw.get("milestone") if isinstance(raw, dict) else None
-        if milestone is None:
-            continue
-        try:
-            milestone_title(milestone)
-        except MALFORMED as exc:
-            malformed += 1
-            iid = raw.get("iid")
-            log.warning(
-                "%s: kept %s!%s without its malformed milestone: %s", source, project, iid, exc
-            )
-    return malformed
-
-
-def web_link(value: Any) -> str | None:
-    """An http(s) URL as the vendor gave it; None for anything else."""
-    return value if isinstance(value, str) and WEB_LINK.match(value) else None
 
 
 class MilestoneListing:

@@ -33,8 +33,8 @@ from insights.model import (
     WorkItem,
     make_id,
 )
-from integrations._gitlab_milestones import count_malformed_milestones, mr_releases
 from integrations._gitlab_sweep import UpdatedSweep
+from integrations._milestones import count_malformed_milestones, releases_of
 from integrations._records import map_each
 from integrations._rest import RestApi
 from integrations._shipping import ShipLedger
@@ -200,7 +200,7 @@ def to_history(
         if merged
         else None,
         linked_keys=extract_keys((branch, title, raw.get("description")), m.project_keys),
-        releases=mr_releases(raw),
+        releases=releases_of(raw),
     )
     transitions = (
         () if end is None else (Transition(item_id, end, "open", status, Stage.ACTIVE, stage),)
@@ -237,7 +237,9 @@ class MergeRequestSweep:
                 self._history,
                 lambda raw: f"{self.m.project}!{raw.get('iid') if isinstance(raw, dict) else '?'}",
             )
-            milestones = count_malformed_milestones(self.api.source, self.m.project, changed)
+            milestones = count_malformed_milestones(
+                self.api.source, changed, lambda raw: f"{self.m.project}!{raw.get('iid')}"
+            )
             yield Page(histories=mapped.records, skipped=mapped.skipped + milestones)
 
     def _history(self, raw: dict[str, Any]) -> ItemHistory:
