@@ -10,16 +10,20 @@ issues, ``bulk_page_cap`` histories a page) and the approximate count; a search 
 ``id`` or ``key`` gets up to ``cloud_key_page_cap`` (5,000) issues a page; the removed
 ``/rest/api/{2,3}/search`` answers 410. Data Center serves ``/rest/api/2/search`` (``startAt``
 pages capped at ``dc_page_cap``, changelogs embedded and truncated after ``dc_inline_histories``)
-and ``/rest/api/2/issue/{key}?expand=changelog``.
+and ``/rest/api/2/issue/{key}?expand=changelog``. Both serve a project's versions
+(``/project/{key}/versions``: ``add_version``, ``set_release_date``) and saved filters
+(``/filter/{id}``: ``add_filter``); issues carry ``fixVersions`` (the version objects, as
+Jira embeds them) and ``duedate``.
 
 Tests steer it: ``add_fault`` (429 with Retry-After, 500s), ``latency``, ``on_request`` (change
 the data at an exact point of a sync), the request log, and the data helpers ``move``, ``flag``,
 ``assign``, ``add_status`` (a team-managed project's own status, whose name may repeat another's),
 ``move_issue`` (to another project: a new key, the old one still resolves, as Jira keeps
 historical keys) and ``delete_issue``. JQL understands ``project =``, ``project in``,
-``issuetype``, ``updated >= "-Nm"`` and ``key in (...)`` (an unknown key is a 400, as in
-Jira). Only the standard library is used, so ``python tests/fake_jira.py`` runs it stand-alone
-(the benchmark does), with ``GET /_fake/stats`` reporting the request counts.
+``issuetype``, ``status`` (``=``, ``!=``), ``fixVersion =``, ``updated >= "-Nm"`` and
+``key in (...)`` (an unknown key is a 400, as in Jira). Only the standard library is used, so
+``python tests/fake_jira.py`` runs it stand-alone (the benchmark does), with ``GET /_fake/stats``
+reporting the request counts.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -128,6 +132,8 @@ class Issue:
     story_points: float | None = None
     flagged: bool = False
     blocked_by: list[str] = field(default_factory=list)
+    fix_versions: list[str] = field(default_factory=list)
+    due: date | None = None
     changes: list[Change] = field(default_factory=list)
     broken: dict[str, Any] = field(default_factory=dict)
 
@@ -214,6 +220,10 @@ class FakeJira:
         self.statuses = {s["name"]: s for s in _load("statuses.json")}
         self.project_statuses: dict[tuple[str, str], dict[str, Any]] = {}
         """Team-managed statuses by (project, name): each project has its own."""
+        self.versions: dict[str, dict[str, dict[str, Any]]] = {}
+        """Each project's versions by name (without ``self``, added when rendered)."""
+        self.filters: dict[str, dict[str, str]] = {}
+        """Saved filters by id: name and jql."""
         self._created = 0
         self._numbers: dict[str, int] = {}
         self.fields = FIELD_IDS[deployment]
@@ -255,6 +265,46 @@ class FakeJira:
                 "scope": {"type": "PROJECT", "project": {"id": str(30_000 + len(project))}},
             }
             return sid
+
+    def add_version(
+        self,
+        project: str,
+        name: str,
+        release_date: date | None = None,
+        *,
+        released: bool = False,
+        archived: bool = False,
+    ) -> dict[str, Any]:
+        """A fix version of ``project`` (no issue changes); its JSON without ``self``."""
+        with self._lock:
+            number = 10_100 + sum(len(v) for v in self.versions.values())
+            version: dict[str, Any] = {
+                "id": str(number),
+                "description": "",
+                "name": name,
+                "archived": archived,
+                "released": released,
+                "projectId": 30_000 + len(project),
+            }
+            if release_date is not None:
+                version["releaseDate"] = release_date.isoformat()
+            self.versions.setdefault(project, {})[name] = version
+            return version
+
+    def set_release_date(self, project: str, name: str, day: date | None) -> None:
+        """Move a version's release date, as a release manager does: no issue is updated."""
+        with self._lock:
+            version = self.versions[project][name]
+            version.pop("releaseDate", None)
+            if day is not None:
+                version["releaseDate"] = day.isoformat()
+
+    def add_filter(self, name: str, jql: str) -> str:
+        """A saved filter shared with the API account; its id."""
+        with self._lock:
+            filter_id = str(10_500 + len(self.filters))
+            self.filters[filter_id] = {"name": name, "jql": jql}
+            return filter_id
 
     def _status_def(self, project: str, name: str) -> dict[str, Any]:
         return self.project_statuses.get((project, name)) or self.statuses[name]
@@ -480,6 +530,37 @@ class FakeJira:
             },
         }
 
+    def _version_json(self, project: str, name: str) -> dict[str, Any]:
+        """A version as Jira renders it (an issue's fix version, or the versions list)."""
+        version = self.versions.get(project, {}).get(name) or {"id": "0", "name": name}
+        api = "3" if self.deployment == "cloud" else "2"
+        return {"self": f"{self.base_url}/rest/api/{api}/version/{version['id']}", **version}
+
+    def _project_versions(self, project: str) -> list[dict[str, Any]]:
+        issues = self.issues.values()
+        if project not in self.versions and all(i.sort_key[0] != project for i in issues):
+            raise ApiError(404, f"No project could be found with key '{project}'.")
+        return [self._version_json(project, name) for name in self.versions.get(project, {})]
+
+    def _saved_filter(self, filter_id: str) -> dict[str, Any]:
+        saved = self.filters.get(filter_id)
+        if saved is None:
+            raise ApiError(404, f"The selected filter is not available to you: {filter_id}")
+        api = "3" if self.deployment == "cloud" else "2"
+        return {
+            "self": f"{self.base_url}/rest/api/{api}/filter/{filter_id}",
+            "id": filter_id,
+            "name": saved["name"],
+            "description": "",
+            "owner": self._user("Jira Admin"),
+            "jql": saved["jql"],
+            "viewUrl": f"{self.base_url}/issues/?filter={filter_id}",
+            "searchUrl": f"{self.base_url}/rest/api/{api}/search?jql=",
+            "favourite": False,
+            "favouritedCount": 0,
+            "sharePermissions": [{"id": 10000, "type": "global"}],
+        }
+
     def _fields(self, issue: Issue, wanted: set[str] | None) -> dict[str, Any]:
         t = lambda at: jira_time(at, self.tz) if at else None  # noqa: E731
         values: dict[str, Any] = {
@@ -517,6 +598,8 @@ class FakeJira:
             },
             "labels": list(issue.labels),
             "issuelinks": [self._link(k) for k in issue.blocked_by],
+            "fixVersions": [self._version_json(issue.sort_key[0], n) for n in issue.fix_versions],
+            "duedate": issue.due.isoformat() if issue.due else None,
             self.fields["points"]: issue.story_points,
             self.fields["flagged"]: [
                 {
@@ -603,6 +686,12 @@ class FakeJira:
         if m := re.fullmatch(r'issuetype\s*(!?=)\s*"?([^"]+)"?', text, re.I):
             negate, name = m.group(1) == "!=", m.group(2)
             return lambda i: (i.type == name) != negate
+        if m := re.fullmatch(r'status\s*(!?=)\s*"?([^"]+)"?', text, re.I):
+            negate, status = m.group(1) == "!=", m.group(2)
+            return lambda i: (i.status == status) != negate
+        if m := re.fullmatch(r'fixVersion\s*=\s*"?([^"]+)"?', text, re.I):
+            version = m.group(1)
+            return lambda i: version in i.fix_versions
         if m := re.fullmatch(r"(?:key|issuekey)\s+in\s*\(([^)]*)\)", text, re.I):
             ids = set()
             for name in (k.strip().strip('"') for k in m.group(1).split(",")):
@@ -722,6 +811,10 @@ class FakeJira:
                     "/rest/api/3/search/jql API.",
                 )
             return self._dc_search(params)
+        if m := re.fullmatch(r"/project/([A-Z][A-Z0-9_]*)/versions", route):
+            return self._project_versions(m.group(1))
+        if m := re.fullmatch(r"/filter/(\d+)", route):
+            return self._saved_filter(m.group(1))
         if m := re.fullmatch(r"/issue/([A-Z0-9_]+-\d+|\d+)", route):
             issue = self._find(m.group(1))
             if issue is None:

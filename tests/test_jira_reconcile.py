@@ -65,7 +65,7 @@ def live_keys(engine) -> list[str]:
     return sorted(i.key for i in load_snapshot(engine, "payments").items)
 
 
-def test_a_backfill_counts_as_the_days_listing_so_a_sync_that_day_costs_three_requests(
+def test_a_backfill_counts_as_the_days_listing_so_a_sync_that_day_costs_four_requests(
     fake: FakeJira, sqlite_engine
 ) -> None:
     pages = sync(fake, sqlite_engine)
@@ -79,7 +79,7 @@ def test_a_backfill_counts_as_the_days_listing_so_a_sync_that_day_costs_three_re
     fake.now += DAY - timedelta(minutes=1)
 
     assert sync(fake, sqlite_engine) == []
-    assert fake.count() == 3
+    assert fake.count() == 4  # serverInfo, field, the search, the project's versions
 
 
 def test_a_day_later_one_key_only_search_per_page_lists_the_live_issues(
@@ -97,13 +97,13 @@ def test_a_day_later_one_key_only_search_per_page_lists_the_live_issues(
         assert all(r.body["maxResults"] == 5000 for r in listing)
     else:
         assert listing and all("expand" not in r.body for r in listing)
-    assert fake.count() == 3 + len(listing)
+    assert fake.count() == 4 + len(listing)
     assert [len(p.histories) for p in pages] == [0]
     reconciled = json.loads(pages[-1].cursor)["reconciled"]
     assert datetime.fromisoformat(reconciled["at"]) == fake.now
     fake.requests.clear()
     fake.now += timedelta(hours=23)
-    assert sync(fake, sqlite_engine) == [] and fake.count() == 3  # at most once a day
+    assert sync(fake, sqlite_engine) == [] and fake.count() == 4  # at most once a day
 
 
 def test_deleted_and_moved_out_issues_leave_the_metrics_but_stay_in_the_export(

@@ -239,7 +239,7 @@ def test_cloud_pages_the_enhanced_search_and_bulk_fetches_changelogs() -> None:
     bulk = [r for r in fake.requests if r.path == "/rest/api/3/changelog/bulkfetch"]
     assert len(searches) == math.ceil(issues / 3)
     assert len(bulk) == math.ceil(status_histories(fake) / 7)
-    assert fake.count() == 2 + len(searches) + len(bulk) + 1  # serverInfo, field, ..., status
+    assert fake.count() == 2 + len(searches) + len(bulk) + 2  # ..., /status, the versions
     assert all("changelog" not in json.dumps(r.body.get("expand", "")) for r in searches)
     assert all(r.body["fields"][:3] == ["summary", "issuetype", "status"] for r in searches)
     assert "customfield_10021" in searches[0].body["fields"]  # Flagged, found through /field
@@ -263,13 +263,13 @@ def test_data_center_pages_by_start_at_and_completes_truncated_changelogs() -> N
     assert len(got["PAY-5"].transitions) == 16
 
 
-def test_a_sync_with_nothing_new_costs_three_requests_and_stores_nothing(fake: FakeJira) -> None:
+def test_a_sync_with_nothing_new_costs_four_requests_and_stores_nothing(fake: FakeJira) -> None:
     source = make_source(fake)
     cursor = list(source.pull(None))[-1].cursor
     fake.requests.clear()
     fake.now += timedelta(hours=3)
     assert list(make_source(fake).pull(cursor)) == []
-    assert fake.count() == 3
+    assert fake.count() == 4  # serverInfo, field, the search, the project's versions
 
 
 def test_an_incremental_sync_reads_only_changed_issues_with_their_full_history(
@@ -294,9 +294,9 @@ def test_an_incremental_sync_reads_only_changed_issues_with_their_full_history(
     assert json.loads(pages[-1].cursor)["updated"] == "2026-11-25T17:50:00.000+00:00"
     if fake.deployment == "cloud":  # one search page, then the two issues' changelogs
         bulk_pages = math.ceil(status_histories(fake, {"PAY-1", "PAY-9"}) / 7)
-        assert fake.count() == 3 + bulk_pages == 3 + fake.count("/changelog/bulkfetch")
+        assert fake.count() == 4 + bulk_pages == 4 + fake.count("/changelog/bulkfetch")
     else:
-        assert fake.count() == 3
+        assert fake.count() == 4  # serverInfo, field, the search, the project's versions
 
 
 def test_the_overlap_rereads_late_indexed_issues(fake: FakeJira) -> None:

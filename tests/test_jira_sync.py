@@ -121,16 +121,14 @@ def test_vsm_sync_stores_the_issues_their_transitions_and_flags(
     assert counts["cursors"] == 1
 
 
-def test_a_second_sync_with_nothing_new_costs_three_requests(
-    fake: FakeJira, tmp_path: Path
-) -> None:
+def test_a_second_sync_with_nothing_new_costs_four_requests(fake: FakeJira, tmp_path: Path) -> None:
     config = write_config(tmp_path, fake)
     vsm(fake, config, "sync")
     before = table_counts(engine_of(config))
     fake.requests.clear()
     result = vsm(fake, config, "sync")
     assert result.exit_code == 0, result.output
-    assert fake.count() == 3
+    assert fake.count() == 4  # serverInfo, field, the search, the project's versions
     assert table_counts(engine_of(config)) == before
 
 

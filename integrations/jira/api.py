@@ -6,6 +6,15 @@ up to 1,000 issues at once, filtered to the fields that matter. Data Center: ``P
 /rest/api/2/search`` pages by ``startAt`` with ``expand=changelog``; a truncated embedded changelog
 is completed by ``GET /rest/api/2/issue/{key}?expand=changelog``. Listing the live issues asks
 both searches for the ``key`` field only: Cloud then grants its largest pages (5,000 issues).
+
+Releases and saved filters (the same paths on both, ``3`` on Cloud and ``2`` on Data Center):
+``GET /rest/api/{3,2}/project/{key}/versions`` lists every version of a project, unpaginated
+(https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/
+#api-rest-api-3-project-projectidorkey-versions-get); ``GET /rest/api/{3,2}/filter/{id}`` gives a
+filter's ``name`` and ``jql``
+(https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-filters/
+#api-rest-api-3-filter-id-get). Data Center documents the same shapes under ``/rest/api/2``
+(https://docs.atlassian.com/software/jira/docs/api/REST/latest/, project and filter resources).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -78,6 +88,19 @@ class JiraApi:
         """``/status``: every status with its category."""
         data = self.http.get_json("rest/api/2/status")
         return data if isinstance(data, list) else []
+
+    def project_versions(self, api: str, project: str) -> list[Any]:
+        """Every version (fix version, release) of ``project``: ``name``, ``releaseDate``..."""
+        path = f"rest/api/{api}/project/{quote(project, safe='')}/versions"
+        data = self.http.get_json(path)
+        if not isinstance(data, list):
+            raise SourceError(f"{self.http.source_name}: {path} did not answer a list")
+        return data
+
+    def saved_filter(self, api: str, filter_id: str) -> Mapping[str, Any]:
+        """A saved filter: its ``name`` and ``jql``."""
+        path = f"rest/api/{api}/filter/{quote(filter_id, safe='')}"
+        return self._object(self.http.get_json(path), path)
 
     def cloud_search(self, jql: str, fields: Sequence[str], page_size: int) -> Iterator[list[Any]]:
         """Yield the issues of ``jql`` page by page, following the token chain."""

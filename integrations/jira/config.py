@@ -27,6 +27,8 @@ class Config(SourceConfig):
     overlap_minutes: int = Field(default=5, ge=0, le=1440)
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0, le=20)
+    filters: tuple[str, ...] = ()
+    """Saved filter ids (the number in ``/issues/?filter=10010``): each sync reads their issues."""
 
     @model_validator(mode="before")
     @classmethod
@@ -50,6 +52,24 @@ class Config(SourceConfig):
                 "expected the base URL of the Jira site, such as https://acme.atlassian.net"
             )
         return value.rstrip("/")
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _check_filters(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise ValueError("filters must be a list of saved filter ids, such as [10010]")
+        ids = []
+        for entry in value:
+            text = str(entry).strip() if isinstance(entry, str | int) else ""
+            if isinstance(entry, bool) or not text.isascii() or not text.isdigit():
+                raise ValueError(
+                    f"filters: {str(entry)[:40]!r} is not a saved filter id; give the number "
+                    "Jira shows in the filter's address (/issues/?filter=10010)"
+                )
+            ids.append(str(int(text)))
+        return tuple(dict.fromkeys(ids))
 
     @model_validator(mode="after")
     def _check_choices(self) -> Config:

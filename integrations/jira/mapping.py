@@ -12,9 +12,10 @@ timestamps parsed once though three steps read them).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -45,13 +46,16 @@ BASE_FIELDS = (
     "labels",
     "parent",
     "issuelinks",
+    "fixVersions",
+    "duedate",
 )
 STORY_POINT_NAMES = ("story point estimate", "story points")
 BLOCKED_BY = "is blocked by"
 _TRACKED = frozenset({"status", "resolution"})
 ISSUE_TIMES = 8192
 """Issue timestamps remembered parsed: the batches read ahead hold fewer issues than this."""
-_PLAIN_FIELDS = ("summary", "created", "updated", "resolutiondate", "labels")
+_PLAIN_FIELDS = ("summary", "created", "updated", "resolutiondate", "labels", "duedate")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NESTED_FIELDS = (
     ("issuetype", "name"),
     ("priority", "name"),
@@ -462,6 +466,43 @@ def _blocked_by(links: Any) -> tuple[str, ...]:
     return tuple(sorted(set(keys)))
 
 
+def _releases(value: Any, key: str) -> tuple[tuple[str, ...], int]:
+    """The names of an issue's fix versions in Jira's order; 1 when some were unreadable.
+
+    ``fixVersions`` is a list of version objects (``id``, ``name``, ``released``,
+    ``releaseDate``...); only the names are kept here, the dates come from the project's versions.
+    """
+    if value is None:
+        return (), 0
+    if not isinstance(value, list):
+        log.warning("jira: ignored the fixVersions of %s: not a list", key)
+        return (), 1
+    names = [_text(_get(version, "name")) for version in value]
+    kept = tuple(name for name in names if name is not None)
+    if len(kept) == len(names):
+        return kept, 0
+    log.warning("jira: ignored %d unreadable fixVersions of %s", len(names) - len(kept), key)
+    return kept, 1
+
+
+def parse_day(value: Any) -> date:
+    """A Jira calendar day (``duedate``, a version's ``releaseDate``): ``YYYY-MM-DD``."""
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    raise ValueError(f"{str(value)[:40]!r} is not a YYYY-MM-DD date")
+
+
+def _due_on(value: Any, key: str) -> tuple[date | None, int]:
+    """An issue's ``duedate``; 1 when it is set but unreadable."""
+    if value is None:
+        return None, 0
+    try:
+        return parse_day(value), 0
+    except ValueError as exc:
+        log.warning("jira: ignored the duedate of %s: %s", key, exc)
+        return None, 1
+
+
 def _required(fields: Mapping[str, Any], name: str, key: str) -> Any:
     value = fields.get(name)
     if value is None:
@@ -498,6 +539,13 @@ def slim_issue(issue: Any, ids: FieldIds) -> Any:
             }
             for link in links
         ]
+    versions = fields.get("fixVersions")
+    if isinstance(versions, list):
+        kept["fixVersions"] = [
+            {"name": v.get("name")} if isinstance(v, Mapping) else v for v in versions
+        ]
+    elif "fixVersions" in fields:
+        kept["fixVersions"] = versions
     for custom in (ids.flagged, ids.story_points, ids.epic_link):
         if custom and custom in fields:
             kept[custom] = fields[custom]
@@ -523,7 +571,10 @@ def issue_updated(issue: Any) -> datetime | None:
 def to_item_history(
     issue: Mapping[str, Any], histories: Sequence[Any], ctx: MappingContext
 ) -> tuple[ItemHistory, int]:
-    """Map one issue and its full changelog; return it and the changelog entries skipped.
+    """Map one issue and its full changelog; return it and the unreadable parts skipped.
+
+    Those are changelog entries, and the fix versions or due date (each ignored on its own: the
+    rest of the issue is kept).
 
     Raises :class:`MalformedIssue` when the issue itself cannot become a work item.
     """
@@ -551,6 +602,8 @@ def to_item_history(
     flagged_now = ctx.fields.flagged is not None and bool(fields.get(ctx.fields.flagged))
     flags = _FlagTimeline(key, entries, skipped, created).walk(flagged_now, updated)
     epic = fields.get(ctx.fields.epic_link) if ctx.fields.epic_link else None
+    releases, bad_releases = _releases(fields.get("fixVersions"), key)
+    due_on, bad_due = _due_on(fields.get("duedate"), key)
     item = WorkItem(
         id=item_id,
         team=ctx.team,
@@ -571,5 +624,8 @@ def to_item_history(
         parent_key=_text(_get(fields, "parent", "key")) or _text(epic),
         story_points=_story_points(fields.get(ctx.fields.story_points or "")),
         blocked_by=_blocked_by(fields.get("issuelinks")),
+        releases=releases,
+        due_on=due_on,
     )
-    return ItemHistory(item, tuple(walk.transitions), tuple(flags)), len(skipped)
+    bad = len(skipped) + bad_releases + bad_due
+    return ItemHistory(item, tuple(walk.transitions), tuple(flags)), bad

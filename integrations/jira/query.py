@@ -1,10 +1,12 @@
 """The JQL of a sync and the cursor it resumes from.
 
-The cursor is ``{"v": 1, "updated": ISO-8601, "recent": {key: ISO-8601}, "reconciled": {...}}``:
-the highest ``updated`` among the issues of the pages stored so far, the issues stored near it,
-and (once the live issues were listed) when that was and the newest issue id and issue number
-per project it saw. A sync asks for ``updated >= cursor - overlap`` in ``updated, key`` order.
-Cursors stored before ``reconciled`` existed read as never reconciled.
+The cursor is ``{"v": 1, "updated": ISO-8601, "recent": {key: ISO-8601}, "reconciled": {...},
+"projects": [key...]}``: the highest ``updated`` among the issues of the pages stored so far, the
+issues stored near it, (once the live issues were listed) when that was and the newest issue id
+and issue number per project it saw, and the project of every issue stored (whose versions a sync
+reads). A sync asks for ``updated >= cursor - overlap`` in ``updated, key`` order.
+Cursors stored before ``reconciled`` existed read as never reconciled; those stored before
+``projects`` existed know the projects of their recent issues and of their last listing.
 JQL dates have minute precision and are read in the API user's time zone, so the bound is written
 relative to the server's own clock (``updated >= "-95m"``), which needs no time zone at all; the
 overlap absorbs the minute rounding, clock drift and Jira's eventually consistent search, and the
@@ -58,6 +60,12 @@ def listing_jql(base: str) -> str:
 def reread_jql(base: str, keys: Iterable[str]) -> str:
     """The search that reads the issues ``keys`` in full (ones the updated search cannot see)."""
     return f"({base}) AND key in ({', '.join(_quote(k) for k in keys)}) {ORDER}"
+
+
+def filter_jql(jql: str) -> str | None:
+    """The key-only search of a saved filter's JQL (its ORDER BY dropped); None when unbounded."""
+    restriction = _ORDER_BY.split(jql, maxsplit=1)[0].strip()
+    return f"({restriction}) ORDER BY key ASC" if restriction else None
 
 
 def split_key(key: str) -> tuple[str, int] | None:
@@ -163,6 +171,8 @@ class Cursor:
     recent: Mapping[str, str] = field(default_factory=dict)
     reconciled: Reconciliation | None = None
     """The last listing of the live issues (None: never listed)."""
+    projects: frozenset[str] = frozenset()
+    """The project keys of the issues stored so far."""
 
     def known(self, key: str, updated: datetime | None) -> bool:
         """True when ``key`` was stored as of ``updated`` (nothing new to fetch)."""
@@ -172,9 +182,13 @@ class Cursor:
         """The cursor once the issues ``seen`` (key, updated) are stored."""
         recent = dict(self.recent)
         high = self.updated
+        projects = self.known_projects()  # a cursor stored before ``projects`` learns them here
         for key, updated in seen:
             recent[key] = _iso(updated)
             high = updated if high is None or updated > high else high
+            parts = split_key(key)
+            if parts is not None:
+                projects.add(parts[0])
         if high is None:
             return self
         floor = high - window
@@ -182,7 +196,15 @@ class Cursor:
         if len(kept) > MAX_RECENT:  # a bulk edit: re-reading the rest is harmless
             newest = sorted(kept.items(), key=lambda kv: datetime.fromisoformat(kv[1]))
             kept = dict(newest[-MAX_RECENT:])
-        return replace(self, updated=high, recent=kept)
+        return replace(self, updated=high, recent=kept, projects=frozenset(projects))
+
+    def known_projects(self) -> set[str]:
+        """Every project this cursor knows an issue of (stored, recent or listed)."""
+        known = set(self.projects)
+        known.update(parts[0] for parts in map(split_key, self.recent) if parts is not None)
+        if self.reconciled is not None:
+            known.update(self.reconciled.numbers)
+        return known
 
     def stored_since(self, since: datetime) -> set[str]:
         """Keys of the issues stored with an ``updated`` at ``since`` or later."""
@@ -203,6 +225,8 @@ class Cursor:
         }
         if self.reconciled is not None:
             state["reconciled"] = self.reconciled.encode()
+        if self.projects:
+            state["projects"] = sorted(self.projects)
         return json.dumps(state)
 
     @classmethod
@@ -220,11 +244,15 @@ class Cursor:
                 raise TypeError("recent is not an object")
             reconciled = state.get("reconciled")
             last = None if reconciled is None else Reconciliation.decode(reconciled)
+            projects = state.get("projects", [])
+            if not isinstance(projects, list):
+                raise TypeError("projects is not a list")
         except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable cursor {cursor!r}") from exc
         if updated.tzinfo is None:
             raise ValueError(f"cursor without a time zone: {cursor!r}")
-        return cls(updated.astimezone(UTC), {str(k): str(v) for k, v in recent.items()}, last)
+        recent = {str(k): str(v) for k, v in recent.items()}
+        return cls(updated.astimezone(UTC), recent, last, frozenset(map(str, projects)))
 
 
 def _iso(at: datetime) -> str:

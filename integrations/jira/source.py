@@ -15,6 +15,13 @@ deleted, or moved out of scope. A moved issue comes back under its new key; when
 scope and the updated search could not see it (the listing's ids and numbers tell, see
 :class:`~integrations.jira.query.Reconciliation`), it is read in full first. A backfill reads
 every issue anyway: it ends with a page whose cursor remembers it as that day's listing.
+
+Last, every sync reads the releases and saved filters (a release date can change without any
+issue changing): one versions request per project (the configured ones, else those of every
+issue the cursor knows) and, per configured filter, the filter and a key-only search of its JQL.
+They travel on a last page carrying the final cursor again, after every issue is stored. A
+project or filter the account may not read (403/404; 400 for a filter, which Jira also answers
+when the filter's JQL names what the account cannot see) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from insights.model import ItemHistory, LiveItems, Page, make_id
+from insights.model import ItemHistory, LiveItems, Page, Plan, make_id
 from integrations.base import SourceContext, SourceError
 from integrations.http import HttpClient
 from integrations.jira.api import BULK_CHANGELOG_ISSUES, KEY_PAGE, Changelogs, JiraApi
@@ -43,10 +50,12 @@ from integrations.jira.mapping import (
     to_item_history,
 )
 from integrations.jira.pipeline import ordered_map, read_ahead
+from integrations.jira.plans import filter_plan, release_plans
 from integrations.jira.query import (
     Cursor,
     Listing,
     base_jql,
+    filter_jql,
     listing_jql,
     reread_jql,
     split_key,
@@ -65,6 +74,10 @@ RECONCILE_EVERY = timedelta(days=1)
 """How often a sync lists the live issues to find the deleted and moved ones."""
 REREAD_KEYS = 500
 """Keys named in one search that re-reads issues moved into scope."""
+VERSIONS_REFUSED = frozenset({403, 404})
+"""Answers of a project's versions that skip the project: gone, or not browsable."""
+FILTER_REFUSED = frozenset({400, 403, 404})
+"""Answers of a saved filter (or of its search) that skip the filter, not the sync."""
 Batch = list[tuple[Any, Sequence[Any]]]
 """Issue payloads with their full changelogs."""
 
@@ -135,7 +148,8 @@ class JiraSource:
     def pull(self, cursor: str | None) -> Iterator[Page]:
         """Yield the issues updated since ``cursor`` (all of them without one), oldest first.
 
-        Then, when due, the page of the live issues (after the issues moved into scope).
+        Then, when due, the page of the live issues (after the issues moved into scope), and
+        last the releases and saved filters with the final cursor.
         """
         try:
             start = Cursor.decode(cursor)
@@ -145,6 +159,16 @@ class JiraSource:
             ) from None
         api = self._api()
         info = api.server_info()
+        final = cursor
+        for page in self._issue_pages(api, info, start):
+            final = page.cursor or final
+            yield page
+        plans = self._plans_page(api, self._deployment(info), final)
+        if plans is not None:
+            yield plans
+        log.info("%s: done after %d requests", self.name, self.requests)
+
+    def _issue_pages(self, api: JiraApi, info: Mapping[str, Any], start: Cursor) -> Iterator[Page]:
         fields = self._field_ids(api)
         mapping = MappingContext(
             self.ctx.team, self.config.url, self.ctx.workflow, fields, api.statuses
@@ -169,7 +193,76 @@ class JiraSource:
                 yield self._page([], done, 0)
         elif position.reconciliation_due(server_now, RECONCILE_EVERY):
             yield from self._reconcile(api, deployment, fields, mapping, position, server_now)
-        log.info("%s: done after %d requests", self.name, self.requests)
+
+    def _plans_page(self, api: JiraApi, deployment: str, cursor: str | None) -> Page | None:
+        """The releases and saved filters, on a page repeating the final ``cursor``."""
+        version = "3" if deployment == "cloud" else "2"
+        plans, unreadable = self._release_plans(api, version, Cursor.decode(cursor))
+        plans.extend(self._filter_plans(api, deployment, version))
+        if not plans and not unreadable:
+            return None
+        return Page(
+            plans=plans,
+            cursor=cursor,
+            skipped=unreadable,
+            unmapped_statuses=frozenset(self.ctx.workflow.unmapped),
+        )
+
+    def _release_plans(self, api: JiraApi, version: str, cursor: Cursor) -> tuple[list[Plan], int]:
+        """Every version of the projects read: the configured ones, else those the cursor knows."""
+        projects = self.projects or tuple(sorted(cursor.known_projects()))
+        found: list[tuple[str, Any]] = []
+        for project in projects:
+            try:
+                found.extend((project, v) for v in api.project_versions(version, project))
+            except SourceError as exc:
+                if exc.status not in VERSIONS_REFUSED:
+                    raise
+                log.warning(
+                    "%s: skipped the releases of project %s: its versions answered HTTP %d "
+                    "(the project is gone, or this account may not browse it)",
+                    self.name,
+                    project,
+                    exc.status,
+                )
+        return release_plans(self.ctx.team, self.config.url, found)
+
+    def _filter_plans(self, api: JiraApi, deployment: str, version: str) -> list[Plan]:
+        """The configured saved filters with their issues, less those this account cannot read."""
+        plans = []
+        for filter_id in self.config.filters:
+            try:
+                plan = self._filter_plan(api, deployment, version, filter_id)
+            except SourceError as exc:
+                if exc.status not in FILTER_REFUSED:
+                    raise
+                log.warning(
+                    "%s: skipped saved filter %s: HTTP %d (it is deleted, not shared with this "
+                    "account, or its JQL names something this account cannot see)",
+                    self.name,
+                    filter_id,
+                    exc.status,
+                )
+                continue
+            if plan is not None:
+                plans.append(plan)
+        return plans
+
+    def _filter_plan(
+        self, api: JiraApi, deployment: str, version: str, filter_id: str
+    ) -> Plan | None:
+        """The filter with the keys of the issues its JQL matches now (None: no usable JQL)."""
+        saved = api.saved_filter(version, filter_id)
+        jql, name = saved.get("jql"), saved.get("name")
+        search = filter_jql(jql) if isinstance(jql, str) else None
+        if search is None:
+            log.warning("%s: skipped saved filter %s: it has no bounded JQL", self.name, filter_id)
+            return None
+        pages = self._key_search(api, deployment, search)
+        keys = [key for page in pages for key in map(_key, page) if key]
+        title = name if isinstance(name, str) and name else f"filter {filter_id}"
+        log.info("%s: saved filter %s holds %d issues", self.name, filter_id, len(keys))
+        return filter_plan(self.ctx.team, self.config.url, filter_id, title, keys)
 
     def _batches(
         self, api: JiraApi, deployment: str, jql: str, fields: FieldIds, start: Cursor
@@ -214,12 +307,14 @@ class JiraSource:
         """(id, key) of every issue in scope now, from a key-only search."""
         jql = listing_jql(self.base_jql)
         log.info("%s: listing the live issues: %s", self.name, jql)
-        if deployment == "cloud":
-            pages = api.cloud_search(jql, ["key"], KEY_PAGE)
-        else:
-            pages = api.dc_sweep(jql, ["key"], self.config.page_size, changelog=False)
-        for page in pages:
+        for page in self._key_search(api, deployment, jql):
             yield from _listing(page)
+
+    def _key_search(self, api: JiraApi, deployment: str, jql: str) -> Iterator[list[Any]]:
+        """The issues of ``jql`` page by page, with their id and key only."""
+        if deployment == "cloud":
+            return api.cloud_search(jql, ["key"], KEY_PAGE)
+        return api.dc_sweep(jql, ["key"], self.config.page_size, changelog=False)
 
     def _live_page(self, listed: Listing, position: Cursor, server_now: datetime) -> Page:
         """The page telling storage which issues live (and the cursor that remembers when).
