@@ -27,7 +27,8 @@ A snapshot holds each item as it stands now and its whole history. A report of t
 Everything else is as of now, because no history of it is recorded: an item's title, type,
 assignee, priority, labels, parent, story points, blocked-by links and URL; a pull request's
 author, size, head branch, first commit and linked keys (and a draft converted back after being
-readied); the pull requests a deployment shipped and the deployment an incident is attributed to.
+readied); an item's releases and due date, and the plans (a release's date, a filter's issues);
+the pull requests a deployment shipped and the deployment an incident is attributed to.
 A pull request's status name comes from its history too ("open"), not the vendor's "draft".
 """
 
@@ -118,6 +119,7 @@ def _cut(snapshot: Snapshot, at: datetime) -> Snapshot:
         pipeline_runs=[r for r in (run_as_of(r, at) for r in snapshot.pipeline_runs) if r],
         incidents=[i for i in (incident_as_of(i, at) for i in snapshot.incidents) if i],
         statuses=snapshot.statuses,
+        plans=snapshot.plans,
     )
     _extents.keep(past, None, (at, False))
     return past

@@ -52,7 +52,7 @@ RELEASE_VERSION = "2.3"
 """The planted release's fix version: its items carry it as well as the label."""
 RELEASE_DAYS = 42
 """The release's items were created over the last six weeks."""
-DUE_DAYS = {EPIC_KEY: 28, RELEASE_LABEL: 21}
+DUE_DAYS = {EPIC_KEY: 28, RELEASE_VERSION: 21}
 """Days after the anchor each planted scope is due (its ``target`` in the demo's ``scopes:``)."""
 
 
@@ -207,7 +207,7 @@ def plant_scopes(issues: list[Issue], anchor: datetime, planted: set[int]) -> No
 
 def release_plans(anchor: datetime, team: str) -> list[Plan]:
     """The planted release as Jira holds it: fix version ``RELEASE_VERSION``, due on its date."""
-    due = due_dates(anchor)[RELEASE_LABEL]
+    due = due_dates(anchor)[RELEASE_VERSION]
     return [Plan(team, "demo", "release", RELEASE_VERSION, RELEASE_VERSION, due_on=due)]
 
 

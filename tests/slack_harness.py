@@ -80,6 +80,15 @@ def demo_runtime(
     return runtime
 
 
+def thread_upload(fake: FakeSlack, channel: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The message posted in ``channel`` and the upload completed in its thread."""
+    complete = fake.wait_for("files.completeUploadExternal")[0].params
+    (post,) = [
+        c.params for c in fake.calls_to("chat.postMessage") if c.params["channel"] == channel
+    ]
+    return post, complete
+
+
 def signed_headers(
     body: bytes, content_type: str, timestamp: int | None = None, secret: str = SIGNING_SECRET
 ) -> dict[str, str]:

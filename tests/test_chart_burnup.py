@@ -1,7 +1,11 @@
-"""The burn-up chart: history, forecast fan and target of a scope; ``vsm chart burnup``."""
+"""The burn-up chart: history, forecast fan and target of a scope; ``vsm chart burnup``.
+
+And which scope a person names (:func:`bot.tracked_scopes.find_scope`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -16,9 +20,11 @@ from bot.cli import cli
 from bot.config import ScopeConfig, load_config
 from bot.sync import sync_teams
 from bot.tracked_scopes import find_scope
+from insights.model import Plan
 from insights.scopes import ScopeRef, scope_forecast, scope_model
 from integrations.demo_story import due_dates
 from storage.snapshots import load_snapshot
+from storage.tracked_scopes import TrackedScope, track_scope
 from tests.conftest import DEMO_CONFIG, NOW
 from tests.detector_fixtures import SnapshotBuilder, ago
 
@@ -90,16 +96,16 @@ def test_a_grown_scope_ends_its_fan_higher_than_a_frozen_one() -> None:
     assert all(total > forecast.total for total in ends.values())
 
 
-def test_without_a_scope_it_draws_the_first_tracked_one_or_says_none_is_tracked() -> None:
+def test_without_a_scope_it_draws_app_yamls_first_or_says_none_is_tracked() -> None:
     snapshot = scope_snapshot("release-2.3")
-    tracked = render_chart("burnup", snapshot, TEAM, NOW)
+    team = TEAM.model_copy(update={"scopes": (ScopeConfig(label="release-2.3", name="R 2.3"),)})
+    tracked = render_chart("burnup", snapshot, team, NOW)
     untracked = render_chart("burnup", snapshot, TEAM.model_copy(update={"scopes": ()}), NOW)
 
-    assert TEAM.scope_refs()[0].key == "release-2.3"
-    assert "Burn-up of Release 2.3 for payments" in tracked.alt_text
+    assert "Burn-up of R 2.3 for payments" in tracked.alt_text
     assert tracked.filename == "burnup-payments-2026-11-25.png"
     assert "not enough data yet" in untracked.alt_text
-    assert "tracks no epic or label" in untracked.alt_text
+    assert "tracks no scope yet" in untracked.alt_text
 
 
 def test_a_scope_without_items_says_so_and_names_with_dollars_draw_as_text() -> None:
@@ -117,20 +123,34 @@ def test_only_the_burnup_takes_a_scope() -> None:
         render_chart("aging", scope_snapshot(), TEAM, NOW, scope=ScopeRef("label", "r1"))
 
 
-def test_find_scope_uses_the_tracked_name_and_target_else_the_epic_title() -> None:
+def test_find_scope_uses_the_tracked_name_and_target_else_the_vendors(sqlite_engine) -> None:
     builder = SnapshotBuilder()
     builder.issue("PAY-7", type="Epic")
-    snapshot = builder.build()
+    builder.items[-1] = replace(builder.items[-1], due_on=date(2027, 3, 1))
+    plans = (
+        Plan("payments", "jira", "release", "2.4", "2.4", due_on=date(2027, 2, 5)),
+        Plan("payments", "jira", "release", "m9", "Mobile 9", due_on=date(2027, 4, 1)),
+        Plan("payments", "jira", "filter", "10042", "Mobile bugs", item_keys=("PAY-7",)),
+    )
+    snapshot = replace(builder.build(), plans=plans)
     team = TEAM.model_copy(
         update={"scopes": (ScopeConfig(label="r1", name="Release 1", target=date(2027, 1, 8)),)}
     )
+    slack = TrackedScope("payments", "release", "2.4", None, date(2027, 1, 20), "U1", NOW)
+    track_scope(sqlite_engine, slack)
 
-    assert find_scope(team, snapshot, "label", "r1") == ScopeRef(
-        "label", "r1", date(2027, 1, 8), "Release 1"
+    def find(kind, key, target=None) -> ScopeRef:
+        return find_scope(sqlite_engine, team, snapshot, kind, key, target)
+
+    assert find("label", "R1") == ScopeRef("label", "r1", date(2027, 1, 8), "Release 1")
+    assert find("label", "r1", date(2027, 2, 1)).target == date(2027, 2, 1)
+    assert find("release", "2.4") == ScopeRef("release", "2.4", date(2027, 1, 20))
+    assert find("release", "m9") == ScopeRef("release", "m9", date(2027, 4, 1), "Mobile 9")
+    assert find("filter", "10042") == ScopeRef("filter", "10042", None, "Mobile bugs")
+    assert find("epic", "PAY-7") == ScopeRef(
+        "epic", "PAY-7", date(2027, 3, 1), "Work on PAY-7 (PAY-7)"
     )
-    assert find_scope(team, snapshot, "label", "r1", date(2027, 2, 1)).target == date(2027, 2, 1)
-    assert find_scope(team, snapshot, "epic", "PAY-7").name == "Work on PAY-7 (PAY-7)"
-    assert find_scope(team, snapshot, "epic", "PAY-8").name == "epic PAY-8"
+    assert find("epic", "PAY-8").name == "epic PAY-8"
 
 
 @pytest.fixture
@@ -147,23 +167,45 @@ def run(demo_runtime):
 def test_vsm_chart_burnup_draws_the_demo_epic_and_release(run, tmp_path) -> None:
     as_of = ("--as-of", NOW.isoformat())
     epic = run("chart", "burnup", "--epic", "vault-1", *as_of, "--out", str(tmp_path / "e.png"))
-    release = run("chart", "burnup", "--label", "release-2.3", *as_of,
+    release = run("chart", "burnup", "--release", "2.3", *as_of,
                   "--out", str(tmp_path / "r.png"))  # fmt: skip
 
     assert epic.exit_code == 0, epic.output
     assert "Burn-up of Card vaulting" in epic.output and "12 of 15 items done" in epic.output
     assert (tmp_path / "e.png").read_bytes().startswith(PNG)
     assert release.exit_code == 0, release.output
+    assert "burn-up of release 2.3" in release.output.lower()  # tracked, or named by its key
     assert "7 of 25 items done" in release.output
-    assert "chance to be done by 16 Dec 2026" in release.output
+    assert "chance to be done by 16 Dec 2026" in release.output  # the fix version's date
+
+
+def test_vsm_chart_burnup_without_a_scope_draws_the_first_tracked_from_slack(
+    run, demo_runtime, tmp_path
+) -> None:
+    slack = TrackedScope("payments", "epic", "VAULT-1", None, date(2027, 1, 8), "U1", NOW)
+    track_scope(demo_runtime.engine, slack)
+    app_yaml = tmp_path / "app.yaml"
+    app_yaml.write_text(re.sub(r"    scopes:\n(      - .*\n)+", "", DEMO_CONFIG.read_text()))
+
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(app_yaml), "--database", str(demo_runtime.engine.url), "chart",
+         "burnup", "--as-of", NOW.isoformat(), "--out", str(tmp_path / "b.png")],
+    )  # fmt: skip
+
+    assert load_config(app_yaml, env={}).teams[0].scope_refs() == ()
+    assert result.exit_code == 0, result.output
+    assert "Burn-up of epic VAULT-1" in result.output  # the epic is in another team's project
+    assert "chance to be done by 8 Jan 2027" in result.output
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("aging", "--label", "r1"), "--epic and --label only apply to the burnup chart"),
-        (("burnup", "--epic", "PAY-1", "--label", "r1"), "either --epic or --label"),
+        (("aging", "--release", "2.3"), "--filter only apply to the burnup chart"),
+        (("burnup", "--epic", "PAY-1", "--release", "r1"), "give one of --epic, --label"),
         (("burnup", "--epic", "vaulting"), "is not an epic key"),
+        (("burnup", "--filter", "mine"), "is not a saved filter's id"),
     ],
 )
 def test_bad_scope_options_are_usage_errors(run, tmp_path, args, message) -> None:
@@ -177,7 +219,7 @@ def test_the_demo_epic_is_on_track_and_its_release_fell_at_risk_last_week(demo_r
     sync_teams(demo_runtime)
     team = demo_runtime.config.teams[0]
     snapshot = load_snapshot(demo_runtime.engine, team.name, tuple(team.workflow))
-    release, epic = team.scope_refs()
+    release, epic = (ref.at_vendor(snapshot) for ref in team.scope_refs())
 
     def chance(ref: ScopeRef, at) -> float:
         probability = scope_forecast(snapshot, ref, at, team.zone).probability

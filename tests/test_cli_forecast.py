@@ -1,4 +1,4 @@
-"""``vsm forecast epic KEY | label NAME`` on the demo, and app.yaml's ``scopes:``."""
+"""``vsm forecast epic|label|release|filter KEY`` on the demo, and app.yaml's ``scopes:``."""
 
 from __future__ import annotations
 
@@ -56,12 +56,27 @@ def test_a_tracked_epic_prints_its_forecast_by_its_name(demo) -> None:
     assert "What if" not in result.output
 
 
+def test_a_release_is_forecast_by_its_fix_versions_date(demo) -> None:
+    forecast = as_json(demo, "release", "2.3")["forecast"]
+
+    assert forecast["name"].lower() == "release 2.3" and forecast["target"] == "2026-12-16"
+    assert (forecast["done"], forecast["total"]) == (7, 25)
+
+
+def test_a_filter_is_named_by_its_id(demo) -> None:
+    unknown = run(demo, "filter", "10042")
+    not_an_id = run(demo, "filter", "mine")
+
+    assert unknown.exit_code == 2 and "no issue in 'filter 10042'" in unknown.output
+    assert not_an_id.exit_code == 2 and "is not a saved filter's id" in not_an_id.output
+
+
 def test_the_levers_print_a_what_if_beside_the_forecast(demo) -> None:
-    result = run(demo, "label", "release-2.3", "--cut", "3", "--throughput", "+20%")
+    result = run(demo, "release", "2.3", "--cut", "3", "--throughput", "+20%")
 
     assert result.exit_code == 0, result.output
     assert "What if: cut 3 items, throughput +20%" in result.output
-    data = as_json(demo, "label", "release-2.3", "--cut", "3", "--throughput", "+20%")
+    data = as_json(demo, "release", "2.3", "--cut", "3", "--throughput", "+20%")
     base, changed = data["forecast"], data["what_if"]["forecast"]
     assert data["what_if"]["levers"] == {"freeze_scope": False, "cut": 3, "throughput_factor": 1.2}
     assert changed["remaining"] == base["remaining"] - 3
@@ -146,9 +161,9 @@ def test_app_yaml_scopes_become_scope_refs() -> None:
 @pytest.mark.parametrize(
     ("scope", "problem"),
     [
-        ({"epic": "A", "label": "b"}, "teams[0].scopes[0]: got a mapping; a scope names either"),
-        ({"target": "2027-01-15"}, "teams[0].scopes[0]: got a mapping; a scope names either"),
-        ({"epic": " "}, "teams[0].scopes[0]: got a mapping; the epic or label of a scope"),
+        ({"epic": "A", "label": "b"}, "teams[0].scopes[0]: got a mapping; a scope names exactly"),
+        ({"target": "2027-01-15"}, "teams[0].scopes[0]: got a mapping; a scope names exactly"),
+        ({"epic": " "}, "teams[0].scopes[0]: got a mapping; the epic of a scope must not"),
         ({"epic": "A", "target": "soon"}, "teams[0].scopes[0].target: got 'soon'"),
         ({"epik": "A"}, "teams[0].scopes[0].epik: unknown field"),
     ],

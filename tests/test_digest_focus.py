@@ -21,6 +21,7 @@ from bot.slack.answering.render_alerts import ICONS
 from bot.slack.answering.render_digest import FLOW_WINDOW_DAYS, verdict_text
 from bot.slack.delivering.digests import build_digest_message, send_digest
 from bot.sync import sync_teams
+from bot.tracked_scopes import team_scopes
 from insights.detectors import detector_names
 from insights.findings import Finding, Severity
 from insights.report import build_report
@@ -153,7 +154,7 @@ def test_since_the_last_digest_counts_from_the_last_one_sent(harness, fake) -> N
 
     assert (first, second) == ("sent", "sent")
     snapshot = deps.answers.snapshot(team)
-    scopes = team.scope_refs()
+    scopes = team_scopes(engine, team, snapshot)
     before = build_report(snapshot, team.agreements, earlier, team.zone, scopes=scopes).subjects
     after = build_report(snapshot, team.agreements, NOW, team.zone, scopes=scopes).subjects
     new = [f for f in after if f.dedupe_key not in subject_keys(before)]

@@ -41,6 +41,8 @@ ADMIN_COMMANDS = {
     "unsubscribe": "unsubscribe",
     "alerts": "alerts off",
     "mute": "mute stale_item 3",
+    "track": "track release 2.3",
+    "untrack": "untrack release 2.3",
 }
 INJECTIONS = [
     "'; DROP TABLE slack_subscriptions; --",

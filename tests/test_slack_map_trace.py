@@ -7,8 +7,7 @@ import json
 import pytest
 
 from bot.slack.receiving.parser import Command, UsageError, parse_command
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import MEMBER, TEAM_CHANNEL, BotHarness
+from tests.slack_harness import MEMBER, TEAM_CHANNEL, BotHarness, thread_upload
 
 TEAMS = ("payments", "checkout")
 MEMBER_DM = "D" + MEMBER.removeprefix("U")
@@ -48,15 +47,6 @@ def test_bad_map_and_trace_input_gets_the_usage(text: str, problem: str) -> None
     assert isinstance(result, UsageError)
     assert result.command == text.split()[0]
     assert problem in result.problem
-
-
-def thread_upload(fake: FakeSlack, channel: str) -> tuple[dict, dict]:
-    """The message posted in ``channel`` and the upload completed in its thread."""
-    complete = fake.wait_for("files.completeUploadExternal")[0].params
-    (post,) = [
-        c.params for c in fake.calls_to("chat.postMessage") if c.params["channel"] == channel
-    ]
-    return post, complete
 
 
 def test_map_is_posted_privately_with_the_picture_in_its_thread(harness: BotHarness) -> None:

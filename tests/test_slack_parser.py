@@ -91,11 +91,11 @@ def test_gibberish_has_no_nearest_command() -> None:
 
 def test_admin_commands_are_marked() -> None:
     admin = {name for name, usage in USAGES.items() if usage.admin}
-    assert admin == {"subscribe", "unsubscribe", "alerts", "mute"}
+    assert admin == {"subscribe", "unsubscribe", "alerts", "mute", "track", "untrack"}
 
 
 def test_only_commands_with_required_arguments_refuse_a_bare_name() -> None:
-    needs_arguments = {"forecast", "chart", "trace", "subscribe", "mute"}
+    needs_arguments = {"forecast", "chart", "trace", "subscribe", "mute", "untrack"}
     for name in USAGES:
         parsed = parse_command(name, TEAMS)
         assert isinstance(parsed, UsageError) == (name in needs_arguments), name

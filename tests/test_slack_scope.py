@@ -1,4 +1,7 @@
-"""``/vsm forecast epic|label`` with what-if levers: parsed, answered, the burn-up in the thread."""
+"""``/vsm forecast`` of a scope with what-if levers: parsed, answered, the burn-up in the thread.
+
+And ``/vsm chart burnup`` of a scope: each scope's own chart, never another's.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ import pytest
 
 from bot.slack.receiving.parser import Command, UsageError, parse_command
 from insights.scopes import Levers
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import MEMBER, TEAM_CHANNEL, BotHarness
+from tests.slack_harness import MEMBER, TEAM_CHANNEL, BotHarness, thread_upload
 
 TEAMS = ("payments", "checkout")
 MEMBER_DM = "D" + MEMBER.removeprefix("U")
@@ -44,6 +46,29 @@ MEMBER_DM = "D" + MEMBER.removeprefix("U")
         ),
         ("chart burnup", Command("chart", chart="burnup")),
         ("chart burnup epic pay-7", Command("chart", chart="burnup", kind="epic", key="PAY-7")),
+        ("forecast release 2.3", Command("forecast", kind="release", key="2.3")),
+        (
+            "forecast release v2.3.0 freeze",
+            Command("forecast", kind="release", key="v2.3.0", levers=Levers(freeze_scope=True)),
+        ),
+        (
+            'forecast release "Mobile 2.3" cut 2',
+            Command("forecast", kind="release", key="Mobile 2.3", levers=Levers(cut=2)),
+        ),
+        (
+            "forecast release \u201cMobile 2.3\u201d share",
+            Command("forecast", share=True, kind="release", key="Mobile 2.3"),
+        ),
+        (
+            'forecast release " checkout " checkout',
+            Command("forecast", team="checkout", kind="release", key="checkout"),
+        ),
+        ("forecast filter 10042", Command("forecast", kind="filter", key="10042")),
+        (
+            'chart burnup release "Mobile 2.3"',
+            Command("chart", chart="burnup", kind="release", key="Mobile 2.3"),
+        ),
+        ("chart burnup filter 10042", Command("chart", chart="burnup", kind="filter", key="10042")),
     ],
 )
 def test_scope_forecasts_and_levers_are_parsed(text: str, expected: Command) -> None:
@@ -64,7 +89,13 @@ def test_scope_forecasts_and_levers_are_parsed(text: str, expected: Command) -> 
         ("forecast label r2 by soon", "give a date as YYYY-MM-DD"),
         ("forecast label r2 freeze freeze", "Give `freeze` once"),
         ("forecast label r2 faster", "I did not understand `faster`"),
-        ("forecast release 2.3", "`epic KEY` or `label NAME`"),
+        ("forecast milestone 3", "`release NAME` or `filter ID`"),
+        ("forecast release", "Name the release in one word"),
+        ('forecast release "Mobile 2.3', "or in double quotes"),
+        ('forecast release ""', "or in double quotes"),
+        ("forecast release <!here>", "or in double quotes"),
+        ("forecast filter mine", "Name the saved filter by its id"),
+        ("forecast filter 0", "Name the saved filter by its id"),
         ("chart burnup milestone 3", "Name the scope"),
         ("chart burnup epic PAY-1 14d", "I did not understand `14d`"),
     ],
@@ -77,19 +108,10 @@ def test_bad_scope_input_gets_the_usage(text: str, problem: str) -> None:
     assert problem in result.problem
 
 
-def thread_upload(fake: FakeSlack, channel: str) -> tuple[dict, dict]:
-    """The message posted in ``channel`` and the upload completed in its thread."""
-    complete = fake.wait_for("files.completeUploadExternal")[0].params
-    (post,) = [
-        c.params for c in fake.calls_to("chat.postMessage") if c.params["channel"] == channel
-    ]
-    return post, complete
-
-
 def test_a_release_forecast_shows_base_and_what_if_with_the_burnup_in_its_thread(
     harness: BotHarness,
 ) -> None:
-    reply = harness.reply("forecast label release-2.3 freeze cut 5")
+    reply = harness.reply("forecast release 2.3 freeze cut 5")
 
     assert "forecast of Release 2.3 in a direct message" in reply["text"]
     post, complete = thread_upload(harness.fake, MEMBER_DM)
@@ -102,7 +124,7 @@ def test_a_release_forecast_shows_base_and_what_if_with_the_burnup_in_its_thread
     assert "18 of 25 left" in blocks and "13 of 20 left" in blocks
     assert "growth 0.0 a week" in blocks  # the what-if froze the scope
     get_url = harness.fake.calls_to("files.getUploadURLExternal")[0].params
-    assert get_url["filename"].startswith("burnup-payments-release-2-3-")
+    assert get_url["filename"].startswith("burnup-payments-2-3-")
     assert "Burn-up of Release 2.3 for payments" in get_url["alt_txt"]
     assert harness.fake.calls_to("upload")[0].body.startswith(b"\x89PNG")
 
@@ -141,3 +163,31 @@ def test_hostile_label_text_is_quoted_back_escaped(harness: BotHarness) -> None:
 
     shown = json.dumps(response.json())
     assert "a&amp;b&lt;!channel&gt;" in shown and "<!channel>" not in shown
+
+
+def test_a_release_forecast_dates_it_by_its_fix_version(harness: BotHarness) -> None:
+    harness.command("forecast release 2.3 share")
+
+    post, _ = thread_upload(harness.fake, TEAM_CHANNEL)
+    blocks = json.dumps(post["blocks"], ensure_ascii=False)
+    assert "when will release 2.3 be done? · payments" in blocks.lower()
+    assert "by Wed 16 Dec 2026" in blocks and "18 of 25 left" in blocks
+
+
+def test_each_burnup_is_of_the_scope_asked(harness: BotHarness) -> None:
+    for text in (
+        "chart burnup release 2.3",
+        "chart burnup epic VAULT-1",
+        "chart burnup release 2.3",
+    ):
+        harness.reply(text)
+    harness.fake.wait_for("files.completeUploadExternal", count=3)
+
+    asked = [c.params for c in harness.fake.calls_to("files.getUploadURLExternal")]
+    assert [a["filename"].rsplit("-", 3)[0] for a in asked] == [
+        "burnup-payments-2-3",
+        "burnup-payments-VAULT-1",
+        "burnup-payments-2-3",
+    ]
+    assert "Burn-up of Card vaulting" in asked[1]["alt_txt"]
+    assert "burn-up of release 2.3" in asked[2]["alt_txt"].lower()

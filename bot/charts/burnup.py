@@ -1,9 +1,12 @@
-"""Burn-up of a scope (an epic, a label): done and total items per day, and the forecast fan.
+"""Burn-up of a scope (an epic, a label, a release, a filter): done and total items per day.
 
 The history is the scope's items done and in scope at the end of each day. From today the fan
 spreads from the items done to the dates the Monte Carlo forecast finishes the scope at 50, 85
 and 95 % (:func:`insights.scopes.scope_forecast`), where the total has grown at the scope's
 growth per week; the target date is a vertical line, and the title says the chance to make it.
+
+Callers with the database pass the scope (the team's first, :func:`bot.tracked_scopes.team_scopes`,
+when none is named): the chart reads no database, so without one it draws the first of app.yaml's.
 """
 
 from __future__ import annotations
@@ -47,13 +50,15 @@ NEVER_DAYS = 120
 
 
 def draw_burnup(request: ChartRequest, scope: ScopeRef | None) -> Chart:
-    """The burn-up of ``scope`` (None: the team's first tracked scope), with its forecast fan."""
-    scope = scope or next(iter(request.team.scope_refs()), None)
+    """The burn-up of ``scope`` (None: app.yaml's first scope), with its forecast fan."""
+    configured = (ref.at_vendor(request.snapshot) for ref in request.team.scope_refs())
+    scope = scope or next(configured, None)
     if scope is None:
         return plot_empty(
             request.header("Burn-up", "no scope tracked"),
-            "The team tracks no epic or label yet.",
-            "List them under teams[].scopes in app.yaml, or name one: --epic KEY, --label NAME.",
+            "The team tracks no scope yet.",
+            "Track one with /vsm track release 2.3 or under teams[].scopes in app.yaml, or name "
+            "one: --epic KEY, --label NAME, --release NAME, --filter ID.",
             request.dpi,
         )
     forecast = scope_forecast(request.snapshot, scope, request.now, request.tz)
@@ -66,7 +71,7 @@ def draw_burnup(request: ChartRequest, scope: ScopeRef | None) -> Chart:
         return plot_empty(
             header,
             f"No open or done item is in the {scope.kind} {scope.key}.",
-            "Check the key or the label: cancelled items and epics themselves are left out.",
+            "Check its key or name: cancelled items and epics themselves are left out.",
             request.dpi,
         )
     return plot_burnup(forecast, header, request.dpi)

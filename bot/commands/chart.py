@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from bot.charts import (
     CHART_KINDS,
@@ -18,12 +19,14 @@ from bot.charts import (
 from bot.cli_state import CliState, output_file, pass_state, write_file
 from bot.commands.report import MAX_WINDOW_DAYS, parse_as_of
 from bot.config import TeamConfig
-from bot.slack.receiving.parser import TRACKER_KEY, read_item_key
-from bot.tracked_scopes import find_scope
+from bot.slack.receiving.parser import FILTER_ID, TRACKER_KEY, read_item_key
+from bot.tracked_scopes import find_scope, team_scopes
 from insights.forecast import BASIS_DAYS
 from insights.model import Snapshot
-from insights.scopes import ScopeRef
+from insights.scopes import ScopeKind, ScopeRef
 from storage.snapshots import load_snapshot
+
+SCOPE_OPTIONS = "--epic, --label, --release and --filter"
 
 
 def parse_day(value: str | None) -> date | None:
@@ -80,6 +83,10 @@ def parse_item_key(kind: str, value: str | None) -> str | None:
 @click.option("--epic", metavar="KEY", help="burnup: the epic whose children to chart (PAY-100).")
 @click.option("--label", metavar="NAME", help="burnup: the label whose items to chart.")
 @click.option(
+    "--release", metavar="NAME", help="burnup: the release (fix version, milestone) to chart."
+)
+@click.option("--filter", "saved_filter", metavar="ID", help="burnup: the saved Jira filter.")
+@click.option(
     "--out",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
@@ -98,13 +105,15 @@ def command(
     by: str | None,
     epic: str | None,
     label: str | None,
+    release: str | None,
+    saved_filter: str | None,
     out: Path,
 ) -> None:
     """Draw a chart (scatter, aging, cfd, throughput, forecast, dora, map, trace KEY, burnup).
 
     ``map`` is the value stream map; ``trace KEY`` one item's journey (``trace PAY-12``);
-    ``burnup --epic KEY`` or ``--label NAME`` a scope's burn-up with its forecast and target (the
-    team's first tracked scope without either).
+    ``burnup --epic KEY``, ``--label NAME``, ``--release NAME`` or ``--filter ID`` a scope's
+    burn-up with its forecast and target (the team's first tracked scope without one).
     """
     item_key = parse_item_key(kind, item)
     target = parse_day(by)
@@ -121,7 +130,13 @@ def command(
         tuple(team_config.workflow),
         include_removed=past is not None,  # items removed since were there then
     )
-    scope = _scope(kind, epic, label, team_config, snapshot)
+    named: dict[ScopeKind, str | None] = {
+        "epic": epic,
+        "label": label,
+        "release": release,
+        "filter": saved_filter,
+    }
+    scope = _scope(kind, named, runtime.engine, team_config, snapshot)
     try:
         image = render_chart(
             kind,
@@ -142,24 +157,36 @@ def command(
 
 
 def _scope(
-    kind: str, epic: str | None, label: str | None, team: TeamConfig, snapshot: Snapshot
+    kind: str,
+    named: dict[ScopeKind, str | None],
+    engine: Engine,
+    team: TeamConfig,
+    snapshot: Snapshot,
 ) -> ScopeRef | None:
-    """The scope of a burn-up (``--epic`` or ``--label``, as the team tracks it).
+    """The scope of a burn-up, as the team tracks it; None for other charts.
 
-    None for other charts, and for a burn-up of the team's first tracked scope.
+    ``named`` holds ``--epic``, ``--label``, ``--release`` and ``--filter``; without any, the
+    burn-up is of the team's first tracked scope.
     """
+    given = {scope: key.strip() for scope, key in named.items() if key is not None}
     if kind not in SCOPE_CHARTS:
-        if epic is not None or label is not None:
-            raise click.UsageError("--epic and --label only apply to the burnup chart")
+        if given:
+            raise click.UsageError(f"{SCOPE_OPTIONS} only apply to the burnup chart")
         return None
-    if epic is not None and label is not None:
-        raise click.UsageError("give either --epic or --label, not both")
-    if epic is not None:
-        if not TRACKER_KEY.fullmatch(epic):
-            raise click.BadParameter(
-                f"{epic!r} is not an epic key like PAY-100", param_hint="--epic"
-            )
-        return find_scope(team, snapshot, "epic", epic.upper())
-    if label is not None:
-        return find_scope(team, snapshot, "label", label.strip())
-    return None
+    if len(given) > 1:
+        raise click.UsageError(f"give one of {SCOPE_OPTIONS.replace(' and ', ' or ')}, not more")
+    if not given:
+        return next(iter(team_scopes(engine, team, snapshot)), None)
+    ((scope, key),) = given.items()
+    return find_scope(engine, team, snapshot, scope, _scope_key(scope, key))
+
+
+def _scope_key(scope: ScopeKind, key: str) -> str:
+    """Check ``--epic`` (an epic's key, read upper case), ``--filter`` (digits) and the names."""
+    if scope == "epic" and not TRACKER_KEY.fullmatch(key):
+        raise click.BadParameter(f"{key!r} is not an epic key like PAY-100", param_hint="--epic")
+    if scope == "filter" and not FILTER_ID.fullmatch(key):
+        raise click.BadParameter(f"{key!r} is not a saved filter's id", param_hint="--filter")
+    if not key:
+        raise click.BadParameter("must not be blank", param_hint=f"--{scope}")
+    return key.upper() if scope == "epic" else key

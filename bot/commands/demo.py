@@ -15,6 +15,7 @@ from bot.config import ConfigError, TeamConfig, load_config
 from bot.runtime import open_runtime
 from bot.slack.answering.render_scope import scope_summary
 from bot.terminal import literal, render_report
+from bot.tracked_scopes import team_scopes
 from insights.scopes import scope_forecast
 from insights.value_stream import ValueStreamMap
 from integrations.demo_story import due_dates
@@ -63,7 +64,7 @@ def command(state: CliState, folder: Path) -> None:
         report = team_report(runtime, team, snapshot, now)
         render_report(console, report)
         console.print(value_stream_summary(report.value_stream))
-        for ref in team.scope_refs():
+        for ref in team_scopes(runtime.engine, team, snapshot):
             forecast = scope_forecast(snapshot, ref, now, team.zone)
             console.print(f"[bold]Forecast[/bold] {literal(scope_summary(forecast))}")
         charts = write_all_charts(snapshot, team, now, folder)
@@ -73,13 +74,14 @@ def command(state: CliState, folder: Path) -> None:
 
 
 def due_on_the_demo_calendar(team: TeamConfig, now: datetime) -> TeamConfig:
-    """``team`` with its planted scopes due when the demo data plants them, counted from now.
+    """``team`` with its planted epic due when the demo data plants it, counted from now.
 
-    demo.yaml's dates fit the tests' anchor; a demo run today moves them with its own anchor.
+    demo.yaml's date fits the tests' anchor; a demo run today moves it with its own anchor. (The
+    planted release's date is its fix version's, which the demo data moves itself.)
     """
     due = due_dates(now)
     scopes = tuple(
-        scope.model_copy(update={"target": due.get(scope.epic or scope.label or "", scope.target)})
+        scope.model_copy(update={"target": due.get(scope.epic or "", scope.target)})
         for scope in team.scopes
     )
     return team.model_copy(update={"scopes": scopes})

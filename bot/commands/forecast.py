@@ -1,8 +1,9 @@
-"""``vsm forecast epic KEY | label NAME``: when a scope will be done, and what if (issue 18).
+"""``vsm forecast epic KEY | label NAME | release NAME | filter ID``: when a scope will be done.
 
 The forecast of :mod:`insights.scopes`: the scope's items done and left, its growth per week, the
 dates it is done by at 50/85/95 % and, with a target date, the chance to make it. A scope the
-team tracks in app.yaml (``scopes:``) keeps its name and target; ``--by`` sets another target.
+team tracks (app.yaml ``scopes:``, or ``/vsm track``) keeps its name and target, an untracked
+one gets its vendor's (a release's date, an epic's due date); ``--by`` sets another target.
 The levers (``--freeze-scope``, ``--cut N``, ``--throughput +20%``) print a what-if column beside
 the forecast as it is, simulated on the same random days. ``--as-of`` forecasts from the past.
 A scope without any item of the team is a usage error (status 2).
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import date, datetime
 
 import click
@@ -21,10 +21,11 @@ from rich.table import Table
 
 from bot.cli_state import CliState, pass_state
 from bot.commands.report import parse_as_of
-from bot.config import TeamConfig
+from bot.slack.receiving.parser import FILTER_ID
 from bot.terminal import literal
+from bot.tracked_scopes import find_scope
 from insights.report_json import scope_to_json
-from insights.scopes import Levers, ScopeForecast, ScopeKind, ScopeRef, scope_model
+from insights.scopes import SCOPE_KINDS, Levers, ScopeForecast, ScopeKind, scope_model
 from storage.snapshots import load_snapshot
 
 PERCENT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*$")
@@ -44,17 +45,19 @@ def parse_throughput(ctx: click.Context, param: click.Parameter, value: str | No
     return 1 + change / 100
 
 
-def tracked(team: TeamConfig, kind: ScopeKind, key: str) -> ScopeRef:
-    """The scope as the team tracks it (its name and target), or a new one."""
-    for ref in team.scope_refs():
-        if ref.kind == kind and ref.key.lower() == key.lower():
-            return ref
-    return ScopeRef(kind, key)
+def parse_key(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The click callback checking KEY: not blank, a filter's id in digits, an epic's upper case."""
+    key = value.strip()
+    if not key:
+        raise click.BadParameter("name the scope, e.g. vsm forecast release 2.3")
+    if ctx.params.get("kind") == "filter" and not FILTER_ID.fullmatch(key):
+        raise click.BadParameter(f"{value!r} is not a saved filter's id, e.g. 10042")
+    return key.upper() if ctx.params.get("kind") == "epic" else key
 
 
 @click.command("forecast")
-@click.argument("kind", type=click.Choice(["epic", "label"]))
-@click.argument("key")
+@click.argument("kind", type=click.Choice(SCOPE_KINDS))
+@click.argument("key", callback=parse_key)
 @click.option("--team", help="The team (default: the only one configured).")
 @click.option(
     "--as-of", "past", callback=parse_as_of, help="Forecast as of this instant (ISO 8601)."
@@ -82,19 +85,22 @@ def command(
     target: datetime | None,
     as_json: bool,
 ) -> None:
-    """Forecast when an epic's children or a label's issues will be done, and what if."""
+    """Forecast when a scope will be done, and what if.
+
+    A scope is an epic's children, a label's issues, a release's (a Jira fix version, a GitHub
+    or GitLab milestone: ``release "Mobile 2.3"``) or a saved Jira filter's, by id.
+    """
     runtime = state.runtime()
     team_config = state.team(team)
     now = past or runtime.clock()
-    ref = tracked(team_config, kind, key.strip())
-    if target is not None:
-        ref = replace(ref, target=target.date())
     snapshot = load_snapshot(
         runtime.engine,
         team_config.name,
         tuple(team_config.workflow),
         include_removed=past is not None,  # items removed since were there then
     )
+    by = target.date() if target is not None else None
+    ref = find_scope(runtime.engine, team_config, snapshot, kind, key, by)
     model = scope_model(snapshot, ref, now, team_config.zone)
     if not model.history:
         raise click.BadParameter(

@@ -30,6 +30,7 @@ from bot.cli_state import CliState, pass_state
 from bot.config import TeamConfig
 from bot.runtime import Runtime
 from bot.terminal import render_report
+from bot.tracked_scopes import team_scopes
 from insights.model import Snapshot
 from insights.report import TeamReport, build_report
 from insights.report_json import report_to_json
@@ -98,8 +99,8 @@ def team_report(
 ) -> TeamReport:
     """The team's report with all its configuration adds to the data.
 
-    Its value stream steps, its tracked scopes, and the other teams' data for the waits between
-    teams.
+    Its value stream steps, its tracked scopes (app.yaml's and those tracked from Slack), and
+    the other teams' data for the waits between teams.
     """
     return build_report(
         snapshot,
@@ -108,7 +109,7 @@ def team_report(
         team.zone,
         window,
         steps=team.stream_steps(),
-        scopes=team.scope_refs(),
+        scopes=team_scopes(runtime.engine, team, snapshot),
         teams_by_project=project_teams(runtime.config.teams),
         others=other_teams(runtime, team),
     )

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from bot.charts import ChartImage, render_chart
 from bot.config import TeamConfig
 from bot.snapshot_cache import SnapshotCache
+from bot.tracked_scopes import team_scopes
 from insights.as_of import snapshot_as_of
 from insights.detectors import run_detectors
 from insights.dora import DoraMetrics, dora_metrics
@@ -174,17 +175,19 @@ class Answers:
     def digest(self, team: TeamConfig, now: datetime, window_days: int = 14) -> Digest:
         """The team's digest numbers as of ``now`` (shared by requests in the same minute)."""
         minute = now.replace(second=0, microsecond=0)
-        key = (team.name, window_days, minute, *self.data_version(team))
+        snapshot = self.snapshot(team)
+        scopes = team_scopes(self.engine, team, snapshot)
+        key = (team.name, window_days, minute, *self.data_version(team), scopes)
         return self._digests.get(
             key,
             lambda: build_digest(
-                self.snapshot(team),
+                snapshot,
                 team.agreements,
                 now,
                 team.zone,
                 window_days,
                 steps=team.stream_steps(),
-                scopes=team.scope_refs(),
+                scopes=scopes,
                 teams_by_project=self.teams_by_project,
                 others=self.others(team),
             ),
@@ -217,7 +220,7 @@ class Answers:
             team.zone,
             muted=muted,
             steps=team.stream_steps(),
-            scopes=team.scope_refs(),
+            scopes=team_scopes(self.engine, team, snapshot),
             teams_by_project=self.teams_by_project,
             others=self.others(team),
             shown=shown,
@@ -259,19 +262,21 @@ class Answers:
     def report(self, team: TeamConfig, now: datetime, window_days: int = 30) -> TeamReport:
         """The team's full report as of ``now`` (shared by requests in the same minute)."""
         minute = now.replace(second=0, microsecond=0)
-        key = ("report", team.name, window_days, minute, *self.data_version(team))
+        snapshot = self.snapshot(team)
+        scopes = team_scopes(self.engine, team, snapshot)
+        key = ("report", team.name, window_days, minute, *self.data_version(team), scopes)
         muted = self.muted(team, now)
         return self._digests.get(
             (*key, *muted),
             lambda: build_report(
-                self.snapshot(team),
+                snapshot,
                 team.agreements,
                 now,
                 team.zone,
                 window_days,
                 muted=muted,
                 steps=team.stream_steps(),
-                scopes=team.scope_refs(),
+                scopes=scopes,
                 teams_by_project=self.teams_by_project,
                 others=self.others(team),
             ),

@@ -1,18 +1,34 @@
-"""``/vsm forecast epic KEY`` and ``label NAME``: when a scope will be done, and what if.
+"""``/vsm forecast release 2.3`` (or an epic, a label, a filter): when a scope will be done.
 
 The answer puts the forecast as it is and, when levers were given, the what-if beside it: the
 dates at 50/85/95 %, the chance to make the target date, the items left and the scope's growth.
 A forecast whose history is too short says so. :func:`scope_summary` is the same forecast on one
-line of plain text (the message's fallback, and what ``vsm demo`` prints).
+line of plain text (the message's fallback, and what ``vsm demo`` prints). ``/vsm track`` answers
+with the forecast of the scope it starts tracking (:func:`render_tracked`), and lists what the
+team tracks (:func:`render_tracked_list`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from bot.slack.answering.blocks import Message, context, escape, fields, fit, header, section
+from slack_sdk.models.blocks import Block
+
+from bot.slack import ids
+from bot.slack.answering.blocks import (
+    Message,
+    context,
+    escape,
+    fields,
+    fit,
+    header,
+    list_sections,
+    section,
+)
+from bot.slack.receiving.parser import scope_words
 from insights.forecast import HORIZON_DAYS, TRIALS
-from insights.scopes import ScopeForecast
+from insights.scopes import ScopeForecast, ScopeRef
 
 AT_RISK_BELOW = 0.7
 """A chance to make the target below this is shown as at risk (the detector's default)."""
@@ -64,7 +80,15 @@ def render_scope(team: str, base: ScopeForecast, what_if: ScopeForecast | None =
             f"{name}: no items",
             [section(f"I found no open or done items in {escape(name)} for {escape(team)}.")],
         )
-    blocks = [header(f"When will {name} be done? · {team}")]
+    summary, blocks = _forecast_blocks(team, base, what_if)
+    return fit(summary, blocks)
+
+
+def _forecast_blocks(
+    team: str, base: ScopeForecast, what_if: ScopeForecast | None
+) -> tuple[str, list[Block]]:
+    """The forecast's blocks, and its summary in plain text (the message's fallback)."""
+    blocks: list[Block] = [header(f"When will {base.ref.name} be done? · {team}")]
     columns = [("As it is", _column(base))]
     if what_if is not None:
         columns.append((f"What if: {what_if.levers.describe()}", _column(what_if)))
@@ -87,4 +111,62 @@ def render_scope(team: str, base: ScopeForecast, what_if: ScopeForecast | None =
     summary = scope_summary(base)
     if what_if is not None:
         summary += f" | what if ({what_if.levers.describe()}): " + scope_summary(what_if)
-    return fit(summary, blocks)
+    return summary, blocks
+
+
+def render_tracked(team: str, forecast: ScopeForecast) -> Message:
+    """``/vsm track``: the scope is tracked now, and its forecast (none while it has no items)."""
+    ref = forecast.ref
+    tracking = (
+        f"Tracking {_what(ref)}: the report, the digest and scope_at_risk now include it{_by(ref)}."
+    )
+    if forecast.total == 0:
+        text = f"{tracking} It has no items yet: its forecast starts with its first item."
+        return fit(text, [section(escape(text))])
+    summary, blocks = _forecast_blocks(team, forecast, None)
+    return fit(f"{tracking} {summary}", [section(escape(tracking)), *blocks])
+
+
+def render_tracked_list(team: str, scopes: Sequence[tuple[ScopeRef, str | None]]) -> Message:
+    """``/vsm track`` alone: each scope the team tracks, and where it is tracked.
+
+    ``scopes`` pairs each scope with who tracked it from Slack (a user id, "" unknown), None for
+    app.yaml's.
+    """
+    if not scopes:
+        text = (
+            f"{team} tracks no scope yet. Track one with `{ids.COMMAND} track release 2.3`, "
+            "or list it under teams[].scopes in app.yaml."
+        )
+        return fit(text, [section(escape(text))])
+    lines = [_tracked_line(ref, added_by) for ref, added_by in scopes]
+    return fit(
+        f"Scopes {team} tracks: " + ", ".join(ref.name for ref, _ in scopes),
+        [
+            header(f"Scopes {team} tracks"),
+            *list_sections(lines),
+            context(
+                f"`{ids.COMMAND} untrack` stops tracking a scope tracked here; app.yaml's scopes "
+                "change in app.yaml (teams[].scopes)."
+            ),
+        ],
+    )
+
+
+def _tracked_line(ref: ScopeRef, added_by: str | None) -> str:
+    where = "tracked from Slack" + (f" by <@{escape(added_by)}>" if added_by else "")
+    if added_by is None:
+        where = "app.yaml"
+    return (
+        f"• *{escape(ref.name)}* (`{escape(scope_words(ref.kind, ref.key))}`){_by(ref)} · {where}"
+    )
+
+
+def _what(ref: ScopeRef) -> str:
+    """``release 2.3``, or ``Release 2.3 (release 2.3)`` when it has a name of its own."""
+    words = scope_words(ref.kind, ref.key)
+    return words if ref.name == f"{ref.kind} {ref.key}" else f"{ref.name} ({words})"
+
+
+def _by(ref: ScopeRef) -> str:
+    return "" if ref.target is None else f", target {_day(ref.target)}"

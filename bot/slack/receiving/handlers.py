@@ -3,9 +3,11 @@
 Every handler gets the parsed :class:`~bot.slack.receiving.parser.Command`, the team, who asked
 and where, and returns the reply (ephemeral unless the user said ``share``). ``/vsm me`` is the
 caller's own and needs no channel's team: it answers anywhere, always privately. ``/vsm map``,
-``/vsm trace`` and ``/vsm forecast epic|label`` post a message with its picture in the thread (in
-a direct message unless shared). Changing digests, alerts and mutes is for admins only. Nothing
-here raises at the user: failures become a polite reply and a logged traceback.
+``/vsm trace`` and ``/vsm forecast release 2.3`` (any scope) post a message with its picture in
+the thread (in a direct message unless shared). ``/vsm track`` and ``untrack`` change the scopes
+the team tracks beside app.yaml's (:mod:`bot.tracked_scopes`). Changing digests, alerts, mutes
+and tracked scopes is for admins only. Nothing here raises at the user: failures become a polite
+reply and a logged traceback.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
-from bot.charts import ChartImage, render_chart
+from bot.charts import SCOPE_CHARTS, ChartImage, render_chart
 from bot.config import TeamConfig
-from bot.slack.answering.blocks import MESSAGE_CHARS, Message
+from bot.slack.answering.blocks import MESSAGE_CHARS, Message, escape
 from bot.slack.answering.render import (
     item_line,
     notice,
@@ -43,16 +45,23 @@ from bot.slack.answering.render_backtest import alert_estimate
 from bot.slack.answering.render_digest import finding_entry
 from bot.slack.answering.render_map import render_map
 from bot.slack.answering.render_me import my_work, render_dms_switched, render_me
-from bot.slack.answering.render_scope import render_scope
+from bot.slack.answering.render_scope import render_scope, render_tracked, render_tracked_list
 from bot.slack.answering.render_trace import render_trace, render_trace_not_found
 from bot.slack.delivering.problems import database_busy
 from bot.slack.deps import SlackDeps
-from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo
+from bot.slack.receiving.parser import DEFAULT_MAP_WINDOW, USAGES, Command, echo, scope_words
 from bot.slack.state.teams import channel_teams, choose_team, is_admin, refusal
-from bot.tracked_scopes import find_scope
+from bot.tracked_scopes import find_scope, team_scopes
 from bot.webhooks.setup import team_webhooks
 from insights.detectors import detector_names
-from insights.scopes import SCOPE_KINDS, ScopeForecast, scope_forecast, what_if
+from insights.scopes import (
+    SCOPE_KINDS,
+    ScopeForecast,
+    ScopeKind,
+    ScopeRef,
+    scope_forecast,
+    what_if,
+)
 from storage.people import personal_dms_on, set_personal_dms
 from storage.slack_settings import (
     AlertChannel,
@@ -64,6 +73,7 @@ from storage.slack_settings import (
     save_subscription,
     teams_followed_in,
 )
+from storage.tracked_scopes import TrackedScope, track_scope, tracked_scopes, untrack_scope
 from storage.webhooks import load_webhook_health
 
 log = logging.getLogger(__name__)
@@ -221,18 +231,31 @@ def _forecast(r: Request) -> Message | Private | None:
     return render_forecast_by(r.team.name, target, how_many, basis)
 
 
+def _scope_named(r: Request) -> tuple[ScopeKind, str]:
+    """The kind and key of the scope the command names."""
+    kind, key = r.command.kind, r.command.key
+    assert kind in SCOPE_KINDS and key is not None
+    return kind, key
+
+
+def _not_after_today(r: Request, by: date | None) -> Private | None:
+    """The usage, privately, when ``by`` is a date not after today."""
+    if by is None or by > r.now.astimezone(r.team.zone).date():
+        return None
+    return Private(render_usage(r.command.name, f"{by} is not after today; pick a later date."))
+
+
 def _forecast_scope(r: Request) -> Message | Private | None:
-    """``/vsm forecast epic KEY`` or ``label NAME``: as it is and what if, the burn-up in thread.
+    """``/vsm forecast release 2.3`` (any scope): as it is and what if, the burn-up in thread.
 
     A scope with no items, or a ``by`` date not after today, gets the usage, privately.
     """
-    kind, key, by, levers = r.command.kind, r.command.key, r.command.target, r.command.levers
-    assert kind in SCOPE_KINDS and key is not None
+    (kind, key), by, levers = _scope_named(r), r.command.target, r.command.levers
     snapshot = r.deps.answers.snapshot(r.team)
-    today = r.now.astimezone(r.team.zone).date()
-    if by is not None and by <= today:
-        return Private(render_usage("forecast", f"{by} is not after today; pick a later date."))
-    ref = find_scope(r.team, snapshot, kind, key, by)
+    too_early = _not_after_today(r, by)
+    if too_early is not None:
+        return too_early
+    ref = find_scope(r.deps.runtime.engine, r.team, snapshot, kind, key, by)
     with_levers: ScopeForecast | None = None
     if levers is None:
         base = scope_forecast(snapshot, ref, r.now, r.team.zone)
@@ -242,7 +265,8 @@ def _forecast_scope(r: Request) -> Message | Private | None:
         return Private(
             render_usage(
                 "forecast",
-                f"I found no open or done items in {kind} {echo(key)} of {r.team.name}.",
+                f"I found no open or done items in {echo(scope_words(kind, key))} of "
+                f"{r.team.name}.",
             )
         )
     return _post_with_chart(
@@ -256,7 +280,7 @@ def _forecast_scope(r: Request) -> Message | Private | None:
 def _chart(r: Request) -> Message | None:
     kind = r.command.chart
     assert kind is not None
-    if r.command.kind in SCOPE_KINDS:
+    if kind in SCOPE_CHARTS:
         return _burnup_chart(r)
     try:
         chart = r.deps.answers.chart(
@@ -274,11 +298,17 @@ def _chart(r: Request) -> Message | None:
 
 
 def _burnup_chart(r: Request) -> Message | None:
-    """``/vsm chart burnup epic KEY`` or ``label NAME``: the scope's burn-up alone."""
-    kind, key = r.command.kind, r.command.key
-    assert kind in SCOPE_KINDS and key is not None
+    """``/vsm chart burnup release 2.3`` (any scope): the scope's burn-up alone.
+
+    Without a scope, the team's first tracked one (app.yaml's first, else the first tracked from
+    Slack). Drawn for this request, never from the chart cache: it holds no scope.
+    """
     snapshot = r.deps.answers.snapshot(r.team)
-    scope = find_scope(r.team, snapshot, kind, key)
+    engine = r.deps.runtime.engine
+    if r.command.kind is None:
+        scope = next(iter(team_scopes(engine, r.team, snapshot)), None)
+    else:
+        scope = find_scope(engine, r.team, snapshot, *_scope_named(r))
     return _send_chart(r, render_chart("burnup", snapshot, r.team, r.now, scope=scope))
 
 
@@ -420,6 +450,69 @@ def _mute(r: Request) -> Message:
     return notice(f"Done: no `{detector}` alerts for {r.team.name} {span}.")
 
 
+def _track(r: Request) -> Message | Private:
+    """``/vsm track KIND KEY [by DATE]``: track the scope and show its forecast; alone: list."""
+    if r.command.kind is None:
+        return _tracked_list(r)
+    kind, key = _scope_named(r)
+    too_early = _not_after_today(r, r.command.target)
+    if too_early is not None:
+        return too_early
+    configured = _in_app_yaml(r.team, kind, key)
+    if configured is not None:
+        return Private(
+            notice(
+                f"{escape(configured.name)} is tracked in app.yaml already: change its target "
+                "under teams[].scopes there."
+            )
+        )
+    engine = r.deps.runtime.engine
+    tracked = TrackedScope(r.team.name, kind, key, None, r.command.target, r.who.user_id, r.now)
+    track_scope(engine, tracked)
+    snapshot = r.deps.answers.snapshot(r.team)
+    ref = find_scope(engine, r.team, snapshot, kind, key)
+    return render_tracked(r.team.name, scope_forecast(snapshot, ref, r.now, r.team.zone))
+
+
+def _tracked_list(r: Request) -> Message:
+    """``/vsm track`` alone: app.yaml's scopes, then those tracked from Slack, and by whom."""
+    engine = r.deps.runtime.engine
+    added_by = {(s.kind, s.key): s.added_by for s in tracked_scopes(engine, r.team.name)}
+    in_app_yaml = {(ref.kind, ref.key) for ref in r.team.scope_refs()}
+    scopes = [
+        (
+            ref,
+            None if (ref.kind, ref.key) in in_app_yaml else added_by.get((ref.kind, ref.key)) or "",
+        )
+        for ref in team_scopes(engine, r.team, r.deps.answers.snapshot(r.team))
+    ]
+    return render_tracked_list(r.team.name, scopes)
+
+
+def _untrack(r: Request) -> Message | Private:
+    """``/vsm untrack KIND KEY``: stop tracking a scope tracked from Slack; app.yaml's stay."""
+    kind, key = _scope_named(r)
+    words = escape(scope_words(kind, key))
+    if _in_app_yaml(r.team, kind, key) is not None:
+        return Private(
+            notice(
+                f"`{words}` is tracked in app.yaml, so I cannot untrack it from Slack: remove it "
+                f"from teams[].scopes of {escape(r.team.name)} in app.yaml and restart the bot."
+            )
+        )
+    if not untrack_scope(r.deps.runtime.engine, r.team.name, kind, key):
+        return Private(notice(f"{escape(r.team.name)} does not track `{words}`."))
+    return notice(
+        f"Done: {escape(r.team.name)} no longer tracks `{words}`; the report, the digest and "
+        "scope_at_risk leave it out."
+    )
+
+
+def _in_app_yaml(team: TeamConfig, kind: ScopeKind, key: str) -> ScopeRef | None:
+    """The scope as app.yaml tracks it, None when app.yaml does not."""
+    return next((ref for ref in team.scope_refs() if (ref.kind, ref.key) == (kind, key)), None)
+
+
 HANDLERS: dict[str, Handler] = {
     "help": _help,
     "flow": _flow,
@@ -436,6 +529,8 @@ HANDLERS: dict[str, Handler] = {
     "unsubscribe": _unsubscribe,
     "alerts": _alerts,
     "mute": _mute,
+    "track": _track,
+    "untrack": _untrack,
 }
 
 

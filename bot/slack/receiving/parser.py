@@ -1,9 +1,11 @@
 """Parse the text after ``/vsm`` into a :class:`Command`, or a :class:`UsageError` that says why.
 
 Pure and forgiving: words are case-insensitive, ``share`` anywhere posts the answer in the channel,
-a configured team name anywhere selects the team. Unknown or malformed input never raises: it
-yields the usage of the nearest command (``flwo`` → ``flow``) and what was wrong. A problem
-quotes the input back clipped to :data:`ECHO_CHARS` (:func:`echo`), never a long paste whole.
+a configured team name anywhere selects the team. Double quotes (straight, or the curly ones Slack
+may type) hold a name with spaces together as one word: ``release "Mobile 2.3"``. Unknown or
+malformed input never raises: it yields the usage of the nearest command (``flwo`` → ``flow``)
+and what was wrong. A problem quotes the input back clipped to :data:`ECHO_CHARS` (:func:`echo`),
+never a long paste whole.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date
 
 from bot.charts import CHART_KINDS, ITEM_CHARTS, SCOPE_CHARTS
 from bot.slack.answering.blocks import clip
+from insights.scope_refs import SCOPE_KINDS
 from insights.scopes import Levers
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -30,9 +33,16 @@ TRACKER_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-([1-9][0-9]*)")
 """A tracker key, any case (``pay-12``): read upper case, as the trackers write it."""
 REVIEW_KEY = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+[#!][1-9][0-9]*")
 """A pull or merge request: ``acme/api#7`` (GitHub), ``group/project!12`` (GitLab)."""
-SCOPE_KINDS = ("epic", "label")
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
-"""A label as trackers allow it in a query: no spaces or quotes, at most 100 characters."""
+"""A label as trackers allow it in a query: no spaces or quotes, at most 100 characters. A
+release named in one word (``2.3``, ``v2.3.0``) is read the same way."""
+FILTER_ID = re.compile(r"[1-9][0-9]{0,18}")
+"""A saved Jira filter's id."""
+MAX_QUOTED_CHARS = 255
+"""The longest release name in quotes (what a tracked scope's key holds)."""
+WORD = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d]*)[\"\u201c\u201d]|(\S+)")
+"""A word, or the text between double quotes (straight or curly)."""
+SCOPES_SYNTAX = "epic KEY|label NAME|release NAME|filter ID"
 THROUGHPUT_CHANGE = re.compile(r"([+-]?)(\d{1,3})%")
 MAX_THROUGHPUT_CHANGE = 500
 """``throughput +N%`` levers go from -99% (a hundredth of the pace) to +500%."""
@@ -59,16 +69,17 @@ USAGES: dict[str, Usage] = {
     "dora": Usage("dora [team] [window]", "DORA metrics and their bands (default 90 days)."),
     "forecast": Usage(
         "forecast when N [team]  |  forecast by YYYY-MM-DD [team]  |  "
-        "forecast epic KEY [levers]  |  forecast label NAME [levers]",
-        "When N more items will be done, or how many by a date (Monte Carlo); when an epic or "
-        "the items with a label will be done, with its scope growth, and what if: levers "
-        "`freeze` (no more growth), `cut N` (items), `throughput +20%`, `by YYYY-MM-DD` (target).",
+        f"forecast {SCOPES_SYNTAX} [levers]",
+        "When N more items will be done, or how many by a date (Monte Carlo); when a scope (an "
+        "epic's children, a label's items, a release like `2.3` or `\"Mobile 2.3\"`, a saved "
+        "filter) will be done, with its scope growth, and what if: levers `freeze` (no more "
+        "growth), `cut N` (items), `throughput +20%`, `by YYYY-MM-DD` (target).",
     ),
     "chart": Usage(
         f"chart {'|'.join(k for k in CHART_KINDS if k not in (*ITEM_CHARTS, *SCOPE_CHARTS))} "
         "[team] [window]  |  "
         "chart trace KEY  |  chart forecast when N|by YYYY-MM-DD  |  "
-        "chart burnup [epic KEY|label NAME]",
+        f"chart burnup [{SCOPES_SYNTAX}]",
         "A chart of the team's flow (sent to you privately unless you add `share`).",
     ),
     "map": Usage(
@@ -107,6 +118,17 @@ USAGES: dict[str, Usage] = {
     "mute": Usage(
         "mute DETECTOR [DAYS] [team]",
         "Stop alerts from one detector for the team, for DAYS days or until unmuted.",
+        admin=True,
+    ),
+    "track": Usage(
+        f"track [{SCOPES_SYNTAX} [by YYYY-MM-DD]] [team]",
+        "Forecast a scope in the report and the digest and watch it for risk (`scope_at_risk`), "
+        "by a date or its release's date; `track` alone lists what the team tracks.",
+        admin=True,
+    ),
+    "untrack": Usage(
+        f"untrack {SCOPES_SYNTAX} [team]",
+        "Stop tracking a scope tracked with `track` (app.yaml's scopes change in app.yaml).",
         admin=True,
     ),
 }
@@ -152,11 +174,27 @@ class _Bad(Exception):
     """A malformed argument; the message says what was expected."""
 
 
+class _Quoted(str):
+    """Text given in double quotes: one word, never ``share`` or a team's name."""
+
+    __slots__ = ()
+
+
+def split_words(text: str) -> list[str]:
+    """The words of ``text``; the text between double quotes is one :class:`_Quoted` word."""
+    return [_Quoted(m.group(1)) if m.group(2) is None else m.group(2) for m in WORD.finditer(text)]
+
+
+def _is(word: str, plain: Collection[str]) -> bool:
+    """Whether ``word`` (unquoted) is one of the lower-case ``plain`` words."""
+    return not isinstance(word, _Quoted) and word.lower() in plain
+
+
 def parse_command(text: str, teams: Collection[str] = ()) -> Command | UsageError:
     """Parse ``/vsm`` text; ``teams`` are the configured team names."""
-    words = text.split()
-    share = any(w.lower() == SHARE_WORD for w in words)
-    words = [w for w in words if w.lower() != SHARE_WORD]
+    words = split_words(text)
+    share = any(_is(w, (SHARE_WORD,)) for w in words)
+    words = [w for w in words if not _is(w, (SHARE_WORD,))]
     if not words:
         return Command("help", share=share)
     name = words[0].lower()
@@ -166,11 +204,11 @@ def parse_command(text: str, teams: Collection[str] = ()) -> Command | UsageErro
             nearest[0] if nearest else None, f"I don't know the command `{echo(name)}`."
         )
     team_names = {t.lower(): t for t in teams}
-    found_teams = [team_names[w.lower()] for w in words[1:] if w.lower() in team_names]
+    found_teams = [team_names[w.lower()] for w in words[1:] if _is(w, team_names)]
     if len(set(found_teams)) > 1:
         named = echo(", ".join(dict.fromkeys(found_teams)))
         return UsageError(name, f"Name one team at most (got {named}).")
-    args = [w for w in words[1:] if w.lower() not in team_names]
+    args = [w for w in words[1:] if not _is(w, team_names)]
     try:
         fields = _PARSERS[name](args)
     except _Bad as exc:
@@ -232,9 +270,7 @@ def _forecast(args: list[str]) -> dict[str, object]:
         return {"target": target}
     if mode in SCOPE_KINDS:
         return {"kind": mode, **_scope_key(mode, args), **_levers(args)}
-    raise _Bad(
-        "Say `when N` (items), `by YYYY-MM-DD` (a date), `epic KEY` or `label NAME` (a scope)."
-    )
+    raise _Bad(f"Say `when N` (items), `by YYYY-MM-DD` (a date), or a scope: {_SCOPE_CHOICES}.")
 
 
 def _day(word: str, after: str) -> date:
@@ -244,16 +280,53 @@ def _day(word: str, after: str) -> date:
         raise _Bad(f"After `{after}`, give a date as YYYY-MM-DD, e.g. `by 2027-01-15`.") from None
 
 
+_SCOPE_CHOICES = "`epic KEY`, `label NAME`, `release NAME` or `filter ID`"
+
+
+def _scope(args: list[str], example: str) -> dict[str, object]:
+    """A scope's kind and key (``release 2.3``); ``example`` shows how to name one."""
+    kind = args.pop(0).lower() if args else ""
+    if kind not in SCOPE_KINDS:
+        raise _Bad(f"Name the scope: {_SCOPE_CHOICES}, e.g. `{example}`.")
+    return {"kind": kind, **_scope_key(kind, args)}
+
+
 def _scope_key(kind: str, args: list[str]) -> dict[str, object]:
-    """The epic's key (``PAY-100``) or the label's name after ``epic`` or ``label``."""
+    """The key after a scope's kind: an epic's key, a label, a release's name, a filter's id."""
     word = args.pop(0) if args else ""
     if kind == "epic":
         if not TRACKER_KEY.fullmatch(word):
             raise _Bad(f"Name the epic by its key, e.g. `epic PAY-100` (got `{echo(word)}`).")
         return {"key": word.upper()}
+    if kind == "filter":
+        if not FILTER_ID.fullmatch(word):
+            raise _Bad(
+                f"Name the saved filter by its id, e.g. `filter 10042` (got `{echo(word)}`)."
+            )
+        return {"key": word}
+    if kind == "release":
+        return {"key": _release_name(word)}
     if not LABEL.fullmatch(word):
         raise _Bad(f"Name the label, e.g. `label release-2.3` (got `{echo(word)}`).")
     return {"key": word}
+
+
+def scope_words(kind: str, key: str) -> str:
+    """How a person names the scope in a command: ``release 2.3``, ``release "Mobile 2.3"``."""
+    return f'{kind} "{key}"' if kind == "release" and not LABEL.fullmatch(key) else f"{kind} {key}"
+
+
+def _release_name(word: str) -> str:
+    """A release's name: one word like a label, or any name in double quotes."""
+    name = word.strip() if isinstance(word, _Quoted) else word
+    if isinstance(word, _Quoted) and name and len(name) <= MAX_QUOTED_CHARS:
+        return name
+    if not isinstance(word, _Quoted) and LABEL.fullmatch(word):
+        return word
+    raise _Bad(
+        "Name the release in one word, e.g. `release 2.3`, or in double quotes, e.g. "
+        f'`release "Mobile 2.3"` (got `{echo(word)}`).'
+    )
 
 
 def _levers(args: list[str]) -> dict[str, object]:
@@ -308,13 +381,30 @@ def _chart(args: list[str]) -> dict[str, object]:
 
 
 def _chart_scope(kind: str, args: list[str]) -> dict[str, object]:
-    """The scope of a scope chart: ``epic KEY`` or ``label NAME``; none: the first tracked one."""
+    """The scope of a scope chart (``release 2.3``); none: the team's first tracked one."""
     if not args:
         return {}
-    scope = args.pop(0).lower()
-    if scope not in SCOPE_KINDS:
-        raise _Bad(f"Name the scope, e.g. `chart {kind} epic PAY-100` or `label release-2.3`.")
-    fields = {"kind": scope, **_scope_key(scope, args)}
+    fields = _scope(args, f"chart {kind} release 2.3")
+    _no_more(args)
+    return fields
+
+
+def _track(args: list[str]) -> dict[str, object]:
+    """``track KIND KEY [by YYYY-MM-DD]``; ``track`` alone lists the tracked scopes."""
+    if not args:
+        return {}
+    fields = _scope(args, "track release 2.3 by 2027-01-15")
+    target = None
+    if args and args[0].lower() == "by":
+        args.pop(0)
+        target = _day(args.pop(0) if args else "", "by")
+    _no_more(args)
+    return {**fields, "target": target}
+
+
+def _untrack(args: list[str]) -> dict[str, object]:
+    """``untrack KIND KEY``."""
+    fields = _scope(args, "untrack release 2.3")
     _no_more(args)
     return fields
 
@@ -433,4 +523,6 @@ _PARSERS = {
     "unsubscribe": _unsubscribe,
     "alerts": _alerts,
     "mute": _mute,
+    "track": _track,
+    "untrack": _untrack,
 }
