@@ -513,7 +513,8 @@ def parse_config(
             except ValueError as exc:
                 problems.append(_problem(path, str(exc), found))
         problems += [_problem(p, detail, found) for p, detail in _stream_problems(t_index, team)]
-        problems += [_problem(p, detail, found) for p, detail in _scope_problems(t_index, team)]
+        scope_problems = _scope_problems(t_index, team, validated)
+        problems += [_problem(p, detail, found) for p, detail in scope_problems]
         teams.append(team.model_copy(update={"sources": tuple(validated)}))
     if problems:
         raise ConfigError(source, problems)
@@ -554,13 +555,27 @@ def _stream_problems(t_index: int, team: TeamConfig) -> Iterator[tuple[str, str]
         previous = step.end
 
 
-def _scope_problems(t_index: int, team: TeamConfig) -> Iterator[tuple[str, str]]:
-    """``(path, problem)`` of a scope tracked twice (one card per scope needs one entry)."""
+def _scope_problems(
+    t_index: int, team: TeamConfig, sources: Sequence[SourceConfig]
+) -> Iterator[tuple[str, str]]:
+    """``(path, problem)`` of each scope tracked twice or never readable.
+
+    One card per scope needs one entry; a saved filter no source of the team reads would never
+    have issues.
+    """
     seen: set[tuple[str, str]] = set()
+    read = {str(f) for source in sources for f in getattr(source, "filters", ())}
     for index, ref in enumerate(team.scope_refs()):
+        path = f"teams[{t_index}].scopes[{index}]"
         if (ref.kind, ref.key) in seen:
-            yield f"teams[{t_index}].scopes[{index}]", f"{ref.name} is already tracked"
+            yield path, f"{ref.name} is already tracked"
         seen.add((ref.kind, ref.key))
+        if ref.kind == "filter" and ref.key not in read:
+            yield (
+                f"{path}.filter",
+                f"no jira source of the team reads filter {ref.key}; "
+                f"add {ref.key} to that source's filters",
+            )
 
 
 def _validate_source(raw: Any, source_types: set[str]) -> SourceConfig:

@@ -178,3 +178,32 @@ def test_a_scope_tracked_twice_is_refused() -> None:
     with pytest.raises(ConfigError) as error:
         parse_config(config({"epic": "PAY-1"}, {"epic": "PAY-1", "name": "Again"}), env={})
     assert error.value.problems == ["teams[0].scopes[1]: Again is already tracked"]
+
+
+def test_a_release_and_a_saved_filter_read_by_a_jira_source_are_scopes() -> None:
+    jira = {"type": "jira", "url": "https://jira.example.com", "project": "PAY", "token": "t"}
+    app = parse_config(
+        {
+            "teams": [
+                {
+                    "name": "payments",
+                    "sources": [{**jira, "filters": [10042]}],
+                    "scopes": [{"release": "2.3"}, {"filter": 10042, "name": "Mobile"}],
+                }
+            ]
+        },
+        env={},
+    )
+    assert app.teams[0].scope_refs() == (
+        ScopeRef("release", "2.3", None, "release 2.3"),
+        ScopeRef("filter", "10042", None, "Mobile"),
+    )
+
+
+def test_a_saved_filter_no_source_reads_is_refused_with_what_to_do() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(config({"filter": "10042"}), env={})
+    assert error.value.problems == [
+        "teams[0].scopes[0].filter: no jira source of the team reads filter 10042; "
+        "add 10042 to that source's filters"
+    ]
