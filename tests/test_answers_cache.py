@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.slack.answering.answers import Answers
 from bot.snapshot_cache import SnapshotCache, replay, snapshot_records
 from bot.sync import SyncJournal, SyncRecorder, sync_teams
+from bot.tracked_scopes import team_scopes
 from insights.model import (
     Deployment,
     FlagChange,
@@ -106,7 +107,8 @@ def assert_cache_is_fresh(answers: Answers, runtime: Runtime, now: datetime) -> 
     assert cached == loaded
     assert [i.id for i in cached.items] == [i.id for i in loaded.items]
     assert list(cached.transitions) == list(loaded.transitions)
-    report = build_report(loaded, TEAM.agreements, now, TEAM.zone, 30, scopes=TEAM.scope_refs())
+    scopes = team_scopes(runtime.engine, TEAM, loaded)
+    report = build_report(loaded, TEAM.agreements, now, TEAM.zone, 30, scopes=scopes)
     assert report_to_json(answers.report(TEAM, now)) == report_to_json(report)
 
 
