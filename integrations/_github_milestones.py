@@ -33,7 +33,7 @@ from typing import Any
 
 from insights.model import Page, Plan
 from integrations._github_api import GitHubApi
-from integrations._milestones import milestone_title, web_link
+from integrations._milestones import release_plan
 from integrations._records import map_each
 from integrations._times import parse_time
 from integrations.base import SourceError
@@ -101,17 +101,7 @@ class MilestoneListing:
         return (raws if changed else None), pages
 
     def _plan(self, raw: Any) -> Plan:
-        title = milestone_title(raw)
-        return Plan(
-            team=self.team,
-            source=f"github:{self.repo}",
-            kind="release",
-            key=title,
-            name=title,
-            due_on=self._due_on(raw, title),
-            done=raw.get("state") == "closed",
-            url=web_link(raw.get("html_url")),
-        )
+        return release_plan(self.team, f"github:{self.repo}", raw, self._due_on, "html_url")
 
     def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
         """The UTC calendar day of ``due_on``; None (counted, logged) when it cannot be read."""

@@ -38,7 +38,7 @@ from datetime import date
 from typing import Any
 
 from insights.model import Page, Plan
-from integrations._milestones import milestone_title, web_link
+from integrations._milestones import release_plan
 from integrations._records import map_each
 from integrations._rest import RestApi
 from integrations.base import SourceError
@@ -84,17 +84,7 @@ class MilestoneListing:
         yield Page(plans=mapped.records, skipped=mapped.skipped + self.malformed_dates)
 
     def _plan(self, raw: Any) -> Plan:
-        title = milestone_title(raw)
-        return Plan(
-            team=self.team,
-            source=f"gitlab:{self.project}",
-            kind="release",
-            key=title,
-            name=title,
-            due_on=self._due_on(raw, title),
-            done=raw.get("state") == "closed",
-            url=web_link(raw.get("web_url")),
-        )
+        return release_plan(self.team, f"gitlab:{self.project}", raw, self._due_on, "web_url")
 
     def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
         """The ``due_date`` calendar day; None (counted, logged) when it cannot be read."""

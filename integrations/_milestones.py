@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from insights.model import Plan
 from integrations._records import MALFORMED
 
 log = logging.getLogger(__name__)
@@ -66,3 +68,28 @@ def count_malformed_milestones(
 def web_link(value: Any) -> str | None:
     """An http(s) URL as the vendor gave it; None for anything else."""
     return value if isinstance(value, str) and WEB_LINK.match(value) else None
+
+
+def release_plan(
+    team: str,
+    source: str,
+    raw: dict[str, Any],
+    due_on: Callable[[dict[str, Any], str], date | None],
+    link: str,
+) -> Plan:
+    """A listed milestone as the release plan of ``source``: its title, due day, state, link.
+
+    ``due_on(raw, title)`` reads the vendor's date; ``link`` names the vendor's web link field.
+    Raises like :func:`milestone_title` when the milestone has no title.
+    """
+    title = milestone_title(raw)
+    return Plan(
+        team=team,
+        source=source,
+        kind="release",
+        key=title,
+        name=title,
+        due_on=due_on(raw, title),
+        done=raw.get("state") == "closed",
+        url=web_link(raw.get(link)),
+    )
