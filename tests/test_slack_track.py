@@ -154,7 +154,7 @@ def test_members_may_not_track_or_untrack(harness: BotHarness) -> None:
     ("text", "problem"),
     [
         ('track release "Mobile 2.3', "or in double quotes"),
-        ("track milestone 3", "Name the scope"),
+        ("track sprint 3", "Name the scope"),
         ("track release 2.3 by soon", "give a date as YYYY-MM-DD"),
         ("track release 2.3 freeze", "I did not understand `freeze`"),
         ("untrack", "Name the scope"),

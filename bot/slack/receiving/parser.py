@@ -71,9 +71,10 @@ USAGES: dict[str, Usage] = {
         "forecast when N [team]  |  forecast by YYYY-MM-DD [team]  |  "
         f"forecast {SCOPES_SYNTAX} [levers]",
         "When N more items will be done, or how many by a date (Monte Carlo); when a scope (an "
-        "epic's children, a label's items, a release like `2.3` or `\"Mobile 2.3\"`, a saved "
-        "filter) will be done, with its scope growth, and what if: levers `freeze` (no more "
-        "growth), `cut N` (items), `throughput +20%`, `by YYYY-MM-DD` (target).",
+        "epic's children, a label's items, a release like `2.3` or `\"Mobile 2.3\"` (a fix "
+        "version or a milestone; `milestone` works too), a saved filter) will be done, with its "
+        "scope growth, and what if: levers `freeze` (no more growth), `cut N` (items), "
+        "`throughput +20%`, `by YYYY-MM-DD` (target).",
     ),
     "chart": Usage(
         f"chart {'|'.join(k for k in CHART_KINDS if k not in (*ITEM_CHARTS, *SCOPE_CHARTS))} "
@@ -268,8 +269,9 @@ def _forecast(args: list[str]) -> dict[str, object]:
             raise _Bad("After `by`, give a date as YYYY-MM-DD, e.g. `forecast by 2026-12-31`.")
         _no_more(args)
         return {"target": target}
-    if mode in SCOPE_KINDS:
-        return {"kind": mode, **_scope_key(mode, args), **_levers(args)}
+    if mode in SCOPE_WORDS:
+        kind = SCOPE_WORDS[mode]
+        return {"kind": kind, **_scope_key(kind, args), **_levers(args)}
     raise _Bad(f"Say `when N` (items), `by YYYY-MM-DD` (a date), or a scope: {_SCOPE_CHOICES}.")
 
 
@@ -281,13 +283,22 @@ def _day(word: str, after: str) -> date:
 
 
 _SCOPE_CHOICES = "`epic KEY`, `label NAME`, `release NAME` or `filter ID`"
+SCOPE_WORDS: dict[str, str] = {
+    **{kind: kind for kind in SCOPE_KINDS},
+    "milestone": "release",
+    "version": "release",
+    "fixversion": "release",
+}
+"""What a person may call each kind of scope: a GitHub/GitLab milestone or a Jira (fix) version
+is a release."""
 
 
 def _scope(args: list[str], example: str) -> dict[str, object]:
     """A scope's kind and key (``release 2.3``); ``example`` shows how to name one."""
-    kind = args.pop(0).lower() if args else ""
-    if kind not in SCOPE_KINDS:
+    word = args.pop(0).lower() if args else ""
+    if word not in SCOPE_WORDS:
         raise _Bad(f"Name the scope: {_SCOPE_CHOICES}, e.g. `{example}`.")
+    kind = SCOPE_WORDS[word]
     return {"kind": kind, **_scope_key(kind, args)}
 
 
