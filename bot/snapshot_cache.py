@@ -237,7 +237,7 @@ class Draft:
             pipeline_runs=sorted(runs.values(), key=attrgetter("started_at", "id")),
             incidents=sorted(incidents.values(), key=attrgetter("created_at", "id")),
             statuses=self.base.statuses,
-            plans=[self.plans[key] for key in sorted(self.plans)],
+            plans=tuple(self.plans[key] for key in sorted(self.plans)),
         )
 
 

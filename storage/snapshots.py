@@ -308,7 +308,7 @@ def load_snapshot(
             pipeline_runs=runs,
             incidents=incidents,
             statuses=tuple(statuses),
-            plans=_plans(conn, team),
+            plans=tuple(_plans(conn, team)),
         )
 
 

@@ -23,12 +23,16 @@ branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
 
+ITEM_COLUMNS = ("due_on", "releases")
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("items") as batch:
-        batch.add_column(
-            sa.Column("releases", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
-        )
-        batch.add_column(sa.Column("due_on", sa.Date(), nullable=True))
+    # Plain ALTER TABLE, never a batch copy: on SQLite a batch recreates ``items``, and dropping
+    # the old table would cascade to every item's history (``histories`` refers to it).
+    op.add_column(
+        "items", sa.Column("releases", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+    )
+    op.add_column("items", sa.Column("due_on", sa.Date(), nullable=True))
     op.create_table(
         "plans",
         sa.Column("team", sa.String(length=100), nullable=False),
@@ -58,6 +62,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("tracked_scopes")
     op.drop_table("plans")
-    with op.batch_alter_table("items") as batch:
-        batch.drop_column("due_on")
-        batch.drop_column("releases")
+    for column in ITEM_COLUMNS:  # SQLite 3.35+ drops a column in place (no batch copy, as above)
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE items DROP COLUMN {column}")
+        else:
+            op.drop_column("items", column)
