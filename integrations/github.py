@@ -18,12 +18,15 @@ For each configured repository it pulls, in this order:
 The cursor is a JSON document with, per repository, each stream's ETag(s) and high-water mark,
 and the position of a pull-request sweep in progress; it moves only with stored pages. A sync
 where nothing changed costs one 304 per stream and repository (per page of the re-run window for
-the runs and of the milestones): nothing against the rate limit.
+the runs and of the milestones): nothing against the rate limit. A cursor written before pull
+requests brought their milestone (no ``fields``, see :mod:`_cursor`) loses its pull-request
+positions: every pull request is read again once, so the stored ones gain their releases.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
@@ -31,7 +34,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from insights.model import Page
-from integrations._cursor import dump_state, load_state, section
+from integrations._cursor import dump_state, forget_for_new_fields, load_state, section
 from integrations._github_api import GitHubApi
 from integrations._github_delivery import Delivery
 from integrations._github_incidents import incident_issues
@@ -40,6 +43,8 @@ from integrations._github_prs import PrMapping, PullRequestSweep, repository_of
 from integrations._settings import DEFAULT_PRODUCTION, check_regex, check_url
 from integrations._shipping import ShipLedger
 from integrations.base import SourceConfig, SourceContext
+
+log = logging.getLogger(__name__)
 
 SOURCE_TYPE = "github"
 REPO_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
@@ -113,6 +118,9 @@ class GitHubSource:
     def pull(self, cursor: str | None) -> Iterator[Page]:
         """Yield pages of every repository's changes since ``cursor``."""
         state = load_state(cursor, self.name)
+        pr_streams = [("repos", repo, "prs") for repo in self.config.repos]
+        if forget_for_new_fields(state, pr_streams):
+            log.info("%s: re-reading all pull requests once to pick up milestones", self.name)
         ledgers = {repo: ShipLedger() for repo in self.config.repos}
         for repo in self.config.repos:
             mapping = PrMapping(

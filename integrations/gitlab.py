@@ -18,11 +18,15 @@ GitLab answers lists with offset pages (``X-Next-Page``/``Link``) and authentica
 ``PRIVATE-TOKEN`` header; 429s carry ``Retry-After`` (handled by the shared HTTP client). The
 cursor holds, per project, each stream's high-water mark and a sweep's next page. GitLab leaves
 ``X-Total`` out of lists of more than 10,000 records, so ``dry_run`` counts those by probing.
+A cursor written before merge requests brought their milestone (no ``fields``, see
+:mod:`_cursor`) loses its merge-request positions: every merge request is read again once, so the
+stored ones gain their releases.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
@@ -31,7 +35,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, field_validator
 
 from insights.model import Page
-from integrations._cursor import dump_state, load_state, section
+from integrations._cursor import dump_state, forget_for_new_fields, load_state, section
 from integrations._gitlab_delivery import GitLabDelivery
 from integrations._gitlab_milestones import MilestoneListing
 from integrations._gitlab_mrs import MergeRequestSweep, MrMapping
@@ -40,6 +44,8 @@ from integrations._settings import DEFAULT_PRODUCTION, check_regex, check_url
 from integrations._shipping import ShipLedger
 from integrations.base import SourceConfig, SourceContext
 from integrations.http import HttpClient
+
+log = logging.getLogger(__name__)
 
 SOURCE_TYPE = "gitlab"
 COUNT_LIMIT = 10_000
@@ -112,6 +118,9 @@ class GitLabSource:
     def pull(self, cursor: str | None) -> Iterator[Page]:
         """Yield pages of every project's changes since ``cursor``."""
         state = load_state(cursor, self.name)
+        mr_streams = [("projects", project, "mrs") for project in self.config.projects]
+        if forget_for_new_fields(state, mr_streams):
+            log.info("%s: re-reading all merge requests once to pick up milestones", self.name)
         ledgers = {project: ShipLedger() for project in self.config.projects}
         bots = frozenset(b.lower() for b in self.config.bots)
         for project in self.config.projects:

@@ -1,12 +1,15 @@
 """The JQL of a sync and the cursor it resumes from.
 
-The cursor is ``{"v": 1, "updated": ISO-8601, "recent": {key: ISO-8601}, "reconciled": {...},
-"projects": [key...]}``: the highest ``updated`` among the issues of the pages stored so far, the
-issues stored near it, (once the live issues were listed) when that was and the newest issue id
-and issue number per project it saw, and the project of every issue stored (whose versions a sync
-reads). A sync asks for ``updated >= cursor - overlap`` in ``updated, key`` order.
-Cursors stored before ``reconciled`` existed read as never reconciled; those stored before
-``projects`` existed know the projects of their recent issues and of their last listing.
+The cursor is ``{"v": 1, "fields": 2, "updated": ISO-8601, "recent": {key: ISO-8601},
+"reconciled": {...}, "projects": [key...]}``: which fields the stored issues were read with
+(:data:`~integrations._cursor.FIELDS`), the highest ``updated`` among the issues of the pages
+stored so far, the issues stored near it, (once the live issues were listed) when that was and
+the newest issue id and issue number per project it saw, and the project of every issue stored
+(whose versions a sync reads). A sync asks for ``updated >= cursor - overlap`` in ``updated, key``
+order. Cursors stored before ``reconciled`` existed read as never reconciled; those stored before
+``projects`` existed know the projects of their recent issues and of their last listing; those
+stored before ``fields`` existed read as fields 1 (issues stored without fix versions and due
+date: :meth:`Cursor.reread` starts the one sync that reads them all again).
 JQL dates have minute precision and are read in the API user's time zone, so the bound is written
 relative to the server's own clock (``updated >= "-95m"``), which needs no time zone at all; the
 overlap absorbs the minute rounding, clock drift and Jira's eventually consistent search, and the
@@ -21,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+
+from integrations._cursor import FIELDS
 
 ORDER = "ORDER BY updated ASC, key ASC"
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -173,6 +178,12 @@ class Cursor:
     """The last listing of the live issues (None: never listed)."""
     projects: frozenset[str] = frozenset()
     """The project keys of the issues stored so far."""
+    fields: int = FIELDS
+    """The fields the stored issues were read with (1: before fix versions and due dates)."""
+
+    def reread(self) -> Cursor:
+        """Where a sync reading every issue again starts: no position, listing and projects kept."""
+        return Cursor(reconciled=self.reconciled, projects=self.projects)
 
     def known(self, key: str, updated: datetime | None) -> bool:
         """True when ``key`` was stored as of ``updated`` (nothing new to fetch)."""
@@ -220,6 +231,7 @@ class Cursor:
             raise ValueError("an empty cursor is never stored")
         state: dict[str, object] = {
             "v": CURSOR_VERSION,
+            "fields": self.fields,
             "updated": _iso(self.updated),
             "recent": dict(self.recent),
         }
@@ -247,12 +259,15 @@ class Cursor:
             projects = state.get("projects", [])
             if not isinstance(projects, list):
                 raise TypeError("projects is not a list")
+            fields = state.get("fields", 1)  # cursors stored before fix versions and due dates
+            if not isinstance(fields, int) or isinstance(fields, bool):
+                raise TypeError("fields is not a number")
         except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable cursor {cursor!r}") from exc
         if updated.tzinfo is None:
             raise ValueError(f"cursor without a time zone: {cursor!r}")
         recent = {str(k): str(v) for k, v in recent.items()}
-        return cls(updated.astimezone(UTC), recent, last, frozenset(map(str, projects)))
+        return cls(updated.astimezone(UTC), recent, last, frozenset(map(str, projects)), fields)
 
 
 def _iso(at: datetime) -> str:

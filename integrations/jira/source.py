@@ -22,6 +22,11 @@ issue the cursor knows) and, per configured filter, the filter and a key-only se
 They travel on a last page carrying the final cursor again, after every issue is stored. A
 project or filter the account may not read (403/404; 400 for a filter, which Jira also answers
 when the filter's JQL names what the account cannot see) is logged and skipped.
+
+A cursor stored before issues brought their fix versions and due date (see
+:mod:`~integrations.jira.query`) makes the next sync read every issue again once, as a backfill
+does, keeping the cursor's listing: the stored issues gain their releases, then syncs go on
+incrementally.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from insights.model import ItemHistory, LiveItems, Page, Plan, make_id
+from integrations._cursor import fields_behind
 from integrations.base import SourceContext, SourceError
 from integrations.http import HttpClient
 from integrations.jira.api import BULK_CHANGELOG_ISSUES, KEY_PAGE, Changelogs, JiraApi
@@ -151,16 +157,11 @@ class JiraSource:
         Then, when due, the page of the live issues (after the issues moved into scope), and
         last the releases and saved filters with the final cursor.
         """
-        try:
-            start = Cursor.decode(cursor)
-        except ValueError as exc:
-            raise SourceError(
-                f"{self.name}: {exc}; reset the source's cursor to sync from the beginning"
-            ) from None
+        start = self._start(cursor)
         api = self._api()
         info = api.server_info()
         final = cursor
-        for page in self._issue_pages(api, info, start):
+        for page in self._issue_pages(api, info, start, backfill=cursor is None):
             final = page.cursor or final
             yield page
         plans = self._plans_page(api, self._deployment(info), final)
@@ -168,7 +169,28 @@ class JiraSource:
             yield plans
         log.info("%s: done after %d requests", self.name, self.requests)
 
-    def _issue_pages(self, api: JiraApi, info: Mapping[str, Any], start: Cursor) -> Iterator[Page]:
+    def _start(self, cursor: str | None) -> Cursor:
+        """Where the sync starts: ``cursor``, or every issue again when it predates their fields.
+
+        Issues stored before the sync read fix versions and due dates keep neither until they
+        change, so such a cursor re-reads them all once (storage upserts: nothing is duplicated),
+        keeping its listing of the live issues and its projects.
+        """
+        try:
+            start = Cursor.decode(cursor)
+        except ValueError as exc:
+            raise SourceError(
+                f"{self.name}: {exc}; reset the source's cursor to sync from the beginning"
+            ) from None
+        if cursor is None or not fields_behind(start.fields):
+            return start
+        log.info("%s: re-reading all issues once to pick up fix versions and due dates", self.name)
+        return start.reread()
+
+    def _issue_pages(
+        self, api: JiraApi, info: Mapping[str, Any], start: Cursor, backfill: bool
+    ) -> Iterator[Page]:
+        """The issue pages from ``start``; a ``backfill`` (first sync) ends with today's listing."""
         fields = self._field_ids(api)
         mapping = MappingContext(
             self.ctx.team, self.config.url, self.ctx.workflow, fields, api.statuses
@@ -177,18 +199,18 @@ class JiraSource:
         jql = sync_jql(self.base_jql, start.updated, server_now, self.config.overlap_minutes)
         deployment = self._deployment(info)
         log.info("%s: %s search %s", self.name, deployment, jql)
-        backfill = Listing(keys=None) if start.updated is None else None
+        listing = Listing(keys=None) if backfill else None
         position = start
         for batch, skipped in self._batches(api, deployment, jql, fields, start):
             histories, skipped = self._map(batch, skipped, mapping)
             position = position.advance(_versions(batch), self.window)
-            if backfill is not None:
+            if listing is not None:
                 for issue_id, key in _listing(issue for issue, _ in batch):
-                    backfill.add(issue_id, key)
+                    listing.add(issue_id, key)
             batch.clear()  # mapped: the payloads (megabytes a batch) go before the page is stored
             yield self._page(histories, position, skipped)
-        if backfill is not None:  # every issue in scope was read: that is today's listing
-            done = replace(position, reconciled=backfill.reconciliation(server_now, None))
+        if listing is not None:  # every issue in scope was read: that is today's listing
+            done = replace(position, reconciled=listing.reconciliation(server_now, None))
             if done.updated is not None:
                 yield self._page([], done, 0)
         elif position.reconciliation_due(server_now, RECONCILE_EVERY):
