@@ -95,7 +95,8 @@ def test_each_vendor_gets_its_url_events_and_secret_variable(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     github = row_of(result.output, "payments/github")
     assert f"{BASE}/webhooks/github " in github
-    for event in ("pull_request,", "pull_request_review", "deployment_status", "workflow_run"):
+    events = ("pull_request,", "pull_request_review", "deployment_status", "milestone")
+    for event in (*events, "workflow_run"):
         assert event in github
     assert "issues" in github  # the source reads incidents from labelled issues
     assert "env GH_HOOK_SECRET" in github
@@ -105,6 +106,7 @@ def test_each_vendor_gets_its_url_events_and_secret_variable(tmp_path) -> None:
     jira = row_of(result.output, "payments/core[bold]jira")  # printed as written, not as markup
     assert f"{BASE}/webhooks/core%5Bbold%5Djira" in jira
     assert "jira:issue_created, jira:issue_updated, jira:issue_deleted" in jira
+    assert "jira:version_updated" in jira  # a release date moved: the release scope's target
     assert "env JIRA_HOOK_SECRET" in jira
     pagerduty = row_of(result.output, "payments/pagerduty")
     assert "incident.triggered" in pagerduty and "incident.resolved" in pagerduty

@@ -32,6 +32,15 @@ GITLAB_FLAGS = {
     "Issues events": "issues_events",
 }
 """GitLab's event names in its webhook settings, and the project hooks API flag of each."""
+JIRA_VERSION_EVENTS = (
+    "jira:version_created",
+    "jira:version_updated",
+    "jira:version_released",
+    "jira:version_unreleased",
+    "jira:version_deleted",
+)
+"""A fix version's changes (its release date: a release scope's target), from Jira's webhooks
+(https://developer.atlassian.com/cloud/jira/platform/webhooks)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ def events_of(config: SourceConfig) -> tuple[str, ...]:
             "pull_request_review",
             "deployment",
             "deployment_status",
+            "milestone",
             *(("workflow_run",) if config.workflow_runs else ()),
             *(("issues",) if config.incident_label else ()),
         )
@@ -90,7 +100,12 @@ def events_of(config: SourceConfig) -> tuple[str, ...]:
             *(("Issues events",) if incidents else ()),
         )
     if isinstance(config, jira.Config):
-        return ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+        return (
+            "jira:issue_created",
+            "jira:issue_updated",
+            "jira:issue_deleted",
+            *JIRA_VERSION_EVENTS,
+        )
     if isinstance(config, pagerduty.Config):
         return (
             "incident.triggered",
