@@ -3,9 +3,10 @@
 A sync in this process journals the pages it stored (:class:`bot.sync.SyncJournal`). When a
 team's sources have synced since its snapshot was cached, :func:`replay` applies those pages to
 the snapshot the way storage applied them to the database (:mod:`storage.pages`): an item
-written is replaced with its history as the page has it, a delivery record is replaced by id, and
-a reconciliation drops the items no longer live. The result equals a fresh load (the tests compare
-the reports), in a fraction of its time.
+written is replaced with its history as the page has it, a delivery record or a plan is replaced
+by its key, a complete plan set drops the plans the page lacks, and a reconciliation drops the
+items no longer live. The result equals a fresh load (the tests compare the reports), in a
+fraction of its time.
 
 Correctness never rests on the journal: the cache reloads the team whenever it cannot account for
 every change. The health stamps of the team's sources must lead, sync by sync, from the cached
@@ -185,8 +186,17 @@ class Draft:
         for records, table in zip(kinds, self.delivery, strict=True):
             table.update((r.id, r) for r in records if r.team == team)
         self.plans.update((_plan_key(p), p) for p in page.plans if p.team == team)
+        self.complete_sets(page)
         live = page.live_items
         return live is None or live.team != team or self.reconcile(live)
+
+    def complete_sets(self, page: Page) -> None:
+        """Drop the plans of the page's complete sets of this team that the page does not name."""
+        named = {_plan_key(p) for p in page.plans if p.team == self.base.team}
+        sets = {(s.source, s.kind) for s in page.plan_sets if s.team == self.base.team}
+        stale = [key for key in self.plans if key[:2] in sets and key not in named]
+        for key in stale:
+            del self.plans[key]
 
     def write(self, history: ItemHistory) -> None:
         """Replace the item and its events (a removed item leaves the snapshot)."""

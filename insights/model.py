@@ -290,6 +290,15 @@ class Plan:
     url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanSet:
+    """The plans of one kind a source holds for a team (its releases, or its saved filters)."""
+
+    team: str
+    source: str
+    kind: PlanKind
+
+
 Record = WorkItem | Transition | FlagChange | ReviewEvent | Deployment | PipelineRun | Incident
 
 
@@ -338,6 +347,9 @@ class Page:
     """Set on a reconciliation page: what is still live, so storage can mark the rest removed."""
     plans: Sequence[Plan] = ()
     """Releases and saved filters read with this page: each replaces the stored one of its key."""
+    plan_sets: Sequence[PlanSet] = ()
+    """The page's plans of each of these sets are all the set holds now: storage removes the set's
+    other stored plans (a set read in full this sync; one with no plans in the page empties)."""
     merge_histories: bool = False
     """Set when the page's events are not an item's whole history (a CSV re-import): storage merges
     them into what it holds instead of replacing the item's events."""

@@ -15,7 +15,10 @@ limit); a page that answers 200 brings all its milestones again, so a sync where
 costs one 304 per page. A milestone becomes ``Plan(kind="release", key=title, name=title)`` due
 on the UTC calendar day of ``due_on``, done once closed, linked to its ``html_url`` (http(s)
 only). Its ``source`` is ``github:owner/name``: two repositories may hold a milestone of the same
-title with different dates, and each keeps its own (a scope takes the earliest).
+title with different dates, and each keeps its own (a scope takes the earliest). When every page
+answered 200 the page holds the whole listing and marks the repository's releases complete
+(:class:`~insights.model.PlanSet`): a milestone deleted or renamed leaves storage. A listing only
+partly changed (a 304 page before a 200 one) stores what changed and removes nothing.
 
 A malformed milestone loses only what is malformed: a pull request keeps no release for a
 milestone that is not an object or has no title; a listed one without a title is skipped, one
@@ -31,7 +34,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from insights.model import Page, Plan
+from insights.model import Page, Plan, PlanSet
 from integrations._github_api import GitHubApi
 from integrations._milestones import release_plan
 from integrations._records import map_each
@@ -52,12 +55,14 @@ class MilestoneListing:
         self.repo = repo
         self.team = team
         self.path = f"repos/{repo}/milestones"
+        self.source = f"github:{repo}"
+        """The ``source`` of the repository's plans."""
         self.malformed_dates = 0
 
     def pull(self, state: dict[str, Any]) -> Iterator[Page]:
         """One page of plans when some page of the listing changed; ``state['pages']`` moves."""
         try:
-            raws, pages = self._changed_pages(state.get("pages") or [])
+            raws, pages, whole = self._changed_pages(state.get("pages") or [])
         except SourceError as exc:
             if exc.status not in REFUSED:
                 raise
@@ -73,35 +78,42 @@ class MilestoneListing:
         self.malformed_dates = 0
         mapped = map_each(self.api.source, "milestone", raws, self._plan, self._ident)
         state["pages"] = pages
-        yield Page(plans=mapped.records, skipped=mapped.skipped + self.malformed_dates)
+        complete = [PlanSet(self.team, self.source, "release")] if whole else []
+        yield Page(
+            plans=mapped.records,
+            plan_sets=complete,
+            skipped=mapped.skipped + self.malformed_dates,
+        )
 
     def _changed_pages(
         self, stored: list[dict[str, Any]]
-    ) -> tuple[list[Any] | None, list[dict[str, Any]]]:
-        """(milestones of the pages that answered 200, or None when all answered 304; pages).
+    ) -> tuple[list[Any] | None, list[dict[str, Any]], bool]:
+        """(milestones of the 200 pages, or None when all answered 304; pages; all were 200).
 
-        Each page is asked for with its stored ETag; a 304 page is as stored, its ``more`` says
-        whether the listing went on past it.
+        When every page answered 200 the milestones are the whole listing. Each page is asked
+        for with its stored ETag; a 304 page is as stored, its ``more`` says whether the listing
+        went on past it.
         """
         raws: list[Any] = []
         pages: list[dict[str, Any]] = []
-        changed, more = False, True
+        changed, whole, more = False, True, True
         while more:
             number = len(pages) + 1
             known = stored[number - 1] if number <= len(stored) else {}
             params = {"state": "all", "per_page": PER_PAGE, "page": number}
             response = self.api.get(self.path, params, etag=known.get("etag"))
             if response.status_code == 304:
+                whole = False
                 more = bool(known.get("more"))
             else:
                 changed = True
                 raws += self.api.decode(response, self.path)
                 more = self.api.next_link(response) is not None
             pages.append({"etag": response.headers.get("ETag") or known.get("etag"), "more": more})
-        return (raws if changed else None), pages
+        return (raws if changed else None), pages, whole
 
     def _plan(self, raw: Any) -> Plan:
-        return release_plan(self.team, f"github:{self.repo}", raw, self._due_on, "html_url")
+        return release_plan(self.team, self.source, raw, self._due_on, "html_url")
 
     def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
         """The UTC calendar day of ``due_on``; None (counted, logged) when it cannot be read."""

@@ -18,7 +18,9 @@ per 100 milestones); a digest of it in the cursor keeps an unchanged listing fro
 again. A milestone becomes ``Plan(kind="release", key=title, name=title)`` due on
 its ``due_date``, done once closed, linked to its ``web_url`` (http(s) only). Its ``source`` is
 ``gitlab:group/project``: two projects may hold a milestone of the same title with different
-dates, and each keeps its own (a scope takes the earliest).
+dates, and each keeps its own (a scope takes the earliest). The page of a changed listing holds
+it whole, so it marks the project's releases complete (:class:`~insights.model.PlanSet`): a
+milestone deleted or renamed leaves storage.
 
 A malformed milestone loses only what is malformed: a merge request keeps no release for a
 milestone that is not an object or has no title; a listed one without a title is skipped, one
@@ -37,7 +39,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from insights.model import Page, Plan
+from insights.model import Page, Plan, PlanSet
 from integrations._milestones import release_plan
 from integrations._records import map_each
 from integrations._rest import RestApi
@@ -58,6 +60,8 @@ class MilestoneListing:
         self.path = f"{path}/milestones"
         self.project = project
         self.team = team
+        self.source = f"gitlab:{project}"
+        """The ``source`` of the project's plans."""
         self.malformed_dates = 0
 
     def pull(self, state: dict[str, Any]) -> Iterator[Page]:
@@ -81,10 +85,14 @@ class MilestoneListing:
         self.malformed_dates = 0
         mapped = map_each(self.api.source, "milestone", raws, self._plan, self._ident)
         state["digest"] = digest
-        yield Page(plans=mapped.records, skipped=mapped.skipped + self.malformed_dates)
+        yield Page(
+            plans=mapped.records,
+            plan_sets=[PlanSet(self.team, self.source, "release")],
+            skipped=mapped.skipped + self.malformed_dates,
+        )
 
     def _plan(self, raw: Any) -> Plan:
-        return release_plan(self.team, f"gitlab:{self.project}", raw, self._due_on, "web_url")
+        return release_plan(self.team, self.source, raw, self._due_on, "web_url")
 
     def _due_on(self, raw: dict[str, Any], title: str) -> date | None:
         """The ``due_date`` calendar day; None (counted, logged) when it cannot be read."""

@@ -11,7 +11,8 @@ own copy, with their own stages, and a write or a reconciliation of one team nev
 team's rows. An item's events are stored as one packed history (``storage.histories``), replaced
 as a whole each time the item is written, so re-reading an item is harmless and a vendor-side edit
 of its history is reflected exactly; a page marked ``merge_histories`` (a CSV re-import) adds its
-events to the stored ones instead.
+events to the stored ones instead. Plans are upserted too; a set of them the page marks complete
+(:attr:`~insights.model.Page.plan_sets`) loses its stored plans the page does not name.
 """
 
 from __future__ import annotations
@@ -351,12 +352,35 @@ def write_page(conn: Connection, page: Page) -> WriteCounts:
     counts.add(_write_records(conn, PIPELINE_RUNS, [_pipeline_row(r) for r in page.pipeline_runs]))
     counts.add(_write_records(conn, INCIDENTS, [_incident_row(i) for i in page.incidents]))
     upsert(conn, PLANS, list({_plan_key(p): _plan_row(p) for p in page.plans}.values()))
+    remove_stale_plans(conn, page)
     return counts
 
 
 def _plan_key(plan: Plan) -> tuple[str, str, str, str]:
     """A plan's primary key: a page naming one twice stores the last (one row per key)."""
     return plan.team, plan.source, plan.kind, plan.key
+
+
+def remove_stale_plans(conn: Connection, page: Page) -> None:
+    """Delete the stored plans of each of ``page``'s complete sets that the page does not name.
+
+    A plan the page names is kept even when the database refused it: it exists at the vendor.
+    """
+    named = {_plan_key(plan) for plan in page.plans}
+    for plan_set in dict.fromkeys(page.plan_sets):
+        where = (
+            PLANS.c.team == plan_set.team,
+            PLANS.c.source == plan_set.source,
+            PLANS.c.kind == plan_set.kind,
+        )
+        stored = conn.execute(select(PLANS.c.key).where(*where)).scalars()
+        stale = [
+            key
+            for key in stored
+            if (plan_set.team, plan_set.source, plan_set.kind, key) not in named
+        ]
+        for chunk in _chunks(stale):
+            conn.execute(delete(PLANS).where(*where, PLANS.c.key.in_(chunk)))
 
 
 def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
@@ -382,7 +406,10 @@ def mark_removed(conn: Connection, live: LiveItems, now: datetime) -> int:
 
 
 def _single_records(page: Page) -> Iterator[tuple[str, Page]]:
-    """Each record of ``page`` as a page of its own, with the id that names it."""
+    """Each record of ``page`` as a page of its own, with the id that names it.
+
+    The pages complete no plan set: :func:`_write_one_by_one` applies the sets after them all.
+    """
     for history in page.histories:
         yield history.item.id, Page([history], merge_histories=page.merge_histories)
     for deployment in page.deployments:
@@ -404,7 +431,10 @@ def _refusal(exc: Exception) -> str:
 
 
 def _write_one_by_one(conn: Connection, source_key: str, page: Page) -> WriteCounts:
-    """Write ``page`` record by record, skipping those the database refuses (one log line)."""
+    """Write ``page`` record by record, skipping those the database refuses (one log line).
+
+    Its plan sets are applied last, keeping every plan the page names (a refused one included).
+    """
     counts, refused = WriteCounts(), []
     for record_id, single in _single_records(page):
         try:
@@ -412,6 +442,7 @@ def _write_one_by_one(conn: Connection, source_key: str, page: Page) -> WriteCou
                 counts.add(write_page(conn, single))
         except REFUSED as exc:
             refused.append(f"{record_id} ({_refusal(exc)})")
+    remove_stale_plans(conn, page)
     counts.refused = len(refused)
     if refused:
         log.warning(

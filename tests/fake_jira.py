@@ -11,9 +11,9 @@ issues, ``bulk_page_cap`` histories a page) and the approximate count; a search 
 ``/rest/api/{2,3}/search`` answers 410. Data Center serves ``/rest/api/2/search`` (``startAt``
 pages capped at ``dc_page_cap``, changelogs embedded and truncated after ``dc_inline_histories``)
 and ``/rest/api/2/issue/{key}?expand=changelog``. Both serve a project's versions
-(``/project/{key}/versions``: ``add_version``, ``set_release_date``) and saved filters
-(``/filter/{id}``: ``add_filter``); issues carry ``fixVersions`` (the version objects, as
-Jira embeds them) and ``duedate``.
+(``/project/{key}/versions``: ``add_version``, ``set_release_date``, ``delete_version``) and
+saved filters (``/filter/{id}``: ``add_filter``, ``delete_filter``); issues carry
+``fixVersions`` (the version objects, as Jira embeds them) and ``duedate``.
 
 Tests steer it: ``add_fault`` (429 with Retry-After, 500s), ``latency``, ``on_request`` (change
 the data at an exact point of a sync), the request log, and the data helpers ``move``, ``flag``,
@@ -298,6 +298,16 @@ class FakeJira:
             version.pop("releaseDate", None)
             if day is not None:
                 version["releaseDate"] = day.isoformat()
+
+    def delete_version(self, project: str, name: str) -> None:
+        """Delete a version of ``project``; issues naming it keep it until edited, as at Jira."""
+        with self._lock:
+            del self.versions[project][name]
+
+    def delete_filter(self, filter_id: str) -> None:
+        """Delete a saved filter: reading it answers 404 from then on."""
+        with self._lock:
+            del self.filters[filter_id]
 
     def add_filter(self, name: str, jql: str) -> str:
         """A saved filter shared with the API account; its id."""

@@ -28,6 +28,8 @@ from insights.model import (
     Outcome,
     Page,
     PipelineRun,
+    Plan,
+    PlanSet,
     ReviewEvent,
     ReviewState,
     Snapshot,
@@ -177,6 +179,29 @@ def test_a_cache_updated_by_syncs_reports_as_a_fresh_load(runtime, monkeypatch) 
     assert_cache_is_fresh(answers, runtime, at)
 
     assert answers.snapshots.loads == 1, "every sync was replayed, none reloaded the team"
+
+
+def test_a_complete_plan_set_drops_the_plans_it_lacks_as_storage_does(runtime, monkeypatch) -> None:
+    answers = Answers(runtime.engine)
+    planted = answers.snapshot(TEAM).plans[0]
+    web = Plan(TEAM.name, "github:acme/web", "release", "web 1", "web 1")
+    bugs = Plan(TEAM.name, "jira", "filter", "10042", "Bugs", item_keys=("PAY-1",))
+    at = NOW + timedelta(minutes=15)
+    sync(runtime, monkeypatch, at, Page(plans=[web, bugs]))
+    assert_cache_is_fresh(answers, runtime, at)
+
+    at = NOW + timedelta(minutes=30)
+    renamed = replace(planted, key=f"{planted.key}.1", name=f"{planted.name}.1")
+    sets = [
+        PlanSet(TEAM.name, planted.source, "release"),
+        PlanSet(TEAM.name, "jira", "filter"),
+        PlanSet("another team", "github:acme/web", "release"),
+    ]
+    sync(runtime, monkeypatch, at, Page(plans=[renamed], plan_sets=sets))
+
+    assert {p.key for p in fresh(runtime).plans} == {renamed.key, "web 1"}
+    assert_cache_is_fresh(answers, runtime, at)
+    assert answers.snapshots.loads == 1
 
 
 def test_the_pages_a_failing_sync_stored_are_replayed(runtime, monkeypatch) -> None:

@@ -5,6 +5,9 @@ A version (``GET /rest/api/3/project/{key}/versions``, see :mod:`integrations.ji
 an issue's ``fixVersions`` name the same objects. A release plan is keyed by the version's name
 (what :attr:`~insights.model.WorkItem.releases` holds), so versions of one name in several
 projects are one release: due on the latest of their dates, done when every one is released.
+
+A source's plans carry its name (:func:`plan_source`): each source marks its own releases and
+filters complete (:class:`~insights.model.PlanSet`), which must not remove another's.
 """
 
 from __future__ import annotations
@@ -23,14 +26,22 @@ log = logging.getLogger(__name__)
 SOURCE = "jira"
 
 
+def plan_source(source_name: str) -> str:
+    """The ``source`` of the plans of the Jira source named ``source_name`` (``jira:<name>``).
+
+    The unnamed source (named ``jira``) keeps plain ``jira``.
+    """
+    return SOURCE if source_name == SOURCE else f"{SOURCE}:{source_name}"
+
+
 def release_plans(
-    team: str, base_url: str, versions: Iterable[tuple[str, Any]]
+    team: str, source: str, base_url: str, versions: Iterable[tuple[str, Any]]
 ) -> tuple[list[Plan], int]:
     """The releases of ``(project key, version)`` pairs, and how many were partly unreadable."""
     plans: dict[str, Plan] = {}
     unreadable = 0
     for project, version in versions:
-        plan, problems = _release(team, base_url, project, version)
+        plan, problems = _release(team, source, base_url, project, version)
         unreadable += problems
         if plan is not None:
             known = plans.get(plan.key)
@@ -38,11 +49,13 @@ def release_plans(
     return list(plans.values()), unreadable
 
 
-def filter_plan(team: str, base_url: str, filter_id: str, name: str, keys: Iterable[str]) -> Plan:
+def filter_plan(
+    team: str, source: str, base_url: str, filter_id: str, name: str, keys: Iterable[str]
+) -> Plan:
     """A saved filter and the keys of the issues its JQL matches now."""
     return Plan(
         team=team,
-        source=SOURCE,
+        source=source,
         kind="filter",
         key=filter_id,
         name=name,
@@ -51,7 +64,9 @@ def filter_plan(team: str, base_url: str, filter_id: str, name: str, keys: Itera
     )
 
 
-def _release(team: str, base_url: str, project: str, version: Any) -> tuple[Plan | None, int]:
+def _release(
+    team: str, source: str, base_url: str, project: str, version: Any
+) -> tuple[Plan | None, int]:
     name = version.get("name") if isinstance(version, Mapping) else None
     if not isinstance(name, str) or not name:
         log.warning("jira: skipped a version of project %s without a name", project)
@@ -65,7 +80,7 @@ def _release(team: str, base_url: str, project: str, version: Any) -> tuple[Plan
             problems = 1
     plan = Plan(
         team=team,
-        source=SOURCE,
+        source=source,
         kind="release",
         key=name,
         name=name,

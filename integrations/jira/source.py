@@ -21,7 +21,12 @@ issue changing): one versions request per project (the configured ones, else tho
 issue the cursor knows) and, per configured filter, the filter and a key-only search of its JQL.
 They travel on a last page carrying the final cursor again, after every issue is stored. A
 project or filter the account may not read (403/404; 400 for a filter, which Jira also answers
-when the filter's JQL names what the account cannot see) is logged and skipped.
+when the filter's JQL names what the account cannot see) is logged and skipped. The page marks
+each set it read in full complete (:class:`~insights.model.PlanSet`): the releases when every
+project's versions were read, the filters when each configured one was read or answered 404
+(deleted). Storage then drops the set's other plans: a version deleted or renamed at Jira, a filter
+deleted or no longer configured. One refused answer leaves that set as stored for the sync. A sync
+that reads no plan at all yields no page, so the last version and filter gone at once stay stored.
 
 A cursor stored before issues brought their fix versions and due date (see
 :mod:`~integrations.jira.query`) makes the next sync read every issue again once, as a backfill
@@ -38,7 +43,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from insights.model import ItemHistory, LiveItems, Page, Plan, make_id
+from insights.model import ItemHistory, LiveItems, Page, Plan, PlanSet, make_id
 from integrations._cursor import fields_behind
 from integrations.base import SourceContext, SourceError
 from integrations.http import HttpClient
@@ -56,7 +61,7 @@ from integrations.jira.mapping import (
     to_item_history,
 )
 from integrations.jira.pipeline import ordered_map, read_ahead
-from integrations.jira.plans import filter_plan, release_plans
+from integrations.jira.plans import filter_plan, plan_source, release_plans
 from integrations.jira.query import (
     Cursor,
     Listing,
@@ -84,6 +89,8 @@ VERSIONS_REFUSED = frozenset({403, 404})
 """Answers of a project's versions that skip the project: gone, or not browsable."""
 FILTER_REFUSED = frozenset({400, 403, 404})
 """Answers of a saved filter (or of its search) that skip the filter, not the sync."""
+FILTER_DELETED = 404
+"""The refusal that says a saved filter is gone: its plan goes too (the others may come back)."""
 Batch = list[tuple[Any, Sequence[Any]]]
 """Issue payloads with their full changelogs."""
 
@@ -105,6 +112,7 @@ class JiraSource:
             self.projects: tuple[str, ...] = (config.project,)
         else:
             self.projects = ctx.project_keys if config.jql is None else ()
+        self.plan_source = plan_source(config.display_name())
         self.window = timedelta(minutes=config.overlap_minutes + TAIL_SLACK_MINUTES)
         """How far back from the newest stored ``updated`` a sync looks again (and remembers)."""
         self.clients: list[HttpClient] = []
@@ -217,29 +225,45 @@ class JiraSource:
             yield from self._reconcile(api, deployment, fields, mapping, position, server_now)
 
     def _plans_page(self, api: JiraApi, deployment: str, cursor: str | None) -> Page | None:
-        """The releases and saved filters, on a page repeating the final ``cursor``."""
+        """The releases and saved filters, on a page repeating the final ``cursor``.
+
+        It marks complete the sets read in full (see the module's doc).
+        """
         version = "3" if deployment == "cloud" else "2"
-        plans, unreadable = self._release_plans(api, version, Cursor.decode(cursor))
-        plans.extend(self._filter_plans(api, deployment, version))
-        if not plans and not unreadable:
-            return None
+        releases, unreadable, releases_read = self._release_plans(
+            api, version, Cursor.decode(cursor)
+        )
+        filters, filters_read = self._filter_plans(api, deployment, version)
+        team, source = self.ctx.team, self.plan_source
+        sets = [PlanSet(team, source, "release")] if releases_read else []
+        sets += [PlanSet(team, source, "filter")] if filters_read else []
+        if not releases and not filters and not unreadable:
+            return None  # nothing to store: a sync that changed nothing yields no page
         return Page(
-            plans=plans,
+            plans=[*releases, *filters],
+            plan_sets=sets,
             cursor=cursor,
             skipped=unreadable,
             unmapped_statuses=frozenset(self.ctx.workflow.unmapped),
         )
 
-    def _release_plans(self, api: JiraApi, version: str, cursor: Cursor) -> tuple[list[Plan], int]:
-        """Every version of the projects read: the configured ones, else those the cursor knows."""
+    def _release_plans(
+        self, api: JiraApi, version: str, cursor: Cursor
+    ) -> tuple[list[Plan], int, bool]:
+        """Every version of the projects read: the configured ones, else those the cursor knows.
+
+        With how many versions were partly unreadable, and whether every project's were read.
+        """
         projects = self.projects or tuple(sorted(cursor.known_projects()))
         found: list[tuple[str, Any]] = []
+        complete = True
         for project in projects:
             try:
                 found.extend((project, v) for v in api.project_versions(version, project))
             except SourceError as exc:
                 if exc.status not in VERSIONS_REFUSED:
                     raise
+                complete = False
                 log.warning(
                     "%s: skipped the releases of project %s: its versions answered HTTP %d "
                     "(the project is gone, or this account may not browse it)",
@@ -247,17 +271,24 @@ class JiraSource:
                     project,
                     exc.status,
                 )
-        return release_plans(self.ctx.team, self.config.url, found)
+        plans, unreadable = release_plans(self.ctx.team, self.plan_source, self.config.url, found)
+        return plans, unreadable, complete
 
-    def _filter_plans(self, api: JiraApi, deployment: str, version: str) -> list[Plan]:
-        """The configured saved filters with their issues, less those this account cannot read."""
+    def _filter_plans(self, api: JiraApi, deployment: str, version: str) -> tuple[list[Plan], bool]:
+        """The configured saved filters with their issues, less those this account cannot read.
+
+        With whether the set is complete: every filter read (one without a bounded JQL has no
+        plan) or deleted; a filter refused otherwise (400, 403) may still exist at Jira.
+        """
         plans = []
+        complete = True
         for filter_id in self.config.filters:
             try:
                 plan = self._filter_plan(api, deployment, version, filter_id)
             except SourceError as exc:
                 if exc.status not in FILTER_REFUSED:
                     raise
+                complete = complete and exc.status == FILTER_DELETED
                 log.warning(
                     "%s: skipped saved filter %s: HTTP %d (it is deleted, not shared with this "
                     "account, or its JQL names something this account cannot see)",
@@ -268,7 +299,7 @@ class JiraSource:
                 continue
             if plan is not None:
                 plans.append(plan)
-        return plans
+        return plans, complete
 
     def _filter_plan(
         self, api: JiraApi, deployment: str, version: str, filter_id: str
@@ -284,7 +315,7 @@ class JiraSource:
         keys = [key for page in pages for key in map(_key, page) if key]
         title = name if isinstance(name, str) and name else f"filter {filter_id}"
         log.info("%s: saved filter %s holds %d issues", self.name, filter_id, len(keys))
-        return filter_plan(self.ctx.team, self.config.url, filter_id, title, keys)
+        return filter_plan(self.ctx.team, self.plan_source, self.config.url, filter_id, title, keys)
 
     def _batches(
         self, api: JiraApi, deployment: str, jql: str, fields: FieldIds, start: Cursor
