@@ -94,12 +94,12 @@ def plot_burnup(forecast: ScopeForecast, header: Header, dpi: int = 100) -> Char
         ax.axvline(_noon(target), color=MUTED, linewidth=1.8, linestyle="--", zorder=2)
         ax.annotate(
             plain(f"target {short_day(target)}"),
-            (_noon(target), 1.0),
+            (_noon(target), 0.0),  # at the foot of its line: the fan's labels are up top
             xycoords=("data", "axes fraction"),
-            xytext=(-5, -4),
+            xytext=(-5, 4),
             textcoords="offset points",
             ha="right",
-            va="top",
+            va="bottom",
             fontsize=NOTE_SIZE,
             color=MUTED,
             family=FONT,
