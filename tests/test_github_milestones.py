@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.sync import SyncResult, pull_into
+from bot.sync import SyncResult
 from insights.model import Plan, Snapshot
 from insights.scope_refs import ScopeRef
 from insights.workflow import Workflow
@@ -16,6 +16,7 @@ from integrations.github import Config, GitHubSource, build
 from storage.pages import load_cursor
 from storage.snapshots import load_snapshot
 from tests.fake_github import FakeGitHub, load_fixture, milestone
+from tests.milestone_helpers import plans_of, pr_releases, sync_plans
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 PR = "github:pr:acme/api#"
@@ -44,19 +45,14 @@ def make_source(fake: FakeGitHub) -> GitHubSource:
 
 
 def sync(engine, fake: FakeGitHub, stored: list[Plan] | None = None) -> SyncResult:
-    """One sync of the GitHub source into ``engine``, from its cursor; its plans into ``stored``."""
-    result = SyncResult("payments", "github", KEY)
-    keep = (lambda _, page: stored.extend(page.plans)) if stored is not None else None
-    pull_into(engine, KEY, make_source(fake), lambda: NOW, result, keep)
-    return result
+    return sync_plans(engine, KEY, make_source(fake), lambda: NOW, stored)
 
 
 def plans(snapshot: Snapshot) -> dict[str, Plan]:
-    return {p.key: p for p in snapshot.plans if p.source == SOURCE}
+    return plans_of(snapshot, SOURCE)
 
 
-def releases(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
-    return {pr.id: pr.releases for pr in snapshot.pull_requests()}
+releases = pr_releases
 
 
 def test_a_pr_milestone_is_its_release_and_the_listing_gives_the_dates(fake, sqlite_engine) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.sync import SyncResult, pull_into
+from bot.sync import SyncResult
 from insights.model import Plan, Snapshot
 from insights.scope_refs import ScopeRef
 from insights.workflow import Workflow
@@ -16,6 +16,7 @@ from integrations.gitlab import Config, GitLabSource, build
 from storage.snapshots import load_snapshot
 from tests.fake_github import load_fixture
 from tests.fake_gitlab import FakeGitLab, milestone
+from tests.milestone_helpers import plans_of, pr_releases, sync_plans
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 MR = "gitlab:mr:acme/api!"
@@ -47,19 +48,14 @@ def make_source(fake: FakeGitLab) -> GitLabSource:
 
 
 def sync(engine, fake: FakeGitLab, stored: list[Plan] | None = None) -> SyncResult:
-    """One sync of the GitLab source into ``engine``, from its cursor; its plans into ``stored``."""
-    result = SyncResult("payments", "gitlab", KEY)
-    keep = (lambda _, page: stored.extend(page.plans)) if stored is not None else None
-    pull_into(engine, KEY, make_source(fake), lambda: NOW, result, keep)
-    return result
+    return sync_plans(engine, KEY, make_source(fake), lambda: NOW, stored)
 
 
 def plans(snapshot: Snapshot) -> dict[str, Plan]:
-    return {p.key: p for p in snapshot.plans if p.source == SOURCE}
+    return plans_of(snapshot, SOURCE)
 
 
-def releases(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
-    return {mr.id: mr.releases for mr in snapshot.pull_requests()}
+releases = pr_releases
 
 
 def test_an_mr_milestone_is_its_release_and_the_listing_gives_the_dates(
