@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -43,13 +42,13 @@ from insights.model import Page, Plan, PlanSet
 from integrations._milestones import release_plan
 from integrations._records import map_each
 from integrations._rest import RestApi
+from integrations._times import parse_day
 from integrations.base import SourceError
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
 REFUSED = frozenset({403, 404})
-CALENDAR_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class MilestoneListing:
@@ -100,9 +99,7 @@ class MilestoneListing:
         if due is None or due == "":
             return None
         try:
-            if not isinstance(due, str) or not CALENDAR_DAY.fullmatch(due):
-                raise ValueError
-            return date.fromisoformat(due)
+            return parse_day(due)
         except ValueError:
             self.malformed_dates += 1
             log.warning(

@@ -2,13 +2,18 @@
 
 GitHub writes ``2026-11-20T09:15:00Z``, GitLab ``2026-11-20T09:15:00.123+01:00``, PagerDuty ``Z``;
 all become aware UTC instants truncated to the second (METRICS.md section 0.1). Anything else is a
-malformed record: :func:`require_time` raises ``ValueError`` naming the field.
+malformed record: :func:`require_time` raises ``ValueError`` naming the field. Calendar days
+(Jira's ``duedate`` and a version's ``releaseDate``, GitLab's milestone ``due_date``) are
+``YYYY-MM-DD``: :func:`parse_day`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def parse_time(value: Any, field: str = "timestamp") -> datetime | None:
@@ -48,3 +53,10 @@ def format_time(value: datetime) -> str:
 def format_precise(value: datetime) -> str:
     """ISO 8601 UTC text with milliseconds and a ``Z`` (GitLab's own precision)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_day(value: Any) -> date:
+    """A vendor's calendar day, ``YYYY-MM-DD``; ``ValueError`` for anything else."""
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    raise ValueError(f"{str(value)[:40]!r} is not a YYYY-MM-DD date")

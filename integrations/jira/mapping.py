@@ -12,7 +12,6 @@ timestamps parsed once though three steps read them).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,6 +29,7 @@ from insights.model import (
     make_id,
 )
 from insights.workflow import Workflow, is_committed
+from integrations._times import parse_day
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ _TRACKED = frozenset({"status", "resolution"})
 ISSUE_TIMES = 8192
 """Issue timestamps remembered parsed: the batches read ahead hold fewer issues than this."""
 _PLAIN_FIELDS = ("summary", "created", "updated", "resolutiondate", "labels", "duedate")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NESTED_FIELDS = (
     ("issuetype", "name"),
     ("priority", "name"),
@@ -483,13 +482,6 @@ def _releases(value: Any, key: str) -> tuple[tuple[str, ...], int]:
         return kept, 0
     log.warning("jira: ignored %d unreadable fixVersions of %s", len(names) - len(kept), key)
     return kept, 1
-
-
-def parse_day(value: Any) -> date:
-    """A Jira calendar day (``duedate``, a version's ``releaseDate``): ``YYYY-MM-DD``."""
-    if isinstance(value, str) and _DAY.fullmatch(value):
-        return date.fromisoformat(value)
-    raise ValueError(f"{str(value)[:40]!r} is not a YYYY-MM-DD date")
 
 
 def _due_on(value: Any, key: str) -> tuple[date | None, int]:

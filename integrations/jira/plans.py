@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from insights.model import Plan
-from integrations.jira.mapping import parse_day
+from integrations._times import parse_day
 
 log = logging.getLogger(__name__)
 
