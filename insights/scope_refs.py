@@ -56,7 +56,7 @@ class ScopeRef:
         """The scope with its vendor's date as the target when it has none of its own.
 
         A release's date (the earliest when sources disagree), an epic's due date; a filter has
-        none. A release is named as its vendor names it.
+        none. (What the vendor calls the scope is ``bot.tracked_scopes.vendor_name``.)
         """
         if self.target is not None:
             return self
