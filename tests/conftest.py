@@ -10,10 +10,13 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
+from bot.cli import cli
 from bot.config import load_config
 from bot.runtime import Runtime, open_runtime
+from bot.sync import sync_teams
 from storage.db import make_engine, upgrade
 
 pytest_plugins = ("tests.slack_fixtures",)
@@ -98,3 +101,21 @@ def demo_runtime(tmp_path) -> Iterator[Runtime]:
     runtime.sleep = lambda seconds: None
     yield runtime
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def synced_demo(demo_runtime: Runtime) -> Runtime:
+    """The demo runtime with the demo team synced."""
+    sync_teams(demo_runtime)
+    return demo_runtime
+
+
+def demo_cli(runtime: Runtime, *args: str) -> Result:
+    """``vsm --config <demo> --database <runtime's> ARGS`` at NOW, 160 columns wide."""
+    database = str(runtime.engine.url)
+    return CliRunner().invoke(
+        cli,
+        ["--config", str(DEMO_CONFIG), "--database", database, *args],
+        obj=lambda: NOW,
+        env={"COLUMNS": "160"},
+    )

@@ -6,31 +6,21 @@ import json
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 from rich.console import Console
 
-from bot.cli import cli
 from bot.commands.forecast import render_forecast
 from bot.config import ConfigError, parse_config
-from bot.sync import sync_teams
 from insights.scopes import ScopeForecast, ScopeRef
-from tests.conftest import DEMO_CONFIG, NOW
+from tests.conftest import demo_cli
 
 
 def run(runtime, *args: str):
-    db = str(runtime.engine.url)
-    return CliRunner().invoke(
-        cli,
-        ["--config", str(DEMO_CONFIG), "--database", db, "forecast", *args],
-        obj=lambda: NOW,
-        env={"COLUMNS": "160"},
-    )
+    return demo_cli(runtime, "forecast", *args)
 
 
 @pytest.fixture
-def demo(demo_runtime):
-    sync_teams(demo_runtime)
-    return demo_runtime
+def demo(synced_demo):
+    return synced_demo
 
 
 def as_json(runtime, *args: str) -> dict:

@@ -5,28 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.sync import sync_teams
 from storage.snapshots import load_snapshot
-from tests.conftest import DEMO_CONFIG, NOW
+from tests.conftest import NOW, demo_cli
 
 
 def run(runtime, *args: str):
-    db = str(runtime.engine.url)
-    return CliRunner().invoke(
-        cli,
-        ["--config", str(DEMO_CONFIG), "--database", db, "trace", *args],
-        obj=lambda: NOW,
-        env={"COLUMNS": "160"},
-    )
+    return demo_cli(runtime, "trace", *args)
 
 
 @pytest.fixture
-def demo(demo_runtime):
-    sync_teams(demo_runtime)
-    return demo_runtime
+def demo(synced_demo):
+    return synced_demo
 
 
 def shipped_key(runtime) -> tuple[str, str]:
